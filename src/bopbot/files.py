@@ -1,0 +1,43 @@
+"""Atomic file writes: a reader, or a run killed halfway, never sees a half-written file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+TMP_PREFIX = ".tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+    """Delete temporaries left by a killed run in `folder`; return how many were removed."""
+    removed = 0
+    for leftover in Path(folder).glob(f"{TMP_PREFIX}*"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed

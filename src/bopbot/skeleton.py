@@ -1,0 +1,65 @@
+"""The canonical COCO-17 skeleton, and where other keypoint layouts land on it.
+
+Every source (MediaPipe's 33 landmarks, OpenPose BODY_25 and COCO-18, mocap skeletons) is mapped
+onto COCO-17 here or in its importer's documented table, so every later stage sees one layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+JOINTS: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+NUM_JOINTS = len(JOINTS)
+INDEX = {name: i for i, name in enumerate(JOINTS)}
+
+#: Bones of the COCO-17 skeleton, as pairs of joint indices (for drawing and bone lengths).
+BONES: tuple[tuple[int, int], ...] = tuple(
+    (INDEX[a], INDEX[b]) for a, b in (
+        ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+        ("right_eye", "right_ear"), ("left_shoulder", "right_shoulder"),
+        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+        ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip"),
+        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    )
+)
+
+
+def _mirror_permutation() -> np.ndarray:
+    swapped = [name.replace("left_", "@").replace("right_", "left_").replace("@", "right_") for name in JOINTS]
+    return np.array([INDEX[name] for name in swapped])
+
+
+#: `keypoints[:, MIRROR]` relabels left joints as right and right as left (used with a flipped x).
+MIRROR: np.ndarray = _mirror_permutation()
+
+#: MediaPipe Pose's 33 landmarks -> COCO-17 (index into the 33 for each COCO joint).
+FROM_MEDIAPIPE33 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: OpenPose BODY_25 -> COCO-17 (BODY_25's neck, mid-hip, feet have no COCO-17 joint).
+FROM_BODY25 = np.array([0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11])
+#: OpenPose COCO-18 -> COCO-17 (COCO-18 is COCO-17 plus a neck, in another order).
+FROM_COCO18 = np.array([0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10])
+
+#: Layouts recognised by their joint count, for keypoint files that do not say which they use.
+LAYOUTS_BY_COUNT: dict[int, tuple[str, np.ndarray | None]] = {
+    17: ("COCO-17", None),
+    18: ("OpenPose COCO-18", FROM_COCO18),
+    25: ("OpenPose BODY_25", FROM_BODY25),
+    33: ("MediaPipe Pose 33", FROM_MEDIAPIPE33),
+}
+
+
+def to_coco17(keypoints: np.ndarray) -> np.ndarray:
+    """Map (T, J, C) keypoints in a layout known by its joint count J onto COCO-17."""
+    count = keypoints.shape[1]
+    if count not in LAYOUTS_BY_COUNT:
+        known = ", ".join(f"{n} ({name})" for n, (name, _) in LAYOUTS_BY_COUNT.items())
+        raise ValueError(f"{count} joints per frame is no known layout; known: {known}")
+    mapping = LAYOUTS_BY_COUNT[count][1]
+    return keypoints if mapping is None else keypoints[:, mapping]
