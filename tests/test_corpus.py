@@ -1,0 +1,106 @@
+"""The corpus: sharded, streamed back exactly, resumable after a kill, bad inputs skipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bopbot.corpus import Corpus, build_corpus
+from bopbot.extract import ExtractOptions, expand_inputs, extract
+
+BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+
+
+@pytest.fixture()
+def openpose_copy(data, tmp_path) -> Path:
+    """A writable copy of one OpenPose folder, to break on purpose."""
+    copy = tmp_path / "op_copy"
+    shutil.copytree(data / "openpose" / "tsnet" / "00164" / "json", copy / "json")
+    return copy
+
+
+def test_corpus_round_trip_streams_back_what_was_extracted(data, tmp_path):
+    inputs = [data / "openpose" / "tsnet" / "00110", data / "openpose" / "tsnet" / "00164"]
+    arrays = tmp_path / "arrays.npy"
+    np.save(arrays, extract(inputs[0])[0].keypoints)
+    report = build_corpus(inputs + [arrays], tmp_path / "corpus", jobs=2, progress=False)
+    assert report.done == 3 and not report.failed
+
+    corpus = Corpus(tmp_path / "corpus")
+    streamed = {Path(s.source).parent.name if s.source.endswith("json") else Path(s.source).name: s for s in corpus.sequences()}
+    assert set(streamed) == {"00110", "00164", "arrays.npy"}
+    for path in inputs:
+        direct = extract(path)[0]
+        back = streamed[path.name].to_pose_sequence()
+        np.testing.assert_allclose(back.keypoints, direct.keypoints, atol=1e-3)
+        assert back.size == direct.size == (1920, 1080) or path.name == "00164"
+    summary = json.loads((tmp_path / "corpus" / "corpus.json").read_text())
+    assert summary["inputs"] == 3 and summary["frames"] == sum(len(s.poses) for s in streamed.values())
+    assert summary["seconds"] == pytest.approx(summary["frames"] / 20)
+
+
+def test_batch_reports_bad_inputs_and_lands_the_rest(data, tmp_path, openpose_copy):
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("this is not a video")
+    broken_frame = sorted((openpose_copy / "json").iterdir())[3]
+    broken_frame.write_text('{"people": [{"pose_keypoints_2d": [1, 2')
+    good = data / "openpose" / "tsnet" / "00110"
+    inputs = expand_inputs([str(good), str(not_video), str(openpose_copy), str(tmp_path / "missing.bvh")])
+
+    report = build_corpus(inputs, tmp_path / "corpus", jobs=2, progress=False)
+    assert report.done == 1 and len(report.failed) == 3
+    reasons = "\n".join(report.failed)
+    assert "notes.mp4" in reasons and broken_frame.name in reasons and "corrupt JSON" in reasons
+    assert "missing.bvh: no such file" in reasons
+    assert len(report.summary["failures"]) == 3 and report.summary["inputs"] == 1
+
+    shutil.copy(data / "openpose" / "tsnet" / "00164" / "json" / broken_frame.name, broken_frame)  # mend it
+    again = build_corpus(inputs, tmp_path / "corpus", jobs=2, progress=False)
+    assert again.skipped == 1 and again.done == 1 and len(again.failed) == 2
+    assert len(again.summary["failures"]) == 2 and again.summary["inputs"] == 2
+
+
+def test_cli_exit_codes_and_one_line_errors(data, tmp_path):
+    single = subprocess.run(BOPBOT + ["extract", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "x.npz")],
+                            capture_output=True, text=True)
+    assert single.returncode == 1
+    assert single.stderr.strip().splitlines() == [f"bopbot: error: {tmp_path / 'nope.mp4'}: no such file or folder"]
+
+    batch = subprocess.run(
+        BOPBOT + ["extract", str(data / "openpose" / "tsnet" / "00110"), str(tmp_path / "nope.mp4"), "-o",
+                  str(tmp_path / "corpus"), "-q"], capture_output=True, text=True)
+    assert batch.returncode == 3, batch.stderr
+    assert "1 input(s) extracted now" in batch.stdout and "failed: " in batch.stdout
+    assert "Traceback" not in batch.stderr + batch.stdout
+
+
+def test_resume_after_a_kill(data, tmp_path):
+    """Killed mid-batch, the next run skips what landed and completes; no file is half-written."""
+    videos = sorted((data / "videos").glob("*.mp4"))
+    corpus = tmp_path / "corpus"
+    command = BOPBOT + ["extract", *map(str, videos), "-o", str(corpus), "-q", "-j", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((corpus / "shards").glob("*.npz")):
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)  # the whole process group, workers included, mid-write or not
+    run.wait()
+    landed = list((corpus / "shards").glob("*.npz"))
+    assert 1 <= len(landed) < len(videos), "the kill should land between the first and the last input"
+
+    rerun = subprocess.run(command, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(landed)} already done" in rerun.stdout
+    assert not [p for p in (corpus / "shards").iterdir() if p.name.startswith(".tmp-")]
+    summary = Corpus(corpus).summary()
+    assert summary["inputs"] == len(videos) and summary["frames"] > 0
+    assert sum(1 for _ in Corpus(corpus).sequences()) == len(videos)
