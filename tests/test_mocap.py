@@ -1,0 +1,283 @@
+"""Motion-capture importers (BVH, Tang 2018) and the virtual cameras that film them into 2D."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bopbot.bvh import forward_kinematics, load_bvh, read_bvh
+from bopbot.errors import BopBotError
+from bopbot.mocap import (
+    EYE_HEIGHT, Motion3D, VirtualCamera, camera_pose, cameras, face_points, project,
+)
+from bopbot.normalise import normalise
+from bopbot.pose_sequence import PoseSequence
+from bopbot.skeleton import INDEX, MIRROR, NUM_JOINTS
+from bopbot.tang import load_tang
+
+BANDAI = "mocap/bandai/dataset-1_dance-short_normal_001.bvh"
+
+
+def _mid(keypoints: np.ndarray, a: str, b: str) -> np.ndarray:
+    return (keypoints[:, INDEX[a], :2] + keypoints[:, INDEX[b], :2]) / 2
+
+
+def _length(keypoints: np.ndarray, a: str, b: str) -> np.ndarray:
+    return np.linalg.norm(keypoints[:, INDEX[a], :2] - keypoints[:, INDEX[b], :2], axis=1)
+
+
+def check_filmed(motion: Motion3D) -> None:
+    """Film `motion` front-on and from behind, mirrored, and check it looks like a person dancing."""
+    name = Path(motion.source).parent.name + "/" + Path(motion.source).name
+    front = project(motion, VirtualCamera(0.0))
+    keypoints = front.keypoints
+    width, height = front.size
+    assert np.isfinite(keypoints).all() and (keypoints[:, :, 2] == 1).all(), name
+    assert (keypoints[:, :, 0] > 0).all() and (keypoints[:, :, 0] < width).all(), f"{name} leaves the frame"
+    assert (keypoints[:, :, 1] > 0).all() and (keypoints[:, :, 1] < height).all(), f"{name} leaves the frame"
+
+    hips = _mid(keypoints, "left_hip", "right_hip")
+    torso = np.linalg.norm(_mid(keypoints, "left_shoulder", "right_shoulder") - hips, axis=1)
+    leg = _length(keypoints, "left_hip", "left_knee") + _length(keypoints, "left_knee", "left_ankle")
+    assert 1.2 < np.median(leg) / np.median(torso) < 2.6, f"{name}: leg/torso {np.median(leg) / np.median(torso):.2f}"
+    shoulders = np.percentile(_length(keypoints, "left_shoulder", "right_shoulder") / torso, 95)  # when front-on
+    assert 0.4 < shoulders < 1.2, f"{name}: shoulders/torso {shoulders:.2f}"  # CMU: 0.49, narrow
+    head_up = keypoints[:, INDEX["nose"], 1] < hips[:, 1]
+    assert head_up.mean() > 0.95, f"{name}: head above hips in only {head_up.mean():.0%} of frames"
+    for joint in ("shoulder", "hip"):  # facing the yaw-0 camera, the dancer's left is on the image right
+        left, right = keypoints[0, INDEX[f"left_{joint}"], 0], keypoints[0, INDEX[f"right_{joint}"], 0]
+        assert left > right, f"{name}: left/right swapped"
+
+    behind, mirrored = project(motion, VirtualCamera(180.0)), project(motion, VirtualCamera(180.0, mirror=True))
+    assert np.allclose(mirrored.keypoints[:, MIRROR, 0], width - behind.keypoints[:, :, 0], atol=1e-3), name
+    assert np.allclose(mirrored.keypoints[:, MIRROR, 1], behind.keypoints[:, :, 1]), name
+    # Seen from behind the left is on the image left, and a mirrored dancer seen from behind too.
+    for film in (behind, mirrored):
+        assert film.keypoints[0, INDEX["left_shoulder"], 0] < film.keypoints[0, INDEX["right_shoulder"], 0], name
+
+
+def test_every_cmu_take_imports_and_films_as_a_dancer(data: Path) -> None:
+    paths = sorted((data / "mocap/cmu_salsa").glob("*.bvh"))
+    assert len(paths) == 24
+    for path in paths:
+        motion = load_bvh(path)
+        assert motion.fps == 120.0 and motion.meta["skeleton"] == "CMU"
+        check_filmed(motion)
+
+
+def test_bandai_take_imports_in_metres_and_films_as_a_dancer(data: Path) -> None:
+    motion = load_bvh(data / BANDAI)
+    assert (len(motion), motion.fps, motion.meta["skeleton"]) == (1901, 30.0, "Bandai")
+    hips = motion.joints[:, [INDEX["left_hip"], INDEX["right_hip"]], 1].mean(axis=1)
+    assert 0.8 < np.median(hips) < 1.0  # metres above the floor, not centimetres
+    check_filmed(motion)
+
+
+def test_every_tang_take_imports_with_its_music_and_films_as_a_dancer(data: Path) -> None:
+    folders = sorted((data / "mocap/tang2018").glob("DANCE_*"))
+    assert len(folders) == 36
+    for folder in folders:
+        motion = load_tang(folder)
+        config = json.loads((folder / "config.json").read_text())
+        assert motion.meta["audio"] == str((folder / "audio.mp3").resolve())
+        assert motion.meta["audio_offset"] == config["start_position"] / 25
+        if motion.meta["style"] == "waltz":
+            assert 5.0 < motion.fps < 7.0
+        else:
+            assert motion.fps == 25.0
+        check_filmed(motion)
+    assert load_tang(folders[0] / "skeletons.json").joints.shape == load_tang(folders[0]).joints.shape
+
+
+def test_different_yaws_film_different_poses(data: Path) -> None:
+    motion = load_bvh(data / BANDAI)
+    poses = [normalise(project(motion, camera).keypoints)[0] for camera in cameras([0, 45, 90], mirror=False)]
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        assert np.abs(poses[a][:, :, :2] - poses[b][:, :, :2]).mean() > 0.05
+
+
+def test_cameras_lists_each_yaw_then_its_mirror_image() -> None:
+    assert cameras([0, 90], mirror=True) == [
+        VirtualCamera(0.0), VirtualCamera(0.0, True), VirtualCamera(90.0), VirtualCamera(90.0, True),
+    ]
+    assert cameras([30], mirror=False) == [VirtualCamera(30.0)]
+
+
+def test_face_points_sit_around_the_head() -> None:
+    head, forward, up = np.zeros((1, 3)), np.array([[0.0, 0.0, 2.0]]), np.array([[0.0, 1.0, 0.1]])
+    face = face_points(head, forward, up)[0]  # facing +Z, so the left is +X
+    assert np.allclose(face, [[0, 0, 0.1], [0.03, 0.03, 0.08], [-0.03, 0.03, 0.08], [0.075, 0, 0], [-0.075, 0, 0]])
+
+
+def _standing_figure(frames: int = 5) -> Motion3D:
+    """A still figure facing +Z (its left on +X), hips 1 m up at x = 2, z = -1."""
+    joints = np.zeros((frames, NUM_JOINTS, 3))
+    for name, position in {
+        "nose": (0, 1.65, 0.1), "left_eye": (0.03, 1.68, 0.08), "right_eye": (-0.03, 1.68, 0.08),
+        "left_ear": (0.075, 1.65, 0), "right_ear": (-0.075, 1.65, 0),
+        "left_shoulder": (0.2, 1.45, 0), "right_shoulder": (-0.2, 1.45, 0),
+        "left_elbow": (0.25, 1.15, 0), "right_elbow": (-0.25, 1.15, 0),
+        "left_wrist": (0.3, 0.9, 0), "right_wrist": (-0.3, 0.9, 0),
+        "left_hip": (0.1, 1.0, 0), "right_hip": (-0.1, 1.0, 0),
+        "left_knee": (0.1, 0.5, 0), "right_knee": (-0.1, 0.5, 0),
+        "left_ankle": (0.1, 0.1, 0), "right_ankle": (-0.1, 0.1, 0),
+    }.items():
+        joints[:, INDEX[name]] = np.add(position, (2.0, 0.0, -1.0))
+    return Motion3D(joints, 25.0, "synthetic")
+
+
+def test_projection_follows_the_pinhole_model() -> None:
+    motion = _standing_figure()
+    camera = VirtualCamera(0.0, size=(1000, 500))
+    pose = camera_pose(motion, camera)
+    focal = 500 / np.tan(np.radians(25))
+    assert pose.focal == pytest.approx(focal)
+    assert np.allclose(pose.back, [0, 0, 1]) and np.allclose(pose.right, [1, 0, 0])
+    assert pose.position[0] == pytest.approx(2.0) and pose.position[1] == pytest.approx(EYE_HEIGHT)
+    distance = pose.position[2] + 1.0
+    # The vertical fit decides: the floor below the nose (0.1 m nearer than the hips) must sit in
+    # 90% of the half-height below the image centre.
+    assert distance == pytest.approx(0.1 + EYE_HEIGHT / (0.9 * 250 / focal))
+
+    keypoints = project(motion, camera).keypoints[0]
+    for name, (x, y, z) in {"left_wrist": (2.3, 0.9, -1.0), "nose": (2.0, 1.65, -0.9)}.items():
+        depth = distance - (z + 1.0)
+        expected = (500 + focal * (x - 2.0) / depth, 250 - focal * (y - EYE_HEIGHT) / depth)
+        assert keypoints[INDEX[name], :2] == pytest.approx(expected, abs=1e-3)
+
+
+def test_yaw_turns_the_camera_counter_clockwise_seen_from_above() -> None:
+    pose = camera_pose(_standing_figure(), VirtualCamera(90.0))
+    assert np.allclose(pose.back, [1, 0, 0])  # on the dancer's left (+X)
+    keypoints = project(_standing_figure(), VirtualCamera(90.0)).keypoints[0]
+    assert keypoints[INDEX["nose"], 0] < keypoints[INDEX["left_ear"], 0]  # facing image left
+
+
+def test_a_motion_with_nan_cannot_be_filmed() -> None:
+    motion = _standing_figure()
+    motion.joints[2, 3, 1] = np.nan
+    with pytest.raises(BopBotError, match="NaN"):
+        project(motion, VirtualCamera(0.0))
+
+
+def test_filmed_sequence_keeps_rate_size_source_and_meta(data: Path) -> None:
+    motion = load_bvh(data / BANDAI)
+    film = project(motion, VirtualCamera(45.0, True, (640, 480)))
+    assert isinstance(film, PoseSequence) and len(film) == len(motion)
+    assert (film.fps, film.size, film.source) == (30.0, (640, 480), motion.source)
+    assert film.meta == {"skeleton": "Bandai", "yaw": 45.0, "mirror": True}
+
+
+CHAIN_BVH = """HIERARCHY
+ROOT base
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT arm
+  {
+    OFFSET 0 1 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    JOINT hand
+    {
+      OFFSET 5 5 5
+      CHANNELS 3 Xposition Yposition Zposition
+      End Site
+      {
+        OFFSET 0 1 0
+      }
+    }
+  }
+}
+MOTION
+Frames: 2
+Frame Time: 0.5
+1 2 3 90 90 0 0 0 0 0 2 0
+1 2 3 0 0 0 0 0 0 0 2 0
+"""
+
+
+def test_forward_kinematics_composes_channels_in_listed_order(tmp_path: Path) -> None:
+    path = tmp_path / "chain.bvh"
+    path.write_text(CHAIN_BVH)
+    bvh = read_bvh(path)
+    assert [joint.name for joint in bvh.joints] == ["base", "arm", "hand"] and bvh.frame_time == 0.5
+    positions, rotations = forward_kinematics(bvh)
+    # Rz(90) @ Rx(90) turns the arm's (0, 1, 0) offset to +Z (Rx(90) @ Rz(90) would give -X); the
+    # hand's position channels (0, 2, 0) replace its (5, 5, 5) offset.
+    assert np.allclose(positions[0], [[1, 2, 3], [1, 2, 4], [1, 2, 6]])
+    assert np.allclose(positions[1], [[1, 2, 3], [1, 3, 3], [1, 5, 3]])
+    assert np.allclose(rotations[0, 2], [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
+
+
+def _write_bandai_copy(data: Path, tmp_path: Path, edit) -> Path:
+    """A copy of the Bandai BVH cut to 10 frames, then changed by `edit(text) -> text`."""
+    hierarchy, motion = (data / BANDAI).read_text().split("MOTION")
+    lines = motion.strip().splitlines()
+    text = hierarchy + "MOTION\nFrames: 10\n" + lines[1] + "\n" + "\n".join(lines[2:12]) + "\n"
+    path = tmp_path / "take.bvh"
+    path.write_text(edit(text))
+    return path
+
+
+def test_a_short_valid_bvh_loads(data: Path, tmp_path: Path) -> None:
+    assert len(load_bvh(_write_bandai_copy(data, tmp_path, lambda text: text))) == 10
+
+
+def test_unknown_bvh_skeleton_is_named(data: Path, tmp_path: Path) -> None:
+    path = _write_bandai_copy(data, tmp_path, lambda text: text.replace("UpperArm_L", "Bicep_Left"))
+    with pytest.raises(BopBotError, match=r"unknown BVH skeleton \(joints: joint_Root, Hips, .*; known: CMU, Bandai"):
+        load_bvh(path)
+
+
+def test_bvh_with_nan_values_is_refused(data: Path, tmp_path: Path) -> None:
+    def poison(text: str) -> str:
+        head, frames = text.split("Frame Time:")
+        lines = frames.splitlines()
+        lines[3] = " ".join(["nan"] + lines[3].split()[1:])
+        return head + "Frame Time:" + "\n".join(lines)
+
+    with pytest.raises(BopBotError, match="NaN"):
+        load_bvh(_write_bandai_copy(data, tmp_path, poison))
+
+
+@pytest.mark.parametrize("cut, problem", [
+    (lambda text: text[: text.index("MOTION") + 2000], "truncated|values"),
+    (lambda text: text[: text.index("JOINT Spine")], "no MOTION section"),
+    (lambda text: text.replace("Frames: 10", "Frames: 0"), "zero frames"),
+    (lambda text: text.replace("OFFSET 15.7357 0 0", "OFFSET 15.7357 zero 0"), "not numbers"),
+])
+def test_malformed_bvh_is_refused_in_one_sentence(data: Path, tmp_path: Path, cut, problem: str) -> None:
+    with pytest.raises(BopBotError, match=problem) as error:
+        load_bvh(_write_bandai_copy(data, tmp_path, cut))
+    assert "\n" not in str(error.value)
+
+
+def test_missing_bvh_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BopBotError, match="cannot read"):
+        load_bvh(tmp_path / "nothing.bvh")
+
+
+def _write_tang(folder: Path, text: str) -> Path:
+    folder.mkdir()
+    (folder / "skeletons.json").write_text(text)
+    return folder
+
+
+def test_corrupt_tang_json_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BopBotError, match="corrupt JSON: Expecting value at line 1 column 12"):
+        load_tang(_write_tang(tmp_path / "DANCE_C_1", '{"length": ,'))
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"center": [[0, 0, 0]]}, "missing key 'skeletons'"),
+    ({"center": [[0, 0, 0]], "skeletons": [[[0, 0, 0]] * 21]}, r"shape \(1, 21, 3\)"),
+    ({"center": [[0, 0, 0]] * 2, "skeletons": [[[0, 0, 0]] * 23]}, "'center' has 2 frames"),
+    ({"center": [[0, 0, 0]], "skeletons": [[[0, 0, "x"]] * 23]}, "not an array of numbers"),
+    ({"center": [[0, 0, float("nan")]], "skeletons": [[[0, 0, 0]] * 23]}, "NaN"),
+])
+def test_malformed_tang_take_is_refused(tmp_path: Path, content: dict, problem: str) -> None:
+    with pytest.raises(BopBotError, match=problem):
+        load_tang(_write_tang(tmp_path / "DANCE_R_1", json.dumps(content)))
