@@ -1,0 +1,114 @@
+"""Pose extraction speed: BopBot's `extract_video` against bare MediaPipe, on the same frames in one run.
+
+Three timings of one real clip, each the best of `--repeat` runs:
+  * bare MediaPipe: every frame decoded to RGB in memory first, then `Pose.process` alone;
+  * bare decode + process: PyAV decoding and `Pose.process` frame by frame, the fair baseline;
+  * BopBot: `extract_video` end to end (decode, detect, follow the dancer, map to COCO-17, resample).
+Run: .venv/bin/python benchmarks/extract.py [--clip NAME_OR_PATH] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Callable
+
+import av
+from mediapipe.python.solutions import pose as mp_pose
+
+from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, extract_video
+from bopbot.video import decode_frames, probe
+
+VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+#: Overhead of BopBot over bare decode + process that the pipeline aims to stay under.
+GOAL_OVERHEAD = 0.10
+
+
+def bare_pose() -> mp_pose.Pose:
+    """MediaPipe Pose with the settings BopBot uses, for the baselines."""
+    return mp_pose.Pose(
+        static_image_mode=False,
+        model_complexity=1,
+        smooth_landmarks=True,
+        min_detection_confidence=MIN_DETECTION_CONFIDENCE,
+    )
+
+
+def time_process_only(frames: list) -> float:
+    """Seconds for bare MediaPipe to process frames already decoded to RGB in memory."""
+    with _quiet_native_logs():
+        pose = bare_pose()
+        start = time.perf_counter()
+        for image in frames:
+            pose.process(image)
+        elapsed = time.perf_counter() - start
+        pose.close()
+    return elapsed
+
+
+def time_decode_and_process(clip: Path) -> float:
+    """Seconds to decode the clip with PyAV and run bare MediaPipe on each frame as it comes."""
+    with _quiet_native_logs():
+        pose = bare_pose()
+        start = time.perf_counter()
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                pose.process(frame.to_ndarray(format="rgb24"))
+        elapsed = time.perf_counter() - start
+        pose.close()
+    return elapsed
+
+
+def time_extract_video(clip: Path) -> float:
+    """Seconds for BopBot's `extract_video` on the clip, end to end."""
+    start = time.perf_counter()
+    extract_video(clip)
+    return time.perf_counter() - start
+
+
+def best_of(repeat: int, run: Callable[[], float]) -> float:
+    """The shortest of `repeat` timings (the least disturbed by other work on the machine)."""
+    return min(run() for _ in range(repeat))
+
+
+def resolve_clip(name: str) -> Path:
+    """A clip given as a path, or as a file name in ../shared/data/videos."""
+    path = Path(name)
+    return path if path.exists() else VIDEOS / name
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Time the three ways of extracting poses from one clip and print them side by side."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--clip", default="hybrik_taiji.mp4", help="clip path, or file name in ../shared/data/videos"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; the best counts")
+    args = parser.parse_args(argv)
+
+    clip = resolve_clip(args.clip)
+    info = probe(clip)
+    frames = [image for _, image in decode_frames(clip)]
+    count = len(frames)
+    process_only = best_of(args.repeat, lambda: time_process_only(frames))
+    del frames
+    decode_process = best_of(args.repeat, lambda: time_decode_and_process(clip))
+    bopbot = best_of(args.repeat, lambda: time_extract_video(clip))
+
+    print(f"{clip.name}: {count} frames, {info.width}x{info.height}, best of {args.repeat}")
+    print(f"{'':38}{'frames/s':>10}")
+    print(f"{'bare MediaPipe (process only)':38}{count / process_only:10.1f}")
+    print(f"{'bare decode + process':38}{count / decode_process:10.1f}")
+    print(f"{'BopBot extract_video (end to end)':38}{count / bopbot:10.1f}")
+    fair = bopbot / decode_process - 1
+    print(f"overhead vs bare decode + process: {fair:+.1%} (goal: under {GOAL_OVERHEAD:.0%})")
+    print(f"overhead vs process only:          {bopbot / process_only - 1:+.1%} (ours includes decoding)")
+
+
+if __name__ == "__main__":
+    main()
