@@ -4,12 +4,16 @@ Three timings of one real clip, each the best of `--repeat` runs:
   * bare MediaPipe: every frame decoded to RGB in memory first, then `Pose.process` alone;
   * bare decode + process: PyAV decoding and `Pose.process` frame by frame, the fair baseline;
   * BopBot: `extract_video` end to end (decode, detect, follow the dancer, map to COCO-17, resample).
-Run: .venv/bin/python benchmarks/extract.py [--clip NAME_OR_PATH] [--repeat N]
+Then the throughput of a multi-video batch (`bopbot extract VIDEOS -o CORPUS`, every clip in
+../shared/data/videos) with one process against one per core, in source frames per second.
+Run: .venv/bin/python benchmarks/extract.py [--clip NAME_OR_PATH] [--repeat N] [--no-batch]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -17,6 +21,7 @@ from typing import Callable
 import av
 from mediapipe.python.solutions import pose as mp_pose
 
+from bopbot.corpus import Corpus, build_corpus
 from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, extract_video
 from bopbot.video import decode_frames, probe
 
@@ -69,6 +74,33 @@ def time_extract_video(clip: Path) -> float:
     return time.perf_counter() - start
 
 
+def time_batch(videos: list[Path], jobs: int) -> tuple[float, int]:
+    """Seconds to extract every video into a fresh corpus with `jobs` processes, and frames decoded."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        report = build_corpus(videos, folder, jobs=jobs, progress=False)
+        elapsed = time.perf_counter() - start
+        if report.failed:
+            raise SystemExit(f"batch failed: {report.failed}")
+        frames = sum(s["meta"]["frames_decoded"] for info, _ in Corpus(folder).infos() for s in info["sequences"])
+    return elapsed, frames
+
+
+def print_batch() -> None:
+    """The batch throughput with one process and with one per core, side by side."""
+    videos = sorted(VIDEOS.glob("*.mp4"))
+    cores = os.cpu_count() or 1
+    print(f"\nbatch of {len(videos)} clips from {VIDEOS}:")
+    print(f"{'':38}{'seconds':>10}{'frames/s':>10}")
+    timings = {}
+    for jobs in sorted({1, cores}):
+        elapsed, frames = time_batch(videos, jobs)
+        timings[jobs] = elapsed
+        print(f"{f'{jobs} process(es)':38}{elapsed:10.1f}{frames / elapsed:10.1f}")
+    if cores > 1:
+        print(f"speed-up with {cores} processes: {timings[1] / timings[cores]:.2f}x")
+
+
 def best_of(repeat: int, run: Callable[[], float]) -> float:
     """The shortest of `repeat` timings (the least disturbed by other work on the machine)."""
     return min(run() for _ in range(repeat))
@@ -89,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         "--clip", default="hybrik_taiji.mp4", help="clip path, or file name in ../shared/data/videos"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; the best counts")
+    parser.add_argument("--no-batch", action="store_true", help="skip the multi-video batch timing")
     args = parser.parse_args(argv)
 
     clip = resolve_clip(args.clip)
@@ -108,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     fair = bopbot / decode_process - 1
     print(f"overhead vs bare decode + process: {fair:+.1%} (goal: under {GOAL_OVERHEAD:.0%})")
     print(f"overhead vs process only:          {bopbot / process_only - 1:+.1%} (ours includes decoding)")
+    if not args.no_batch:
+        print_batch()
 
 
 if __name__ == "__main__":

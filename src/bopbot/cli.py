@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import BopBotError
@@ -85,11 +86,16 @@ def _print_summary(output: Path, report) -> None:
         f"corpus {output}: {report.done} input(s) extracted now, {report.skipped} already done, "
         f"{len(report.failed)} failed\n"
         f"  {summary['inputs']} inputs, {summary['sequences']} sequences, {summary['frames']} frames, "
-        f"{summary['seconds']:.0f} s ({summary['seconds'] / 60:.1f} min) of dance at {summary['fps']:g} fps, "
+        f"{summary['seconds']:.1f} s ({summary['seconds'] / 60:.1f} min) of dance at {summary['fps']:g} fps, "
         f"{summary['frames_without_dancer']} frames without a dancer"
     )
     for failure in summary["failures"]:
         print(f"  failed: {failure['reason']}")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line of BopBot's own, without the source location."""
+    print(f"bopbot: warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +111,7 @@ RUNNERS = {"extract": run_extract}
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; bad input ends in one line on stderr and a non-zero exit, never a traceback."""
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return RUNNERS[args.verb](args)
     except BopBotError as exc:

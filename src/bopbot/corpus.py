@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -83,10 +84,13 @@ def write_shard(path: Path, input_path: Path, kind: str, sequences: list[PoseSeq
 def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: ExtractOptions) -> dict:
     """Worker job: extract one input into its shard, or record why it failed. Never raises."""
     try:
-        kind = kind_of(input_path)
-        info = write_shard(shard, input_path, kind, extract(input_path, options))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            kind = kind_of(input_path)
+            sequences = extract(input_path, options)
+        info = write_shard(shard, input_path, kind, sequences)
         failure.unlink(missing_ok=True)
-        return {"ok": True, "info": info}
+        return {"ok": True, "info": info, "warnings": [str(w.message) for w in caught]}
     except BopBotError as exc:
         reason = str(exc)
     except Exception as exc:  # a bug or a library failure must not take the batch down
@@ -132,17 +136,29 @@ class Corpus:
             with np.load(path, allow_pickle=False) as shard:
                 yield json.loads(str(shard["info"])), shard["lengths"]
 
-    def sequences(self) -> Iterator[CorpusSequence]:
-        """Every dance in the corpus, shard by shard."""
+    def shards(self) -> Iterator[tuple[dict, list[CorpusSequence]]]:
+        """Each shard's info and its dances, one shard in memory at a time."""
         for path in self.shard_paths():
             with np.load(path, allow_pickle=False) as shard:
                 info = json.loads(str(shard["info"]))
-                poses, placement = shard["poses"], shard["placement"]
+                poses, placement, sizes = shard["poses"], shard["placement"], shard["sizes"]
                 bounds = np.concatenate([[0], np.cumsum(shard["lengths"])])
-                for index, described in enumerate(info["sequences"]):
-                    part = slice(bounds[index], bounds[index + 1])
-                    size = tuple(int(v) for v in shard["sizes"][index])
-                    yield CorpusSequence(poses[part], placement[part], size, described["source"], described["meta"])
+            yield info, [
+                CorpusSequence(poses[bounds[i]:bounds[i + 1]], placement[bounds[i]:bounds[i + 1]],
+                               (int(sizes[i][0]), int(sizes[i][1])), described["source"], described["meta"])
+                for i, described in enumerate(info["sequences"])
+            ]
+
+    def sequences(self) -> Iterator[CorpusSequence]:
+        """Every dance in the corpus, shard by shard."""
+        for _, sequences in self.shards():
+            yield from sequences
+
+    def frame_chunks(self) -> Iterator[np.ndarray]:
+        """All normalised frames, (N, 17, 3) a shard at a time (for streaming passes)."""
+        for path in self.shard_paths():
+            with np.load(path, allow_pickle=False) as shard:
+                yield shard["poses"]
 
     def failures(self) -> list[dict]:
         folder = self.folder / FAILURES
@@ -214,6 +230,8 @@ def build_corpus(
                     result = future.result()
                 except BrokenProcessPool:
                     result = {"ok": False, "reason": f"{path}: the extracting process died (run again to retry)"}
+                for warning in result.get("warnings", []):
+                    bar.write(f"warning: {warning}")
                 if not result["ok"]:
                     failed.append(result["reason"])
                     bar.write(f"skipped: {result['reason']}")
