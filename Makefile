@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared/data
 
-.PHONY: install test corpus bench clean
+.PHONY: install test demo corpus default-model bench clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# The main job: a new dance by the embedded default model, written to ./bopbot-demo/.
+demo: install
+	$(VENV)/bin/bopbot demo -o bopbot-demo
+
 # pytest's exit 5 ("no tests collected") counts as a failure, never as a pass.
 test: install
 	@$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected: failing"; exit 1; fi; exit $$rc
@@ -25,8 +29,24 @@ test: install
 corpus: install
 	$(VENV)/bin/bopbot extract $(SHARED)/videos $(SHARED)/mocap $(SHARED)/openpose -o corpus --yaws 0,45,90,135,180,225,270,315 --mirror
 
+# Rebuilds the embedded default model from ../shared/data with BopBot's own verbs: the training
+# inputs (held-out takes listed in training/holdout_inputs.txt stay out) from 8 yaws mirrored, a
+# 1,024-word vocabulary, the GPT-2 with the default size and settings, and a primer from a held-out take.
+MODEL := src/bopbot/default_model
+YAWS := 0,45,90,135,180,225,270,315
+default-model: install
+	rm -rf build/train-corpus $(MODEL)/checkpoint $(MODEL)/*.safetensors $(MODEL)/*.json
+	$(VENV)/bin/bopbot extract training/train_inputs.txt -o build/train-corpus --yaws $(YAWS) --mirror
+	$(VENV)/bin/bopbot vocab build/train-corpus -k 1024 -o $(MODEL)
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL)
+	rm -rf $(MODEL)/checkpoint
+	$(VENV)/bin/bopbot tokens $(SHARED)/mocap/cmu_salsa/60_13_scaled.bvh --model $(MODEL) --seconds 4 --set-primer > /dev/null
+
 bench: install
 	$(PY) benchmarks/extract.py
+	$(PY) benchmarks/vocabulary.py
+	$(PY) benchmarks/generation.py
+	$(PY) benchmarks/dance.py
 
 clean:
-	rm -rf $(VENV) corpus
+	rm -rf $(VENV) corpus build bopbot-demo

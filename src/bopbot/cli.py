@@ -98,14 +98,254 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"bopbot: warning: {message}", file=sys.stderr)
 
 
+def _vocab_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "vocab", help="k-means pose vocabulary over a corpus -> model folder",
+        description=(
+            "Cluster every normalised frame of CORPUS into K pose words with faiss k-means: centroids "
+            "trained on a sample (at most 256 frames a word), then every frame assigned in a stream and "
+            "each word set to the mean of its frames. Writes MODEL_DIR/vocabulary.safetensors and reports "
+            "the quantisation error."
+        ),
+    )
+    parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
+    parser.add_argument("-k", type=int, default=1024, help="number of pose words (default 1024; up to 52,000 and more)")
+    parser.add_argument("-o", "--output", required=True, help="model folder to create")
+    parser.add_argument("--niter", type=int, default=20, help="k-means iterations (default 20)")
+    parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 256 x K)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_vocab(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .corpus import Corpus
+    from .model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
+    from .vocabulary import PoseVocabulary, chunked
+
+    corpus = Corpus(args.corpus)
+    output = Path(args.output)
+    if (output / "model.safetensors").exists() or (output / "checkpoint").exists():
+        raise BopBotError(output, "already holds a trained model; give a new folder for a new vocabulary")
+    if args.k < 2:
+        raise BopBotError(None, f"-k must be at least 2, got {args.k}")
+    frames = corpus.summary()["frames"]
+    vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames)
+    bars = {}
+
+    def progress(stage: str, count: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            label = "sampling" if stage == "sample" else "assigning"
+            bars[stage] = tqdm(total=frames, desc=label, unit="frame", unit_scale=True, disable=args.quiet)
+        bars[stage].update(count)
+
+    report = vocabulary.fit(lambda: chunked(corpus.frame_chunks()), progress)
+    for bar in bars.values():
+        bar.close()
+    output.mkdir(parents=True, exist_ok=True)
+    vocabulary.save(output)
+    summary = {
+        "k": args.k, "frames": report.frames, "training_frames": report.training_frames,
+        "quantisation_error": round(report.quantisation_error, 4),
+        "quantisation_error_percent_torso": round(100 * report.quantisation_error, 2),
+        "empty_words": report.empty_words, "corpus": str(corpus.folder),
+    }
+    update_pipeline_info(output, **{**pipeline_info(), **read_pipeline_info(output), "vocabulary": summary})
+    print(f"wrote {output / 'vocabulary.safetensors'}: {args.k} words over {report.frames} frames "
+          f"(k-means on {report.training_frames}); quantisation error {report.quantisation_error:.3f} torso lengths "
+          f"({100 * report.quantisation_error:.1f}% of the torso), {report.empty_words} empty words")
+    return 0
+
+
+def _train_parser(verbs: argparse._SubParsersAction) -> None:
+    from .language_model import GPT2Size
+    from .train import TrainSettings
+
+    size, settings = GPT2Size(), TrainSettings()
+    parser = verbs.add_parser(
+        "train", help="train the GPT-2 on the corpus as sentences of pose words",
+        description=(
+            "Train a GPT-2 from scratch on CORPUS encoded with the pose words of MODEL_DIR (made by "
+            "`bopbot vocab`). Whole inputs are held out for validation perplexity. Checkpoints are "
+            "safetensors; run the same command again to resume where it stopped."
+        ),
+    )
+    parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
+    parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the GPT-2 is written there")
+    parser.add_argument("--steps", type=int, default=settings.steps, help=f"optimiser steps (default {settings.steps})")
+    parser.add_argument("--batch-size", type=int, default=settings.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
+    parser.add_argument("--eval-every", type=int, default=settings.eval_every, help="steps between validation and checkpoint")
+    parser.add_argument("--n-layer", type=int, default=size.n_layer)
+    parser.add_argument("--n-head", type=int, default=size.n_head)
+    parser.add_argument("--n-embd", type=int, default=size.n_embd)
+    parser.add_argument("--context", type=int, default=size.n_positions, help="context window in words (20 a second)")
+    parser.add_argument("--dropout", type=float, default=size.dropout)
+    parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--seed", type=int, default=settings.seed)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .language_model import GPT2Size
+    from .model_folder import update_pipeline_info
+    from .train import TrainSettings, train
+
+    for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
+        if getattr(args, name) < 1:
+            raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
+    if args.n_embd % args.n_head:
+        raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    size = GPT2Size(args.n_layer, args.n_head, args.n_embd, args.context, args.dropout)
+    settings = TrainSettings(
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, eval_every=args.eval_every,
+        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
+    )
+    report = train(args.corpus, args.model, size, settings, progress=not args.quiet)
+    update_pipeline_info(args.model, training={**vars(report), "size": size.to_json()})
+    print(f"trained {args.model}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
+          f"({report.tokens_per_second:.0f} words/s); validation perplexity {report.validation_perplexity:.2f} "
+          f"on {report.validation_tokens} held-out words")
+    return 0
+
+
+def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable dance")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of new dance (default 10)")
+    parser.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
+
+
+def _dance_parser(verbs: argparse._SubParsersAction) -> None:
+    from .dance import LAYOUTS
+
+    parser = verbs.add_parser(
+        "dance", help="continue a dance: video or motion file in, the bopbot dancer out",
+        description=(
+            "Extract the dance in INPUT (anything `bopbot extract` reads), encode it as pose words, let the "
+            "model write what comes next, and render it as the bopbot dancer: H.264 MP4 at 20 fps, with "
+            "the input's music where it has some."
+        ),
+    )
+    parser.add_argument("input", help="a dance video or motion file")
+    parser.add_argument("-o", "--output", required=True, help="output .mp4")
+    _sampling_arguments(parser)
+    parser.add_argument("--layout", choices=LAYOUTS, default="continue",
+                        help="continue: the clip then the dancer; side-by-side; dancer-only")
+    parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
+
+
+def _sampling(args: argparse.Namespace):
+    from .choreograph import Sampling
+
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+    sampling.check()
+    if not args.seconds > 0:
+        raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
+    return sampling
+
+
+def run_dance(args: argparse.Namespace) -> int:
+    from .dance import dance
+    from .model_folder import Choreographer
+
+    sampling = _sampling(args)
+    if Path(args.output).suffix.lower() != ".mp4":
+        raise BopBotError(args.output, "the output must be an .mp4 file")
+    choreographer = Choreographer.load(args.model)
+    result = dance(choreographer, args.input, args.output, args.seconds, sampling, args.layout, args.gif,
+                   args.save_poses, progress=True)
+    _print_dance(result)
+    return 0
+
+
+def _print_dance(result) -> None:
+    print(f"wrote {result.video} ({result.frames} frames at 20 fps): {len(result.new_words)} new pose words "
+          f"after {result.context_words} from the input")
+    for extra in (result.gif, result.poses):
+        if extra is not None:
+            print(f"wrote {extra}")
+
+
+def _demo_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "demo", help="a new dance by the embedded default model, as MP4 and GIF",
+        description="Continue the few seconds of dance stored with the model and write bopbot-demo.mp4 and .gif.",
+    )
+    parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
+    _sampling_arguments(parser)
+    parser.set_defaults(seconds=12.0, seed=0)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .dance import dance
+    from .model_folder import Choreographer
+
+    sampling = _sampling(args)
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    choreographer = Choreographer.load(args.model)
+    result = dance(choreographer, None, folder / "bopbot-demo.mp4", args.seconds, sampling, "continue", gif=True)
+    _print_dance(result)
+    print(f"the bopbot dancer is in {folder.resolve()}/")
+    return 0
+
+
+def _tokens_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "tokens", help="print a dance as its sentence of pose words",
+        description="Extract INPUT and print it as pose words, one per frame at 20 fps.",
+    )
+    parser.add_argument("input", help="a dance video or motion file")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--seconds", type=float, default=None, help="only the first SECONDS of the dance")
+    parser.add_argument("--set-primer", action="store_true",
+                        help="store these words as the model's primer, the dance `bopbot demo` continues")
+
+
+def run_tokens(args: argparse.Namespace) -> int:
+    from .extract import extract
+    from .model_folder import DEFAULT_MODEL, update_pipeline_info
+    from .normalise import normalise
+    from .pose_sequence import CORPUS_FPS
+    from .vocabulary import PoseVocabulary
+
+    folder = Path(args.model) if args.model else DEFAULT_MODEL
+    vocabulary = PoseVocabulary.load(folder)
+    sequence = extract(args.input)[0]
+    if args.seconds is not None:
+        if not args.seconds > 0:
+            raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
+        sequence.keypoints = sequence.keypoints[: max(2, round(args.seconds * CORPUS_FPS))]
+    try:
+        words = " ".join(vocabulary.words_of(vocabulary.encode(normalise(sequence.keypoints)[0])))
+    except ValueError as exc:
+        raise BopBotError(args.input, str(exc)) from None
+    print(words)
+    if args.set_primer:
+        update_pipeline_info(folder, primer={"source": Path(args.input).name, "words": words})
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bopbot", description="BopBot, the AI dancer: watches a dance and keeps dancing.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    _extract_parser(verbs)
+    for add in (_extract_parser, _vocab_parser, _train_parser, _dance_parser, _demo_parser, _tokens_parser):
+        add(verbs)
     return parser
 
 
-RUNNERS = {"extract": run_extract}
+RUNNERS = {
+    "extract": run_extract, "vocab": run_vocab, "train": run_train, "dance": run_dance, "demo": run_demo,
+    "tokens": run_tokens,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,95 @@
+"""Choreography: continue a dance with the language model, and turn words back into movement.
+
+The user's dance is encoded into pose words; its last words (as many as the model's context
+holds) prime the GPT-2, which writes the continuation. Continuations longer than the context
+window slide it: each step keeps the latest three quarters of the window as the prompt.
+
+Word poses are keyframes, and consecutive different words would make the dancer jump (the
+original system showed them as they came). `smooth` limits every joint's speed to what dancers
+reach and then low-passes the motion, so the dancer moves from pose to pose instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from .errors import BopBotError
+from .pose_sequence import CORPUS_FPS
+
+#: Fastest a joint may move, in torso lengths per second (a fast dancer's wrist reaches ~10).
+MAX_JOINT_SPEED = 8.0
+#: Width of the low-pass after the speed limit, in seconds.
+SMOOTHING_SECONDS = 0.06
+
+
+@dataclass
+class Sampling:
+    """How the next word is drawn."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+
+    def check(self) -> None:
+        if not self.temperature > 0:
+            raise BopBotError(None, f"--temperature must be above 0, got {self.temperature}")
+        if self.top_k < 0:
+            raise BopBotError(None, f"--top-k must be 0 (off) or more, got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            raise BopBotError(None, f"--top-p must be in (0, 1], got {self.top_p}")
+
+
+def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling()) -> np.ndarray:
+    """`count` new word ids continuing `context`, sliding the model's window as needed."""
+    import torch
+
+    sampling.check()
+    window = model.config.n_positions
+    keep = max(1, window * 3 // 4)
+    config = model.config
+    banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
+    if sampling.seed is not None:
+        torch.manual_seed(sampling.seed)
+    words = [int(w) for w in context] or [config.bos_token_id]
+    start = len(context)
+    with torch.no_grad():
+        while len(words) - start < count:
+            prompt = torch.tensor([words[-keep:]])
+            new = min(window - prompt.shape[1], count - (len(words) - start))
+            output = model.generate(
+                prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
+                do_sample=True, temperature=sampling.temperature, top_k=sampling.top_k or None,
+                top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
+            )
+            words.extend(int(w) for w in output[0, prompt.shape[1]:])
+    return np.array(words[start:start + count], dtype=np.int64)
+
+
+def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JOINT_SPEED,
+           smoothing_seconds: float = SMOOTHING_SECONDS) -> np.ndarray:
+    """Bound every joint's speed to `max_speed` torso lengths/s, then low-pass; (T, 17, 3) in and out.
+
+    The speed limit moves each joint towards its keyframe by at most `max_speed / fps` a frame;
+    the Gaussian low-pass that follows is a weighted average of frames, so it cannot raise the
+    largest step: the bound holds for the result.
+    """
+    poses = np.asarray(poses, dtype=np.float32)
+    out = poses.copy()
+    step = max_speed / fps
+    for t in range(1, len(out)):
+        delta = poses[t, :, :2] - out[t - 1, :, :2]
+        length = np.linalg.norm(delta, axis=1, keepdims=True)
+        out[t, :, :2] = out[t - 1, :, :2] + delta * np.minimum(1.0, step / np.maximum(length, 1e-9))
+    sigma = smoothing_seconds * fps
+    if sigma > 0 and len(out) > 1:
+        out[:, :, :2] = gaussian_filter1d(out[:, :, :2], sigma, axis=0, mode="nearest")
+    return out
+
+
+def joint_speeds(poses: np.ndarray, fps: float = CORPUS_FPS) -> np.ndarray:
+    """(T-1, 17) joint speeds in units per second."""
+    return np.linalg.norm(np.diff(poses[:, :, :2], axis=0), axis=2) * fps

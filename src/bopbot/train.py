@@ -1,0 +1,239 @@
+"""Training the GPT-2 on dance sentences: one loop a reader can hold in their head (nanoGPT-style).
+
+The corpus is encoded with the model folder's pose vocabulary; each dance becomes a sentence and
+`<eod>` separates dances. Whole inputs (every camera view of a mocap take together) go to either
+the training or the validation split, so validation perplexity is measured on dances the model
+never saw from any angle. Checkpoints (weights, AdamW state, step) are safetensors and JSON, each
+written atomically into `checkpoint/`; a run finds it and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .corpus import Corpus
+from .errors import BopBotError
+from .files import write_text_atomic
+from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
+from .vocabulary import PoseVocabulary
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass
+class TrainSettings:
+    """How long and how fast to train."""
+
+    steps: int = 1500
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 0.1
+    eval_every: int = 250
+    eval_batches: int = 16
+    validation_fraction: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class TrainReport:
+    steps: int
+    train_tokens: int
+    validation_tokens: int
+    train_loss: float
+    validation_loss: float
+    validation_perplexity: float
+    seconds: float
+    tokens_per_second: float
+
+
+def _is_validation(input_name: str, fraction: float, seed: int) -> bool:
+    digest = hashlib.sha1(f"{seed}:{input_name}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, seed: int,
+                  progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Every corpus dance as word ids, `<eod>` after each; split by input into (train, validation)."""
+    eod = vocabulary.k
+    splits: dict[bool, list[np.ndarray]] = {False: [], True: []}
+    shards = corpus.shard_paths()
+    for info, sequences in tqdm(corpus.shards(), total=len(shards), desc="encoding", unit="shard", disable=not progress):
+        target = splits[_is_validation(info["input"], fraction, seed)]
+        for sequence in sequences:
+            if (sequence.poses[:, :, 2] > 0).any():
+                target.append(np.append(vocabulary.encode(sequence.poses), eod))
+    if not splits[False]:
+        raise BopBotError(corpus.folder, "no dance with a dancer in it to train on")
+    if not splits[True]:  # a tiny corpus: hold out its last dance
+        splits[True].append(splits[False].pop())
+    return tuple(np.concatenate(splits[v]).astype(np.int64) for v in (False, True))
+
+
+def _device(requested: str):
+    import torch
+
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def _batch(tokens: np.ndarray, block: int, size: int, rng: np.random.Generator):
+    import torch
+
+    block = min(block, len(tokens) - 1)
+    starts = rng.integers(0, len(tokens) - block, size)
+    x = np.stack([tokens[s:s + block] for s in starts])
+    y = np.stack([tokens[s + 1:s + 1 + block] for s in starts])
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def _learning_rate(step: int, settings: TrainSettings) -> float:
+    """Linear warm-up, then cosine decay to a tenth."""
+    if step < settings.warmup:
+        return settings.learning_rate * (step + 1) / settings.warmup
+    progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+    return settings.learning_rate * (0.1 + 0.45 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def evaluate_loss(model, tokens: np.ndarray, block: int, batches: int, batch_size: int, device, seed: int = 1234) -> float:
+    """Mean next-word cross-entropy on fixed random windows of `tokens`."""
+    import torch
+
+    model.eval()
+    rng = np.random.default_rng(seed)
+    losses = []
+    with torch.no_grad():
+        for _ in range(batches):
+            x, y = _batch(tokens, block, batch_size, rng)
+            losses.append(model(input_ids=x.to(device), labels=y.to(device)).loss.item())
+    model.train()
+    return float(np.mean(losses))
+
+
+def _save_checkpoint(folder: Path, model, optimizer, state: dict) -> None:
+    """Weights, AdamW moments and progress, swapped into place as one folder."""
+    from safetensors.torch import save_file
+
+    fresh = folder.with_name(f".tmp-{folder.name}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    model.save_pretrained(fresh, safe_serialization=True)
+    moments = {
+        f"{index}.{name}": value.detach().cpu().contiguous()
+        for index, values in optimizer.state_dict()["state"].items()
+        for name, value in values.items()
+    }
+    save_file(moments, str(fresh / "optimizer.safetensors"))
+    (fresh / "state.json").write_text(json.dumps(state, indent=2))
+    stale = folder.with_name(f".tmp-old-{folder.name}")
+    if folder.exists():
+        os.replace(folder, stale)
+    os.replace(fresh, folder)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _load_checkpoint(folder: Path, model, optimizer) -> dict:
+    import torch
+    from safetensors.torch import load_file
+
+    from transformers import GPT2LMHeadModel
+
+    trained = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True)
+    model.load_state_dict(trained.state_dict())
+    moments = load_file(str(folder / "optimizer.safetensors"))
+    state = {"state": {}, "param_groups": optimizer.state_dict()["param_groups"]}
+    for key, value in moments.items():
+        index, name = key.split(".", 1)
+        state["state"].setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict(state)
+    for values in optimizer.state.values():
+        for name, value in values.items():
+            if torch.is_tensor(value) and name != "step":
+                values[name] = value.to(next(model.parameters()).device)
+    return json.loads((folder / "state.json").read_text())
+
+
+def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
+          settings: TrainSettings = TrainSettings(), progress: bool = True) -> TrainReport:
+    """Train (or resume training) the GPT-2 in `model_folder` on the corpus; save it there."""
+    import torch
+
+    quiet_transformers()
+    model_folder = Path(model_folder)
+    vocabulary = PoseVocabulary.load(model_folder)
+    corpus = Corpus(corpus_folder)
+    train_tokens, validation_tokens = encode_corpus(corpus, vocabulary, settings.validation_fraction, settings.seed, progress)
+    torch.manual_seed(settings.seed)
+    device = _device(settings.device)
+    model = new_gpt2(size, vocabulary.k).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
+                                  weight_decay=settings.weight_decay)
+    checkpoint = model_folder / CHECKPOINT
+    state = {"step": 0, "size": size.to_json(), "settings": asdict(settings), "seconds": 0.0, "tokens": 0}
+    if (checkpoint / "state.json").is_file():
+        saved = json.loads((checkpoint / "state.json").read_text())
+        if saved["size"] != size.to_json():
+            raise BopBotError(checkpoint, f"holds a model of another size {saved['size']}; remove it to start over")
+        state = _load_checkpoint(checkpoint, model, optimizer)
+        state["settings"] = asdict(settings)
+    block = size.n_positions
+    model.train()
+    started = time.monotonic() - state["seconds"]
+    bar = tqdm(total=settings.steps, initial=state["step"], desc="training", unit="step", disable=not progress)
+    loss_value = float("nan")
+    while state["step"] < settings.steps:
+        step = state["step"]
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(step, settings)
+        x, y = _batch(train_tokens, block, settings.batch_size, np.random.default_rng([settings.seed, step]))
+        loss = model(input_ids=x.to(device), labels=y.to(device)).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        loss_value = loss.item()
+        state["step"] = step + 1
+        state["tokens"] += x.numel()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_value:.3f}")
+        if state["step"] % settings.eval_every == 0 or state["step"] == settings.steps:
+            state["validation_loss"] = evaluate_loss(model, validation_tokens, block, settings.eval_batches,
+                                                     settings.batch_size, device)
+            state["train_loss"] = loss_value
+            state["seconds"] = time.monotonic() - started
+            bar.write(f"step {state['step']}: train loss {loss_value:.3f}, validation loss "
+                      f"{state['validation_loss']:.3f} (perplexity {math.exp(state['validation_loss']):.1f})")
+            _save_checkpoint(checkpoint, model, optimizer, state)
+    bar.close()
+    export_model(model, vocabulary, model_folder)
+    validation_loss = state.get("validation_loss", float("nan"))
+    report = TrainReport(
+        steps=state["step"], train_tokens=len(train_tokens), validation_tokens=len(validation_tokens),
+        train_loss=state.get("train_loss", loss_value), validation_loss=validation_loss,
+        validation_perplexity=math.exp(validation_loss), seconds=state["seconds"],
+        tokens_per_second=state["tokens"] / max(state["seconds"], 1e-9),
+    )
+    write_text_atomic(model_folder / "training.json", json.dumps(asdict(report), indent=2))
+    return report
+
+
+def export_model(model, vocabulary: PoseVocabulary, folder: Path) -> None:
+    """Write the trained GPT-2 and its tokenizer at the top of the model folder."""
+    staging = folder / ".tmp-export"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, safe_serialization=True)
+    make_tokenizer(vocabulary.words_).save_pretrained(staging)
+    for item in staging.iterdir():
+        os.replace(item, folder / item.name)
+    staging.rmdir()

@@ -1,0 +1,119 @@
+"""`bopbot dance`, `demo` and `tokens` end to end, the MP4 they write, and their clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from bopbot.cli import main
+from bopbot.pose_sequence import PoseSequence
+
+BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+
+
+def _streams(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return {
+            "frames": frames, "size": (video.codec_context.width, video.codec_context.height),
+            "codec": video.codec_context.name, "fps": float(video.average_rate),
+            "audio": None if audio is None else float(audio.duration * audio.time_base),
+        }
+
+
+def test_dance_on_a_real_clip_with_audio(data, tiny_model, tmp_path):
+    """The clip, then 3 s of new dance: frame count, size, H.264, audio as far as it lasts."""
+    clip = data / "videos" / "hybrik_taiji.mp4"  # 17 s, 1280x720, with audio
+    output = tmp_path / "taiji.mp4"
+    run = subprocess.run(BOPBOT + ["dance", str(clip), "-o", str(output), "--model", str(tiny_model),
+                                   "--seconds", "3", "--seed", "0", "--gif", "--save-poses"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    streams = _streams(output)
+    user_frames = 343  # the clip at 20 fps
+    assert streams["frames"] == user_frames + 60
+    assert streams["size"] == (960, 540) and streams["codec"] == "h264" and streams["fps"] == 20
+    with av.open(str(clip)) as source:
+        music = float(source.streams.audio[0].duration * source.streams.audio[0].time_base)
+    assert streams["audio"] == pytest.approx(min(music, streams["frames"] / 20), abs=0.1)  # as far as it lasts
+    poses = PoseSequence.load(tmp_path / "taiji.npz")
+    assert len(poses) == 60 and poses.size == (1280, 720) and len(poses.meta["words"].split()) == 60
+    assert (tmp_path / "taiji.gif").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("layout,frames,width", [("dancer-only", 40, 960), ("side-by-side", 52, 1920)])
+def test_layouts(data, tiny_model, tmp_path, layout, frames, width):
+    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s: 52 frames at 20 fps
+    output = tmp_path / f"{layout}.mp4"
+    assert main(["dance", str(clip), "-o", str(output), "--model", str(tiny_model), "--seconds", "2",
+                 "--layout", layout]) == 0
+    streams = _streams(output)
+    assert streams["frames"] == frames and streams["size"][0] == width
+
+
+def test_dance_from_motion_capture_carries_its_music(data, tiny_model, tmp_path):
+    output = tmp_path / "chacha.mp4"
+    assert main(["dance", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(output), "--model",
+                 str(tiny_model), "--seconds", "2", "--layout", "dancer-only"]) == 0
+    assert _streams(output)["audio"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_tokens_prints_the_sentence_and_sets_the_primer(data, tiny_model, capsys):
+    clip = data / "mocap" / "tang2018" / "DANCE_R_8"
+    assert main(["tokens", str(clip), "--model", str(tiny_model), "--seconds", "2", "--set-primer"]) == 0
+    words = capsys.readouterr().out.split()
+    assert len(words) == 40 and all(len(w) == 5 for w in words)
+
+
+def test_demo_continues_the_primer(data, tiny_model, tmp_path, capsys):
+    primer = data / "mocap" / "tang2018" / "DANCE_W_30"
+    assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
+    assert main(["demo", "-o", str(tmp_path / "show"), "--model", str(tiny_model), "--seconds", "2"]) == 0
+    assert str(tmp_path / "show") in capsys.readouterr().out
+    assert _streams(tmp_path / "show" / "bopbot-demo.mp4")["frames"] == 30 + 40
+    assert (tmp_path / "show" / "bopbot-demo.gif").is_file()
+
+
+def test_demo_on_the_embedded_default_model(tmp_path):
+    """The README's main job, on the model committed in the repository (no data needed)."""
+    run = subprocess.run(BOPBOT + ["demo", "-o", str(tmp_path), "--seconds", "3"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    streams = _streams(tmp_path / "bopbot-demo.mp4")
+    assert streams["frames"] > 60 and streams["size"] == (720, 720)
+    assert (tmp_path / "bopbot-demo.gif").stat().st_size > 10_000
+
+
+def test_errors_are_one_line(data, tiny_model, tmp_path):
+    blank = tmp_path / "empty_room.mp4"
+    with av.open(str(blank), "w") as container:
+        stream = container.add_stream("libx264", rate=20)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for _ in range(20):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((240, 320, 3), 90, np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    broken_model = tmp_path / "broken_model"
+    broken_model.mkdir()
+    for item in Path(tiny_model).iterdir():
+        if item.is_file() and item.name != "tokenizer.json":
+            (broken_model / item.name).write_bytes(item.read_bytes())
+    clip = str(data / "videos" / "controlvideo_moonwalk.mp4")
+    cases = {
+        "nobody found": ["dance", str(blank), "-o", str(tmp_path / "a.mp4"), "--model", str(tiny_model)],
+        "tokenizer.json: missing": ["dance", clip, "-o", str(tmp_path / "b.mp4"), "--model", str(broken_model)],
+        "--seconds must be above 0, got 0": ["dance", clip, "-o", str(tmp_path / "c.mp4"), "--seconds", "0"],
+        "--seconds must be above 0, got -2": ["dance", clip, "-o", str(tmp_path / "d.mp4"), "--seconds", "-2"],
+        "no such model folder": ["dance", clip, "-o", str(tmp_path / "e.mp4"), "--model", str(tmp_path / "nope")],
+    }
+    for expected, argv in cases.items():
+        run = subprocess.run(BOPBOT + argv, capture_output=True, text=True)
+        lines = [line for line in run.stderr.splitlines() if "frame/s" not in line and line.strip()]
+        assert run.returncode == 1, (expected, run.stderr)
+        assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("bopbot: error:"), (expected, lines)
+    assert not list(tmp_path.glob("*.mp4")) or [p.name for p in tmp_path.glob("*.mp4")] == ["empty_room.mp4"]

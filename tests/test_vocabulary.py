@@ -1,0 +1,89 @@
+"""The pose vocabulary: fit on a real corpus, encode/decode, quantisation error, files, words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bopbot.corpus import Corpus
+from bopbot.errors import BopBotError
+from bopbot.vocabulary import PoseVocabulary, chunked
+from bopbot.words import made_up_words
+
+
+@pytest.fixture(scope="module")
+def frames(small_corpus) -> np.ndarray:
+    return np.concatenate(list(Corpus(small_corpus).frame_chunks()))
+
+
+@pytest.fixture(scope="module")
+def fitted(small_corpus) -> tuple[PoseVocabulary, object]:
+    vocabulary = PoseVocabulary(k=128, seed=0)
+    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 5000))
+    return vocabulary, report
+
+
+def test_round_trip_error_is_small_and_shrinks_with_more_words(fitted, frames, small_corpus):
+    vocabulary, report = fitted
+    assert report.frames == len(frames) and report.empty_words == 0
+    ids = vocabulary.encode(frames)
+    decoded = vocabulary.decode(ids)
+    error = np.linalg.norm(decoded[:, :, :2] - frames[:, :, :2], axis=2).mean()
+    # encoding with the final word poses (the means) can only match frames better than fitting did
+    assert 0.9 * report.quantisation_error < error <= report.quantisation_error * 1.001
+    assert error < 0.25  # a quarter of a torso length at 128 words
+    coarse = PoseVocabulary(k=16, seed=0)
+    coarse.fit(lambda: Corpus(small_corpus).frame_chunks())
+    assert coarse.quantisation_error(frames) > 1.3 * error
+
+
+def test_words_are_the_means_of_their_frames(fitted, frames):
+    """Each word is the mean of the frames assigned to it while fitting; encoding again with
+    those means moves only a few frames at the edges, so the means still match closely."""
+    vocabulary, _ = fitted
+    ids = vocabulary.encode(frames)
+    busiest = np.bincount(ids).argmax()
+    np.testing.assert_allclose(vocabulary.centroids_[busiest], frames[ids == busiest, :, :2].mean(axis=0), atol=0.02)
+
+
+def test_missing_joints_are_matched_on_the_joints_present(fitted, frames):
+    vocabulary, _ = fitted
+    sample = frames[::50].copy()
+    full = vocabulary.encode(sample)
+    sample[:, 9, :] = 0  # lose the left wrist
+    assert (vocabulary.encode(sample) == full).mean() > 0.8
+    sample[3] = 0  # nobody in this frame: it holds the word before
+    assert vocabulary.encode(sample)[3] == vocabulary.encode(sample)[2]
+
+
+def test_training_sample_is_capped_and_streamed(small_corpus):
+    vocabulary = PoseVocabulary(k=32, max_training_frames=2000)
+    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 1000))
+    assert report.training_frames == 2000 and report.frames > 10 * 2000
+
+
+def test_save_and_load_keep_words_and_poses(fitted, frames, tmp_path):
+    vocabulary, _ = fitted
+    vocabulary.save(tmp_path)
+    loaded = PoseVocabulary.load(tmp_path)
+    assert loaded.words_ == vocabulary.words_
+    np.testing.assert_array_equal(loaded.encode(frames[:500]), vocabulary.encode(frames[:500]))
+    (tmp_path / "vocabulary.safetensors").write_bytes(b"garbage")
+    with pytest.raises(BopBotError, match="vocabulary.safetensors"):
+        PoseVocabulary.load(tmp_path)
+
+
+def test_too_few_frames_for_k_is_a_clear_error(frames):
+    with pytest.raises(BopBotError, match="cannot make 5000 words"):
+        PoseVocabulary(k=5000).fit(lambda: [frames[:1000]])
+
+
+def test_made_up_words_are_five_letter_non_english_and_deterministic():
+    from english_words import get_english_words_set
+
+    words = made_up_words(52_000)
+    english = get_english_words_set(["web2", "gcide"], lower=True)
+    assert len(set(words)) == 52_000
+    assert all(len(w) == 5 and w.isalpha() and w.islower() for w in words)
+    assert not english & set(words)
+    assert made_up_words(100) == words[:100]
