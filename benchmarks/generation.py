@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=600)
     args = parser.parse_args()
     choreographer = Choreographer.load(args.model)
-    model = choreographer.model
+    model = choreographer.generator.model
     context = choreographer.vocabulary.ids_of(choreographer.info["primer"]["words"].split())
     continue_words(model, context, 20, Sampling(seed=0))  # warm up
     timings = {}

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bopbot.vocabulary import FRAMES_PER_CENTROID
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -101,7 +103,7 @@ def main() -> None:
 
 def extrapolate(ours: dict, frames: int, k: int, big_frames: int = 35_000_000, big_k: int = 52_000) -> None:
     """Scale this run's two phases to the original system's size (cost grows with frames x words)."""
-    big_sample = min(256 * big_k, big_frames)
+    big_sample = min(FRAMES_PER_CENTROID * big_k, big_frames)
     kmeans = ours["kmeans_seconds"] * (big_sample * big_k) / (ours["training_frames"] * k)
     assign = ours["assign_seconds"] * (big_frames * big_k) / (frames * k)
     print(f"this run: k-means {ours['kmeans_seconds']:.1f} s on {ours['training_frames']:,} frames, "

@@ -40,10 +40,10 @@ def test_training_lowers_validation_loss_and_resumes(tiny_model, small_corpus, t
 
 def test_generation_longer_than_the_context_window(tiny_model):
     choreographer = Choreographer.load(tiny_model)
-    assert choreographer.model.config.n_positions == 64
-    words = continue_words(choreographer.model, np.array([3, 3, 3]), 200, Sampling(seed=1))
+    assert choreographer.generator.model.config.n_positions == 64
+    words = continue_words(choreographer.generator.model, np.array([3, 3, 3]), 200, Sampling(seed=1))
     assert len(words) == 200 and words.min() >= 0 and words.max() < 64  # no special tokens
-    again = continue_words(choreographer.model, np.array([3, 3, 3]), 200, Sampling(seed=1))
+    again = continue_words(choreographer.generator.model, np.array([3, 3, 3]), 200, Sampling(seed=1))
     np.testing.assert_array_equal(words, again)
 
 

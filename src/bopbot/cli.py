@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from .errors import BopBotError
+from .generators import NAMES as GENERATOR_NAMES
 
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
@@ -103,7 +104,7 @@ def _vocab_parser(verbs: argparse._SubParsersAction) -> None:
         "vocab", help="k-means pose vocabulary over a corpus -> model folder",
         description=(
             "Cluster every normalised frame of CORPUS into K pose words with faiss k-means: centroids "
-            "trained on a sample (at most 256 frames a word), then every frame assigned in a stream and "
+            "trained on a sample (at most 64 frames a word), then every frame assigned in a stream and "
             "each word set to the mean of its frames. Writes MODEL_DIR/vocabulary.safetensors and reports "
             "the quantisation error."
         ),
@@ -112,7 +113,7 @@ def _vocab_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("-k", type=int, default=1024, help="number of pose words (default 1024; up to 52,000 and more)")
     parser.add_argument("-o", "--output", required=True, help="model folder to create")
     parser.add_argument("--niter", type=int, default=20, help="k-means iterations (default 20)")
-    parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 256 x K)")
+    parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 64 x K)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -166,17 +167,20 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
 
     size, settings = GPT2Size(), TrainSettings()
     parser = verbs.add_parser(
-        "train", help="train the GPT-2 on the corpus as sentences of pose words",
+        "train", help="train a generator (GPT-2 by default) on the corpus",
         description=(
-            "Train a GPT-2 from scratch on CORPUS encoded with the pose words of MODEL_DIR (made by "
-            "`bopbot vocab`). Whole inputs are held out for validation perplexity. Checkpoints are "
-            "safetensors; run the same command again to resume where it stopped."
+            "Train a generator on CORPUS into MODEL_DIR (made by `bopbot vocab`): the GPT-2 from scratch on "
+            "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline. Whole "
+            "inputs are held out for validation. Checkpoints are safetensors; run the same command again "
+            "to resume where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only."
         ),
     )
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
-    parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the GPT-2 is written there")
-    parser.add_argument("--steps", type=int, default=settings.steps, help=f"optimiser steps (default {settings.steps})")
-    parser.add_argument("--batch-size", type=int, default=settings.batch_size)
+    parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the generator is written there")
+    parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
+                        help="gpt2 (default); lstm (mixture density over poses); random, ngram, nearest (baselines)")
+    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
+    parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
     parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
     parser.add_argument("--eval-every", type=int, default=settings.eval_every, help="steps between validation and checkpoint")
     parser.add_argument("--n-layer", type=int, default=size.n_layer)
@@ -196,13 +200,19 @@ def run_train(args: argparse.Namespace) -> int:
     from .train import TrainSettings, train
 
     for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
     if args.n_embd % args.n_head:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    if args.generator == "lstm":
+        return _train_lstm(args)
+    if args.generator != "gpt2":
+        return _train_baseline(args)
     size = GPT2Size(args.n_layer, args.n_head, args.n_embd, args.context, args.dropout)
+    defaults = TrainSettings()
     settings = TrainSettings(
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, eval_every=args.eval_every,
+        steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+        learning_rate=args.learning_rate, eval_every=args.eval_every,
         validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
     report = train(args.corpus, args.model, size, settings, progress=not args.quiet)
@@ -213,8 +223,40 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_lstm(args: argparse.Namespace) -> int:
+    from .lstm import LSTMSettings, train_lstm
+    from .model_folder import update_pipeline_info
+
+    defaults = LSTMSettings()
+    settings = LSTMSettings(
+        steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+        eval_every=args.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
+        device=args.device,
+    )
+    report = train_lstm(args.corpus, args.model, settings=settings, progress=not args.quiet)
+    update_pipeline_info(args.model, lstm=vars(report))
+    print(f"trained the LSTM in {args.model}: {report.steps} steps in {report.seconds / 60:.1f} min; "
+          f"validation NLL {report.validation_loss:.3f} per frame")
+    return 0
+
+
+def _train_baseline(args: argparse.Namespace) -> int:
+    from .baselines import train_baseline
+    from .corpus import Corpus
+    from .train import encode_corpus
+    from .vocabulary import PoseVocabulary
+
+    vocabulary = PoseVocabulary.load(args.model)
+    train_ids, _ = encode_corpus(Corpus(args.corpus), vocabulary, args.validation_fraction, args.seed, not args.quiet)
+    train_baseline(args.generator, train_ids, args.model, vocabulary.k)
+    print(f"trained the {args.generator} baseline in {args.model} on {len(train_ids)} words")
+    return 0
+
+
 def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
+    parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
+                        help="gpt2 (default), lstm, or a baseline: random, ngram, nearest")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
@@ -259,7 +301,7 @@ def run_dance(args: argparse.Namespace) -> int:
     sampling = _sampling(args)
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
-    choreographer = Choreographer.load(args.model)
+    choreographer = Choreographer.load(args.model, args.generator)
     result = dance(choreographer, args.input, args.output, args.seconds, sampling, args.layout, args.gif,
                    args.save_poses, progress=True)
     _print_dance(result)
@@ -267,8 +309,8 @@ def run_dance(args: argparse.Namespace) -> int:
 
 
 def _print_dance(result) -> None:
-    print(f"wrote {result.video} ({result.frames} frames at 20 fps): {len(result.new_words)} new pose words "
-          f"after {result.context_words} from the input")
+    print(f"wrote {result.video} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
+          f"after {result.context_words / 20:g} s from the input")
     for extra in (result.gif, result.poses):
         if extra is not None:
             print(f"wrote {extra}")
@@ -291,7 +333,7 @@ def run_demo(args: argparse.Namespace) -> int:
     sampling = _sampling(args)
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
-    choreographer = Choreographer.load(args.model)
+    choreographer = Choreographer.load(args.model, args.generator)
     result = dance(choreographer, None, folder / "bopbot-demo.mp4", args.seconds, sampling, "continue", gif=True)
     _print_dance(result)
     print(f"the bopbot dancer is in {folder.resolve()}/")
@@ -334,17 +376,58 @@ def run_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
+    from .evaluation import EvalSettings
+
+    settings = EvalSettings()
+    parser = verbs.add_parser(
+        "evaluate", help="score generated dances against real held-out dances",
+        description=(
+            "Give each generator the first seconds of every held-out stretch, let it continue, and score "
+            "the dances (FID_k, FID_g, Div_k, Div_g, Beat Align Score, perplexity, unique words, copy "
+            "length, jitter) against the training pool, beside the real continuations scored the same "
+            "way. Writes report.md with plots and results.json."
+        ),
+    )
+    parser.add_argument("heldout", nargs="+", help="held-out dances (files, folders, .txt lists)")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
+    parser.add_argument("--generators", default=",".join(GENERATOR_NAMES), help="comma-separated (default: all)")
+    parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
+    parser.add_argument("--yaws", type=_yaws, default=settings.yaws, help="cameras for 3D held-out takes")
+    parser.add_argument("--seeds", type=int, default=len(settings.seeds), help="samples per stretch (default 1)")
+    parser.add_argument("--context-seconds", type=_positive, default=settings.context_seconds)
+    parser.add_argument("--seconds", type=_positive, default=settings.seconds)
+    parser.add_argument("--temperature", type=_positive, default=settings.temperature)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import EvalSettings, evaluate
+    from .evaluation_report import markdown_table, write_report
+    from .model_folder import DEFAULT_MODEL
+
+    settings = EvalSettings(context_seconds=args.context_seconds, seconds=args.seconds, yaws=args.yaws,
+                            seeds=tuple(range(max(1, args.seeds))), temperature=args.temperature)
+    generators = [g.strip() for g in args.generators.split(",") if g.strip()]
+    result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
+    report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
+    print(markdown_table(result["table"]))
+    print(f"wrote {report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bopbot", description="BopBot, the AI dancer: watches a dance and keeps dancing.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for add in (_extract_parser, _vocab_parser, _train_parser, _dance_parser, _demo_parser, _tokens_parser):
+    for add in (_extract_parser, _vocab_parser, _train_parser, _dance_parser, _demo_parser, _tokens_parser, _evaluate_parser):
         add(verbs)
     return parser
 
 
 RUNNERS = {
     "extract": run_extract, "vocab": run_vocab, "train": run_train, "dance": run_dance, "demo": run_demo,
-    "tokens": run_tokens,
+    "tokens": run_tokens, "evaluate": run_evaluate,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .choreograph import Sampling, continue_words, smooth
+from .choreograph import Sampling, smooth
 from .errors import BopBotError
 from .extract import extract, kind_of
 from .model_folder import Choreographer
@@ -49,6 +49,7 @@ class DanceResult:
     gif: Path | None
     poses: Path | None
     context_words: int
+    new_frames: int
     new_words: list[str]
     frames: int
 
@@ -78,27 +79,34 @@ def primer_dance(choreographer: Choreographer) -> UserDance:
     return UserDance(sequence, poses, placement, None, None)
 
 
-def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Context ids, new ids, and the new dance as smoothed pixel keypoints placed where the user danced."""
+def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Context ids, new ids (None for a generator without words), and the new dance as smoothed
+    pixel keypoints placed where the user danced."""
     if not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
-    window = choreographer.model.config.n_positions * 3 // 4
     count = max(1, round(seconds * CORPUS_FPS))
-    new_ids = continue_words(choreographer.model, context[-window:], count, sampling)
-    lead = user.poses[-int(CORPUS_FPS):].copy()
-    lead[:, :, 2] = np.where(lead[:, :, 2] > 0, 1.0, 0.0)
-    poses = smooth(np.concatenate([_filled(lead, vocabulary.decode(context[-len(lead):])), vocabulary.decode(new_ids)]))
-    new_poses = poses[len(lead):]
+    new = choreographer.generator.continue_dance(user.poses, count, sampling)
+    new_poses = join_smoothly(vocabulary, user.poses, new.poses, context)
     placed = np.median(user.placement[-int(CORPUS_FPS):], axis=0)
     keypoints = denormalise(new_poses, np.tile(placed, (len(new_poses), 1)))
-    return context, new_ids, keypoints
+    return context, new.ids, keypoints
 
 
-def _filled(real: np.ndarray, words: np.ndarray) -> np.ndarray:
-    """The user's real poses, with missing joints taken from their words' poses."""
-    return np.where(real[:, :, 2:3] > 0, real, words)
+def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The new keyframe poses as movement that carries on from the context's last second.
+
+    The context's real poses lead in (missing joints taken from their words' poses), so the first
+    new frames move away from where the dancer really was; only the new part is returned.
+    """
+    lead = context[-int(CORPUS_FPS):].copy()
+    if context_ids is None:
+        context_ids = vocabulary.encode(lead)
+    words = vocabulary.decode(context_ids[-len(lead):])
+    lead = np.where(lead[:, :, 2:3] > 0, lead, words)
+    lead[:, :, 2] = 1.0
+    return smooth(np.concatenate([lead, keyframes]))[len(lead):]
 
 
 def _fit(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
@@ -179,8 +187,9 @@ def dance(choreographer: Choreographer, input_path: str | os.PathLike | None, ou
     if gif:
         gif_path = output.with_suffix(".gif")
         write_gif(layout_frames(layout, user, keypoints)[0], gif_path, CORPUS_FPS)
+    words = choreographer.vocabulary.words_of(new_ids) if new_ids is not None else []
     if save_poses:
         poses_path = output.with_suffix(".npz")
-        PoseSequence(keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {input_path or 'primer'}",
-                     {"words": " ".join(choreographer.vocabulary.words_of(new_ids))}).save(poses_path)
-    return DanceResult(output, gif_path, poses_path, len(context), choreographer.vocabulary.words_of(new_ids), written)
+        meta = {"generator": choreographer.generator.name, "words": " ".join(words)}
+        PoseSequence(keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {input_path or 'primer'}", meta).save(poses_path)
+    return DanceResult(output, gif_path, poses_path, len(context), len(keypoints), words, written)

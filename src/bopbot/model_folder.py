@@ -56,24 +56,23 @@ def update_pipeline_info(folder: str | os.PathLike, **changes) -> dict:
 
 @dataclass
 class Choreographer:
-    """A loaded model folder: pose vocabulary, GPT-2, tokenizer and pipeline settings."""
+    """A loaded model folder: the pose vocabulary, one generator, and the pipeline settings."""
 
     folder: Path
     vocabulary: PoseVocabulary
-    model: object
-    tokenizer: object
+    generator: object
     info: dict
 
     @classmethod
-    def load(cls, folder: str | os.PathLike | None = None) -> "Choreographer":
-        """Load `folder`, or the default model embedded in BopBot when it is None."""
-        from .language_model import load_gpt2
+    def load(cls, folder: str | os.PathLike | None = None, generator: str = "gpt2") -> "Choreographer":
+        """Load `folder` (the model embedded in BopBot when None) with the generator `generator`."""
+        from .generators import load_generator
 
         folder = Path(folder) if folder is not None else DEFAULT_MODEL
         if not folder.is_dir():
             raise BopBotError(folder, "no such model folder")
         vocabulary = PoseVocabulary.load(folder)
-        model, tokenizer = load_gpt2(folder)
-        if model.config.vocab_size != vocabulary.k + 3:
-            raise BopBotError(folder, f"GPT-2 knows {model.config.vocab_size - 3} words, the vocabulary {vocabulary.k}")
-        return cls(folder, vocabulary, model, tokenizer, read_pipeline_info(folder))
+        loaded = load_generator(generator, folder, vocabulary)
+        if generator == "gpt2" and loaded.model.config.vocab_size != vocabulary.k + 3:
+            raise BopBotError(folder, f"GPT-2 knows {loaded.model.config.vocab_size - 3} words, the vocabulary {vocabulary.k}")
+        return cls(folder, vocabulary, loaded, read_pipeline_info(folder))

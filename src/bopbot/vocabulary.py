@@ -30,8 +30,10 @@ from .words import made_up_words
 
 DIMS = NUM_JOINTS * 2
 FILENAME = "vocabulary.safetensors"
-#: faiss's own rule of thumb: more than 256 training frames per centroid adds little.
-FRAMES_PER_CENTROID = 256
+#: k-means trains on at most this many frames per word. faiss warns below 39; measured on 1M real
+#: frames x 8,192 words, 64 a word reaches the quantisation error of 122 a word (0.076 against
+#: 0.075 torso lengths) in a quarter of the time, and the assignment pass still sees every frame.
+FRAMES_PER_CENTROID = 64
 CHUNK = 65_536
 
 

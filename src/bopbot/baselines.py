@@ -1,0 +1,179 @@
+"""Honest baselines over pose words, to measure the GPT-2 against.
+
+- `random`: every frame an independent word, drawn by how often words occur in the corpus;
+- `ngram`: a Markov model over words (trigram, backing off to bigram and unigram);
+- `nearest`: retrieval, no learning at all: find the stretch of a training dance whose poses are
+  closest to the end of the context and play on from there (and retrieve again where it ends).
+
+They learn from the training split of the corpus as sentences (the same split `bopbot train`
+uses), stored in the model folder as `sentences.safetensors` (and `ngram.safetensors`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from .errors import BopBotError
+from .files import atomic_path
+from .vocabulary import PoseVocabulary
+
+SENTENCES = "sentences.safetensors"
+NGRAM = "ngram.safetensors"
+#: `nearest` matches this many seconds of the context's end, every `NEAREST_STRIDE`th frame.
+NEAREST_SECONDS = 2.0
+NEAREST_STRIDE = 2
+FPS = 20
+
+
+def save_sentences(folder: Path, train_ids: np.ndarray) -> None:
+    """The training split as one id stream, `<eod>` (= K) between dances."""
+    with atomic_path(folder / SENTENCES) as tmp:
+        save_file({"ids": train_ids.astype(np.int32)}, str(tmp))
+
+
+def load_sentences(folder: Path) -> np.ndarray:
+    path = Path(folder) / SENTENCES
+    if not path.is_file():
+        raise BopBotError(path, "missing: train this generator first (`bopbot train CORPUS --model DIR --generator NAME`)")
+    return load_file(str(path))["ids"].astype(np.int64)
+
+
+def _weights(counts: np.ndarray, temperature: float) -> np.ndarray:
+    """Counts turned into sampling probabilities, sharpened or flattened by the temperature."""
+    logits = np.log(np.maximum(counts.astype(np.float64), 1e-12)) / temperature
+    probabilities = np.exp(logits - logits.max())
+    return probabilities / probabilities.sum()
+
+
+class RandomWords:
+    """Words drawn independently by their corpus frequency."""
+
+    name = "random"
+
+    def __init__(self, vocabulary: PoseVocabulary):
+        self.counts = np.maximum(vocabulary.counts_.astype(np.float64), 0)
+
+    def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        return rng.choice(len(self.counts), size=count, p=_weights(self.counts + 1e-9, temperature))
+
+    def perplexity(self, ids: np.ndarray) -> float:
+        probabilities = (self.counts + 1) / (self.counts + 1).sum()
+        return float(np.exp(-np.log(probabilities[ids]).mean()))
+
+
+class NgramWords:
+    """A trigram Markov model over words, backing off to bigrams and unigrams."""
+
+    name = "ngram"
+
+    def __init__(self, trigrams: np.ndarray, bigrams: np.ndarray, unigrams: np.ndarray):
+        self.unigrams = unigrams.astype(np.float64)
+        self.next_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        for table in (bigrams, trigrams):
+            context = table[:, :-2]
+            order = np.lexsort(context.T[::-1])
+            table, context = table[order], context[order]
+            starts = np.flatnonzero(np.r_[True, (np.diff(context, axis=0) != 0).any(axis=1)])
+            for begin, end in zip(starts, np.r_[starts[1:], len(table)]):
+                self.next_of[tuple(int(v) for v in table[begin, :-2])] = (table[begin:end, -2], table[begin:end, -1])
+
+    @classmethod
+    def fit(cls, ids: np.ndarray, words: int) -> "NgramWords":
+        """Count uni-, bi- and trigrams of the id stream that do not cross `<eod>` (= `words`)."""
+        return cls(*cls.count(ids, words))
+
+    @staticmethod
+    def count(ids: np.ndarray, words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tables = []
+        for order in (3, 2):
+            grams = np.stack([ids[i:len(ids) - order + 1 + i] for i in range(order)], axis=1)
+            grams = grams[(grams < words).all(axis=1)]
+            unique, counts = np.unique(grams, axis=0, return_counts=True)
+            tables.append(np.column_stack([unique, counts]).astype(np.int64))
+        unigrams = np.bincount(ids[ids < words], minlength=words)
+        return tables[0], tables[1], unigrams
+
+    def save(self, folder: Path, trigrams: np.ndarray, bigrams: np.ndarray) -> None:
+        with atomic_path(folder / NGRAM) as tmp:
+            save_file({"trigrams": trigrams.astype(np.int32), "bigrams": bigrams.astype(np.int32),
+                       "unigrams": self.unigrams.astype(np.int64)}, str(tmp))
+
+    @classmethod
+    def load(cls, folder: Path) -> "NgramWords":
+        path = Path(folder) / NGRAM
+        if not path.is_file():
+            raise BopBotError(path, "missing: train it with `bopbot train CORPUS --model DIR --generator ngram`")
+        tables = load_file(str(path))
+        return cls(tables["trigrams"].astype(np.int64), tables["bigrams"].astype(np.int64), tables["unigrams"])
+
+    def _next(self, history: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        for order in (2, 1):
+            if len(history) >= order and tuple(history[-order:]) in self.next_of:
+                return self.next_of[tuple(history[-order:])]
+        return np.arange(len(self.unigrams)), self.unigrams
+
+    def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        history = [int(w) for w in context[-2:]]
+        for _ in range(count):
+            candidates, counts = self._next(history)
+            history.append(int(rng.choice(candidates, p=_weights(counts, temperature))))
+        return np.array(history[-count:], dtype=np.int64)
+
+    def perplexity(self, ids: np.ndarray) -> float:
+        """Per-word perplexity with add-one smoothing at the order that knows the context."""
+        total = 0.0
+        for t in range(len(ids)):
+            candidates, counts = self._next([int(w) for w in ids[max(0, t - 2):t]])
+            match = counts[candidates == ids[t]]
+            total += np.log((match.sum() + 1) / (counts.sum() + len(self.unigrams)))
+        return float(np.exp(-total / max(len(ids), 1)))
+
+
+class NearestDance:
+    """Retrieval: continue the training dance that best matches the context's last seconds."""
+
+    name = "nearest"
+
+    def __init__(self, vocabulary: PoseVocabulary, sentences: np.ndarray):
+        self.poses = vocabulary.centroids_.reshape(vocabulary.k, -1)
+        self.sentences = sentences
+        self.k = vocabulary.k
+        span = int(NEAREST_SECONDS * FPS)
+        self.offsets = np.arange(0, -span, -NEAREST_STRIDE)[::-1]  # ..., -4, -2, 0: ends on the last frame
+        # a match must lie inside one dance: the window and the frame after it are free of <eod>
+        boundary = np.cumsum(sentences == self.k)
+        ends = np.arange(span, len(sentences) - 1)
+        self.ends = ends[boundary[ends + 1] == boundary[ends - span]]
+
+    def match(self, context: np.ndarray) -> int:
+        """The training position whose last seconds are nearest to the context's last seconds."""
+        window = context[-len(self.offsets) * NEAREST_STRIDE:][::-1][::NEAREST_STRIDE][::-1]
+        window = np.concatenate([np.full(len(self.offsets) - len(window), window[0]), window])
+        distance = np.zeros(len(self.ends))
+        for offset, word in zip(self.offsets, window):
+            difference = self.poses[self.sentences[self.ends + offset]] - self.poses[word]
+            distance += np.einsum("ij,ij->i", difference, difference)
+        return int(self.ends[distance.argmin()])
+
+    def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        words = [int(w) for w in context]
+        start = len(words)
+        while len(words) - start < count:
+            position = self.match(np.array(words)) + 1
+            while len(words) - start < count and position < len(self.sentences) and self.sentences[position] != self.k:
+                words.append(int(self.sentences[position]))
+                position += 1
+        return np.array(words[start:start + count], dtype=np.int64)
+
+
+def train_baseline(name: str, train_ids: np.ndarray, folder: str | os.PathLike, words: int) -> None:
+    """Store what a baseline needs: the training sentences (all), and n-gram counts for `ngram`."""
+    folder = Path(folder)
+    save_sentences(folder, train_ids)
+    if name == "ngram":
+        trigrams, bigrams, unigrams = NgramWords.count(train_ids, words)
+        NgramWords(trigrams, bigrams, unigrams).save(folder, trigrams, bigrams)

@@ -1,0 +1,83 @@
+"""Every generator behind the one interface, through `bopbot dance`; the baselines' own behaviour;
+and `bopbot evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bopbot.baselines import NearestDance, NgramWords, RandomWords, load_sentences
+from bopbot.choreograph import Sampling
+from bopbot.cli import main
+from bopbot.generators import NAMES, load_generator
+from bopbot.metrics import longest_copy_seconds
+from bopbot.pose_sequence import PoseSequence
+from bopbot.vocabulary import PoseVocabulary
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_generator_dances(data, tiny_model, tmp_path, name):
+    output = tmp_path / f"{name}.mp4"
+    clip = data / "mocap" / "tang2018" / "DANCE_R_8"
+    assert main(["dance", str(clip), "-o", str(output), "--model", str(tiny_model), "--generator", name,
+                 "--seconds", "2", "--layout", "dancer-only", "--save-poses", "--seed", "1"]) == 0
+    poses = PoseSequence.load(output.with_suffix(".npz"))
+    assert len(poses) == 40 and np.isfinite(poses.keypoints).all() and poses.meta["generator"] == name
+    assert (np.abs(np.diff(poses.keypoints[:, :, :2], axis=0)).sum() > 0)  # it moves
+
+
+def test_nearest_continues_a_training_dance_verbatim(tiny_model):
+    vocabulary = PoseVocabulary.load(tiny_model)
+    sentences = load_sentences(tiny_model)
+    nearest = NearestDance(vocabulary, sentences)
+    start = int(nearest.ends[len(nearest.ends) // 2])
+    context = sentences[start - 60:start + 1]
+    words = nearest.continue_words(context, 30, 1.0, np.random.default_rng(0))
+    assert longest_copy_seconds(words, sentences, 20) == 1.5  # all 30 words, verbatim from training
+    assert nearest.match(context) == start or np.array_equal(  # the exact stretch, or one just like it
+        sentences[nearest.match(context) + nearest.offsets], sentences[start + nearest.offsets])
+
+
+def test_ngram_follows_its_counts_and_random_its_frequencies(tiny_model):
+    vocabulary = PoseVocabulary.load(tiny_model)
+    sentences = load_sentences(tiny_model)
+    ngram = NgramWords.fit(sentences, vocabulary.k)
+    words = ngram.continue_words(sentences[:2], 2000, 1.0, np.random.default_rng(0))
+    seen = set(zip(sentences[:-2], sentences[1:-1], sentences[2:]))
+    continued = list(zip(words[:-2], words[1:-1], words[2:]))
+    assert np.mean([gram in seen for gram in continued]) > 0.95  # every step a trigram it has seen
+    assert ngram.perplexity(sentences[:500]) < RandomWords(vocabulary).perplexity(sentences[:500])
+    drawn = RandomWords(vocabulary).continue_words(np.array([0]), 20_000, 1.0, np.random.default_rng(0))
+    expected = vocabulary.counts_ / vocabulary.counts_.sum()
+    assert np.abs(np.bincount(drawn, minlength=vocabulary.k) / 20_000 - expected).max() < 0.02
+
+
+def test_generators_are_repeatable_per_seed(tiny_model, small_corpus):
+    from bopbot.corpus import Corpus
+
+    vocabulary = PoseVocabulary.load(tiny_model)
+    context = next(Corpus(small_corpus).sequences()).poses[:100]
+    for name in NAMES:
+        generator = load_generator(name, tiny_model, vocabulary)
+        first = generator.continue_dance(context, 30, Sampling(seed=3)).poses
+        again = generator.continue_dance(context, 30, Sampling(seed=3)).poses
+        np.testing.assert_array_equal(first, again, err_msg=name)
+
+
+def test_evaluate_writes_the_table_with_a_real_reference_row(data, tiny_model, small_corpus, tmp_path):
+    take = data / "mocap" / "tang2018" / "DANCE_R_8"
+    assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus),
+                 "--generators", "gpt2,lstm,random,ngram,nearest", "--yaws", "0", "--context-seconds", "4",
+                 "--seconds", "5", "-o", str(tmp_path), "-q"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    table = results["table"]
+    assert list(table) == ["real (held-out)", "gpt2", "lstm", "random", "ngram", "nearest"]
+    assert table["nearest"]["copy_seconds"] > table["random"]["copy_seconds"]
+    assert table["real (held-out)"]["BAS"] is not None  # the take has its music
+    assert table["gpt2"]["perplexity"] is not None and table["nearest"]["perplexity"] is None
+    report = (tmp_path / "report.md").read_text()
+    assert "| real (held-out) |" in report and "FID_k" in report
+    for plot in ("metrics.png", "joint_speed.png", "samples.png"):
+        assert (tmp_path / plot).stat().st_size > 5_000

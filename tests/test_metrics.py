@@ -1,0 +1,245 @@
+"""Dance metrics on constructed cases whose answers are known, and beat tracking on a real song."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bopbot.metrics import (
+    GEOMETRIC_FEATURES,
+    beat_align_score,
+    diversity,
+    frechet_distance,
+    geometric_features,
+    jitter,
+    kinetic_features,
+    longest_copy_seconds,
+    motion_beats,
+    music_beats,
+    unique_words_per,
+)
+from bopbot.skeleton import INDEX
+
+#: A dancer standing facing the camera, arms hanging, in torso lengths (y down, mid-hip at 0).
+STANDING = np.array([
+    (0.0, -1.4), (0.08, -1.48), (-0.08, -1.48), (0.15, -1.42), (-0.15, -1.42),
+    (0.35, -1.0), (-0.35, -1.0), (0.45, -0.45), (-0.45, -0.45),
+    (0.5, 0.05), (-0.5, 0.05), (0.2, 0.0), (-0.2, 0.0),
+    (0.22, 0.9), (-0.22, 0.9), (0.22, 1.8), (-0.22, 1.8),
+])
+ARMS = [INDEX[name] for name in ("left_elbow", "right_elbow", "left_wrist", "right_wrist")]
+
+
+def _poses(xy: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) poses with every joint present from (T, 17, 2) positions."""
+    return np.concatenate([xy, np.ones(xy.shape[:2] + (1,))], axis=2)
+
+
+def _held(pose: np.ndarray, frames: int) -> np.ndarray:
+    return _poses(np.repeat(pose[None], frames, axis=0))
+
+
+def _swinging_arms(fps: float, seconds: float, period: float, phase: float = 0.0) -> np.ndarray:
+    """Arms swinging sideways, their speed |sin(π (t - phase) / period)|: still at phase + k·period."""
+    times = np.arange(round(seconds * fps)) / fps
+    xy = np.repeat(STANDING[None], len(times), axis=0)
+    xy[:, ARMS, 0] += 0.5 * np.cos(np.pi * (times - phase) / period)[:, None]
+    return _poses(xy)
+
+
+def _continuous_dance(fps: float, seconds: float = 6.0) -> np.ndarray:
+    """Every joint on its own smooth path; the left wrist rises over the head and back each 2 s."""
+    times = np.arange(round(seconds * fps)) / fps
+    joints = np.arange(17)
+    rate = 0.6 + 0.07 * joints
+    xy = np.repeat(STANDING[None], len(times), axis=0)
+    xy[:, :, 0] += 0.2 * np.sin(2 * np.pi * rate * times[:, None] + joints)
+    xy[:, :, 1] += 0.15 * np.cos(2 * np.pi * 1.3 * rate * times[:, None] + 2 * joints)
+    xy[:, INDEX["left_wrist"], 1] = -0.975 + 1.025 * np.cos(np.pi * times)
+    return _poses(xy)
+
+
+# ------------------------------------------------------------------ Fréchet distance
+def test_identical_feature_sets_have_zero_frechet_distance():
+    real = np.random.default_rng(0).normal(size=(500, 8)) * np.arange(1, 9) + 3.0
+    assert frechet_distance(real, real.copy()) < 1e-6 * real.shape[1]
+
+
+def test_frechet_distance_matches_the_closed_form_for_shifted_and_scaled_sets():
+    rng = np.random.default_rng(1)
+    dims = 6
+    real = rng.normal(size=(400, dims)) * rng.uniform(0.5, 4.0, dims) + rng.normal(size=dims)
+    std = real.std(axis=0, ddof=1)
+    # z-scored by the real set, a one-std shift moves every mean by 1 and keeps the covariance: FD = D
+    assert frechet_distance(real, real + std) == pytest.approx(dims, rel=1e-4)
+    # scaling the spread by s about the mean: FD = tr(C + s²C - 2sC) = (1 - s)² tr(C) = (1 - s)² D
+    scaled = real.mean(axis=0) + 0.5 * (real - real.mean(axis=0))
+    assert frechet_distance(real, scaled) == pytest.approx(0.25 * dims, rel=1e-3)
+
+
+def test_frechet_distance_works_with_a_handful_of_samples_and_constant_features():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(3, 51))
+    real[:, 0] = 0.0  # a feature the real set never varies
+    generated = rng.normal(size=(2, 51))
+    distance = frechet_distance(real, generated)
+    assert np.isfinite(distance) and distance > 0
+    with pytest.raises(ValueError):
+        frechet_distance(real[:1], generated)
+
+
+# ------------------------------------------------------------------ kinetic features and diversity
+def test_a_frozen_dance_has_zero_kinetic_features():
+    features = kinetic_features(_held(STANDING, 40), fps=20)
+    assert features.shape == (51,)
+    assert np.all(features == 0)
+
+
+def test_kinetic_features_use_only_frames_where_the_joint_is_present():
+    poses = _held(STANDING, 40)
+    poses[10:20, INDEX["nose"]] = 0.0  # missing: confidence 0 and coordinates 0
+    poses[:, INDEX["left_ear"]] = 0.0  # never seen
+    features = kinetic_features(poses, fps=20)
+    assert np.all(np.isfinite(features))
+    assert np.all(features == 0)
+
+
+def test_kinetic_features_measure_speed_and_acceleration_in_torso_lengths_per_second():
+    fps, speed = 20.0, 1.5
+    times = np.arange(60) / fps
+    xy = np.repeat(STANDING[None], len(times), axis=0)
+    xy[:, INDEX["nose"], 0] += speed * times
+    features = kinetic_features(_poses(xy), fps).reshape(17, 3)
+    assert features[INDEX["nose"]] == pytest.approx([speed**2, 0.0, 0.0], abs=1e-9)
+    assert np.all(np.delete(features, INDEX["nose"], axis=0) == 0)
+
+
+def test_identical_dances_have_zero_diversity_and_different_dances_do_not():
+    real = np.stack([kinetic_features(_swinging_arms(20, 3, period), 20) for period in (0.4, 0.5, 0.7, 1.0)])
+    same = np.stack([kinetic_features(_swinging_arms(20, 3, 0.5), 20)] * 3)
+    assert diversity(same, real) == 0.0
+    assert diversity(real, real) > 1.0
+
+
+# ------------------------------------------------------------------ frame-rate independence
+def test_features_hold_at_any_frame_rate():
+    slow, fast = _continuous_dance(20), _continuous_dance(60)
+    np.testing.assert_allclose(kinetic_features(fast, 60), kinetic_features(slow, 20), rtol=0.05)
+    geometric_slow, geometric_fast = geometric_features(slow, 20), geometric_features(fast, 60)
+    # a relation held for about MIN_HOLD_SECONDS may count at one rate and not the other: roughly the same
+    np.testing.assert_allclose(geometric_fast, geometric_slow, atol=0.1)
+    assert np.abs(geometric_fast - geometric_slow).mean() < 0.01
+    above_head = geometric_slow[GEOMETRIC_FEATURES.index("wrist_above_head_l")]
+    assert 0.2 < above_head < 0.5  # the wrist is above the nose for a real share of the time
+
+
+# ------------------------------------------------------------------ geometric features
+def test_geometric_features_are_fractions_of_time_each_relation_holds():
+    arms_up = STANDING.copy()
+    arms_up[ARMS, 1] = [-1.5, -1.5, -2.0, -2.0]
+    poses = np.concatenate([_held(STANDING, 30), _held(arms_up, 30)])
+    features = dict(zip(GEOMETRIC_FEATURES, geometric_features(poses, fps=20)))
+    assert 20 <= len(GEOMETRIC_FEATURES) <= 30 and len(features) == len(GEOMETRIC_FEATURES)
+    for name in ("wrist_above_head", "wrist_above_shoulder", "elbow_above_shoulder"):
+        assert features[f"{name}_l"] == features[f"{name}_r"] == 0.5
+    assert sum(features.values()) == 3.0  # nothing else holds for a dancer standing or raising the arms
+
+
+def test_geometric_features_count_only_frames_with_the_joints_and_ignore_flicker():
+    arms_up = STANDING.copy()
+    arms_up[INDEX["left_wrist"], 1] = -2.0
+    poses = np.concatenate([_held(STANDING, 20), _held(arms_up, 20)])
+    poses[:10, INDEX["nose"]] = 0.0
+    above_head = GEOMETRIC_FEATURES.index("wrist_above_head_l")
+    assert geometric_features(poses, fps=20)[above_head] == pytest.approx(20 / 30)
+    flicker = _held(STANDING, 40)
+    flicker[::4, INDEX["left_wrist"], 1] = -2.0  # one frame (0.05 s) in four: pose-estimator noise
+    assert geometric_features(flicker, fps=20)[above_head] == 0.0
+
+
+def test_crossing_is_judged_against_the_shoulders_whichever_way_the_dancer_faces():
+    crossed = STANDING.copy()
+    crossed[INDEX["left_wrist"], 0], crossed[INDEX["right_wrist"], 0] = -0.3, 0.3
+    facing_away = STANDING.copy()
+    facing_away[:, 0] *= -1  # seen from behind: left is on the image left
+    hands_crossed = GEOMETRIC_FEATURES.index("hands_crossed")
+    assert geometric_features(_held(crossed, 10), 20)[hands_crossed] == 1.0
+    assert geometric_features(_held(facing_away, 10), 20)[hands_crossed] == 0.0
+
+
+# ------------------------------------------------------------------ beats
+def test_motion_beats_are_where_the_dancer_stops():
+    beats = motion_beats(_swinging_arms(20, 4, period=0.5), fps=20)
+    np.testing.assert_allclose(beats, np.arange(1, 8) * 0.5, atol=0.05 + 1e-9)
+    assert motion_beats(_held(STANDING, 80), fps=20).size == 0
+    steady = _held(STANDING, 80)
+    steady[:, :, 0] += np.arange(80)[:, None] * 0.05  # gliding at constant speed: no dips
+    assert motion_beats(steady, fps=20).size == 0
+
+
+def test_motion_that_stops_on_the_music_beats_scores_near_one():
+    period = 0.5
+    music = np.arange(0, 10.01, period)
+    for fps in (20, 60):
+        motion = motion_beats(_swinging_arms(fps, 10, period), fps)
+        assert motion.size >= 15
+        assert beat_align_score(motion, music) > 0.9
+        assert beat_align_score(motion, music + period / 2) < 0.3
+    late = motion_beats(_swinging_arms(20, 10, period, phase=period / 2), fps=20)
+    assert beat_align_score(late, music) < 0.3
+
+
+def test_beat_align_score_is_zero_without_beats():
+    assert beat_align_score(np.zeros(0), np.array([0.5, 1.0])) == 0.0
+    assert beat_align_score(np.array([0.5, 1.0]), np.zeros(0)) == 0.0
+    assert beat_align_score(np.array([0.5]), np.array([0.5 + 0.1])) == pytest.approx(np.exp(-0.5))
+
+
+def test_music_beats_of_a_real_cha_cha(data):
+    song = data / "mocap" / "tang2018" / "DANCE_C_2" / "audio.mp3"
+    beats = music_beats(song, duration_seconds=20)
+    assert beats.size >= 20 and beats.max() <= 20
+    assert 90 <= 60 / np.median(np.diff(beats)) <= 140
+    later = music_beats(song, offset_seconds=10, duration_seconds=10)  # times relative to the offset
+    overlap = later[(later > 1) & (later < 9)] + 10
+    assert np.median(np.abs(overlap[:, None] - beats[None, :]).min(axis=1)) < 0.05
+
+
+# ------------------------------------------------------------------ jitter
+def test_jitter_is_zero_for_steady_motion_and_large_for_a_zig_zag():
+    frames = np.arange(40)
+    steady = np.repeat(STANDING[None], 40, axis=0)
+    steady[:, :, 0] += 0.03 * frames[:, None]
+    zig_zag = np.repeat(STANDING[None], 40, axis=0)
+    zig_zag[:, :, 0] += 0.05 * (-1.0) ** frames[:, None]
+    assert jitter(_poses(steady), fps=20) < 1e-9
+    assert jitter(_poses(zig_zag), fps=20) == pytest.approx(0.2 * 20**2)
+    assert jitter(np.zeros((40, 17, 3)), fps=20) == 0.0
+
+
+# ------------------------------------------------------------------ words
+def test_unique_words_per_window():
+    fps, seconds = 2.0, 5.0  # windows of 10 words
+    ids = np.concatenate([np.arange(10), np.full(10, 7), [1, 2, 3]])  # 10 distinct, then 1; tail left out
+    assert unique_words_per(ids, fps, seconds) == 5.5
+    assert unique_words_per(np.array([4, 4, 9, 9, 4]), fps, seconds) == 4.0  # 2 in 2.5 s: 4 per 5 s
+    assert unique_words_per(np.zeros(0, dtype=int), fps, seconds) == 0.0
+
+
+def test_a_verbatim_training_excerpt_is_a_copy_of_its_own_length():
+    rng = np.random.default_rng(3)
+    training = rng.integers(0, 1000, 100_000)
+    flank = lambda count: rng.integers(1000, 2000, count)  # ids training never holds: cannot extend it
+    generated = np.concatenate([flank(300), training[5000:5120], flank(200)])
+    assert longest_copy_seconds(generated, training, fps=20) == 120 / 20
+    assert longest_copy_seconds(flank(500), training, fps=20) == 0.0
+
+
+def test_longest_copy_matches_a_brute_force_search():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        training, generated = rng.integers(0, 3, 300), rng.integers(0, 3, 40)
+        text = bytes(training.astype(np.uint8))
+        longest = max((length for start in range(len(generated)) for length in range(1, len(generated) - start + 1)
+                       if bytes(generated[start:start + length].astype(np.uint8)) in text), default=0)
+        assert longest_copy_seconds(generated, training, fps=1) == longest
