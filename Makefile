@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared/data
 
-.PHONY: install test demo corpus default-model bench clean
+.PHONY: install test demo corpus default-model evaluation bench clean
 
 install: $(VENV)/.installed
 
@@ -31,16 +31,25 @@ corpus: install
 
 # Rebuilds the embedded default model from ../shared/data with BopBot's own verbs: the training
 # inputs (held-out takes listed in training/holdout_inputs.txt stay out) from 8 yaws mirrored, a
-# 1,024-word vocabulary, the GPT-2 with the default size and settings, and a primer from a held-out take.
+# 1,024-word vocabulary, the GPT-2 and the LSTM with their default sizes and settings, the n-gram
+# and nearest baselines, and a primer from a held-out take.
 MODEL := src/bopbot/default_model
 YAWS := 0,45,90,135,180,225,270,315
 default-model: install
 	rm -rf build/train-corpus $(MODEL)/checkpoint $(MODEL)/*.safetensors $(MODEL)/*.json
 	$(VENV)/bin/bopbot extract training/train_inputs.txt -o build/train-corpus --yaws $(YAWS) --mirror
-	$(VENV)/bin/bopbot vocab build/train-corpus -k 1024 -o $(MODEL)
+	$(VENV)/bin/bopbot vocab build/train-corpus -k 1024 --max-training-frames 262144 -o $(MODEL)
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL)
-	rm -rf $(MODEL)/checkpoint
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator lstm
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator ngram
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator nearest
+	rm -rf $(MODEL)/checkpoint $(MODEL)/lstm-checkpoint
 	$(VENV)/bin/bopbot tokens $(SHARED)/mocap/cmu_salsa/60_13_scaled.bvh --model $(MODEL) --seconds 4 --set-primer > /dev/null
+
+# The README's evaluation table: every generator of the default model on the held-out takes.
+evaluation: install
+	test -d build/train-corpus || $(VENV)/bin/bopbot extract training/train_inputs.txt -o build/train-corpus --yaws $(YAWS) --mirror
+	$(VENV)/bin/bopbot evaluate training/holdout_inputs.txt --corpus build/train-corpus -o docs/evaluation
 
 bench: install
 	$(PY) benchmarks/extract.py

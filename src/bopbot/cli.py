@@ -182,7 +182,7 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
     parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
     parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
-    parser.add_argument("--eval-every", type=int, default=settings.eval_every, help="steps between validation and checkpoint")
+    parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
     parser.add_argument("--n-layer", type=int, default=size.n_layer)
     parser.add_argument("--n-head", type=int, default=size.n_head)
     parser.add_argument("--n-embd", type=int, default=size.n_embd)
@@ -212,7 +212,7 @@ def run_train(args: argparse.Namespace) -> int:
     defaults = TrainSettings()
     settings = TrainSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
-        learning_rate=args.learning_rate, eval_every=args.eval_every,
+        learning_rate=args.learning_rate, eval_every=args.eval_every or defaults.eval_every,
         validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
     report = train(args.corpus, args.model, size, settings, progress=not args.quiet)
@@ -230,7 +230,7 @@ def _train_lstm(args: argparse.Namespace) -> int:
     defaults = LSTMSettings()
     settings = LSTMSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
-        eval_every=args.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
+        eval_every=args.eval_every or defaults.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
         device=args.device,
     )
     report = train_lstm(args.corpus, args.model, settings=settings, progress=not args.quiet)
