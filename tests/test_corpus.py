@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bopbot.corpus import Corpus, build_corpus
-from bopbot.extract import ExtractOptions, expand_inputs, extract
+from bopbot.extract import expand_inputs, extract
 
 BOPBOT = [sys.executable, "-m", "bopbot.cli"]
 

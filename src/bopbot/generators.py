@@ -14,6 +14,7 @@ turns keyframes into movement the same way for all of them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ class Continuation:
     ids: np.ndarray | None
 
 
-class Generator:
+class Generator(ABC):
     """Continues a dance; `context` is (T, 17, 3) normalised poses of the dance so far."""
 
     name = ""
@@ -45,8 +46,9 @@ class Generator:
     def __init__(self, vocabulary: PoseVocabulary):
         self.vocabulary = vocabulary
 
+    @abstractmethod
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling) -> Continuation:
-        raise NotImplementedError
+        """`count` new frames that carry on from `context`."""
 
 
 class WordGenerator(Generator):

@@ -45,7 +45,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,6 +53,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .checkpoints import load_optimizer_state, save_checkpoint
 from .corpus import Corpus
 from .errors import BopBotError
 from .files import atomic_path, write_text_atomic
@@ -224,25 +224,10 @@ def _evaluate(model: PoseLSTM, frames: _Frames, window: int, batches: int, batch
 
 
 def _save_checkpoint(folder: Path, model: PoseLSTM, optimizer, state: dict) -> None:
-    """Weights, AdamW moments and progress, swapped into place as one folder."""
+    """Weights (with the statistics), AdamW moments and progress, swapped into place as one folder."""
     from safetensors.torch import save_file
 
-    fresh = folder.with_name(f".tmp-{folder.name}")
-    shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir(parents=True)
-    save_file(_tensors(model), str(fresh / WEIGHTS))
-    moments = {
-        f"{index}.{name}": value.detach().cpu().contiguous()
-        for index, values in optimizer.state_dict()["state"].items()
-        for name, value in values.items()
-    }
-    save_file(moments, str(fresh / "optimizer.safetensors"))
-    (fresh / "state.json").write_text(json.dumps(state, indent=2))
-    stale = folder.with_name(f".tmp-old-{folder.name}")
-    if folder.exists():
-        os.replace(folder, stale)
-    os.replace(fresh, folder)
-    shutil.rmtree(stale, ignore_errors=True)
+    save_checkpoint(folder, lambda into: save_file(_tensors(model), str(into / WEIGHTS)), optimizer, state)
 
 
 def _load_checkpoint(folder: Path, model: PoseLSTM, optimizer) -> dict:
@@ -251,12 +236,7 @@ def _load_checkpoint(folder: Path, model: PoseLSTM, optimizer) -> dict:
 
     device = next(model.parameters()).device
     model.load_state_dict(load_file(str(folder / WEIGHTS), device=str(device)))
-    state = {"state": {}, "param_groups": optimizer.state_dict()["param_groups"]}
-    for key, value in load_file(str(folder / "optimizer.safetensors")).items():
-        index, name = key.split(".", 1)
-        state["state"].setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
-    optimizer.load_state_dict(state)
-    return json.loads((folder / "state.json").read_text())
+    return load_optimizer_state(folder, optimizer, device)
 
 
 def _tensors(model: PoseLSTM) -> dict[str, torch.Tensor]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .checkpoints import load_optimizer_state, save_checkpoint
 from .corpus import Corpus
 from .errors import BopBotError
 from .files import write_text_atomic
@@ -124,44 +125,15 @@ def evaluate_loss(model, tokens: np.ndarray, block: int, batches: int, batch_siz
 
 def _save_checkpoint(folder: Path, model, optimizer, state: dict) -> None:
     """Weights, AdamW moments and progress, swapped into place as one folder."""
-    from safetensors.torch import save_file
-
-    fresh = folder.with_name(f".tmp-{folder.name}")
-    shutil.rmtree(fresh, ignore_errors=True)
-    model.save_pretrained(fresh, safe_serialization=True)
-    moments = {
-        f"{index}.{name}": value.detach().cpu().contiguous()
-        for index, values in optimizer.state_dict()["state"].items()
-        for name, value in values.items()
-    }
-    save_file(moments, str(fresh / "optimizer.safetensors"))
-    (fresh / "state.json").write_text(json.dumps(state, indent=2))
-    stale = folder.with_name(f".tmp-old-{folder.name}")
-    if folder.exists():
-        os.replace(folder, stale)
-    os.replace(fresh, folder)
-    shutil.rmtree(stale, ignore_errors=True)
+    save_checkpoint(folder, lambda into: model.save_pretrained(into, safe_serialization=True), optimizer, state)
 
 
 def _load_checkpoint(folder: Path, model, optimizer) -> dict:
-    import torch
-    from safetensors.torch import load_file
-
     from transformers import GPT2LMHeadModel
 
     trained = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True)
     model.load_state_dict(trained.state_dict())
-    moments = load_file(str(folder / "optimizer.safetensors"))
-    state = {"state": {}, "param_groups": optimizer.state_dict()["param_groups"]}
-    for key, value in moments.items():
-        index, name = key.split(".", 1)
-        state["state"].setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict(state)
-    for values in optimizer.state.values():
-        for name, value in values.items():
-            if torch.is_tensor(value) and name != "step":
-                values[name] = value.to(next(model.parameters()).device)
-    return json.loads((folder / "state.json").read_text())
+    return load_optimizer_state(folder, optimizer, next(model.parameters()).device)
 
 
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
