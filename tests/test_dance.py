@@ -117,3 +117,10 @@ def test_errors_are_one_line(data, tiny_model, tmp_path):
         assert run.returncode == 1, (expected, run.stderr)
         assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("bopbot: error:"), (expected, lines)
     assert not list(tmp_path.glob("*.mp4")) or [p.name for p in tmp_path.glob("*.mp4")] == ["empty_room.mp4"]
+
+
+def test_train_needs_a_vocabulary_first(small_corpus, tmp_path):
+    run = subprocess.run(BOPBOT + ["train", str(small_corpus), "--model", str(tmp_path / "empty"), "--generator", "lstm"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "vocabulary.safetensors: missing" in run.stderr
+    assert not (tmp_path / "empty" / "lstm.safetensors").exists()

@@ -204,6 +204,10 @@ def run_train(args: argparse.Namespace) -> int:
             raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
     if args.n_embd % args.n_head:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    from .vocabulary import FILENAME
+
+    if not (Path(args.model) / FILENAME).is_file():
+        raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if args.generator == "lstm":
         return _train_lstm(args)
     if args.generator != "gpt2":
