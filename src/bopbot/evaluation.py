@@ -32,7 +32,7 @@ from .extract import ExtractOptions, expand_inputs, extract
 from .generators import NAMES, load_generator
 from .normalise import normalise
 from .pose_sequence import CORPUS_FPS
-from .train import _is_validation
+from .train import is_validation
 from .vocabulary import PoseVocabulary
 
 REAL = "real (held-out)"
@@ -98,7 +98,7 @@ def training_pool(corpus: Corpus, vocabulary: PoseVocabulary, settings: EvalSett
     length = round(settings.seconds * CORPUS_FPS)
     stretches, ids = [], []
     for info, sequences in corpus.shards():
-        if _is_validation(info["input"], settings.validation_fraction, settings.split_seed):
+        if is_validation(info["input"], settings.validation_fraction, settings.split_seed):
             continue
         for sequence in sequences:
             if not (sequence.poses[:, :, 2] > 0).any():

@@ -59,7 +59,7 @@ from .errors import BopBotError
 from .files import atomic_path, write_text_atomic
 from .pose_sequence import CORPUS_FPS
 from .skeleton import NUM_JOINTS
-from .train import _device, _is_validation
+from .train import training_device, is_validation
 
 WEIGHTS = "lstm.safetensors"
 DESCRIPTION = "lstm.json"
@@ -167,7 +167,7 @@ def _read_splits(corpus: Corpus, fraction: float, seed: int) -> tuple[_Frames, _
     """Every dance of the corpus as frames, split by input into (train, validation)."""
     splits: dict[bool, list[tuple[np.ndarray, np.ndarray]]] = {False: [], True: []}
     for info, sequences in corpus.shards():
-        target = splits[_is_validation(info["input"], fraction, seed)]
+        target = splits[is_validation(info["input"], fraction, seed)]
         for sequence in sequences:
             xy, complete = fill_missing(sequence.poses, None)
             if complete.any():
@@ -252,7 +252,7 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
     for frames in (train_frames, validation_frames):
         _fill_with_mean(frames, mean)
     torch.manual_seed(settings.seed)
-    device = _device(settings.device)
+    device = training_device(settings.device)
     model = PoseLSTM(size)
     model.mean.copy_(torch.from_numpy(mean))
     model.std.copy_(torch.from_numpy(std))

@@ -59,7 +59,8 @@ class TrainReport:
     tokens_per_second: float
 
 
-def _is_validation(input_name: str, fraction: float, seed: int) -> bool:
+def is_validation(input_name: str, fraction: float, seed: int) -> bool:
+    """Whether an input belongs to the validation split: a stable hash, shared by every trainer and the evaluation."""
     digest = hashlib.sha1(f"{seed}:{input_name}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
@@ -71,7 +72,7 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
     splits: dict[bool, list[np.ndarray]] = {False: [], True: []}
     shards = corpus.shard_paths()
     for info, sequences in tqdm(corpus.shards(), total=len(shards), desc="encoding", unit="shard", disable=not progress):
-        target = splits[_is_validation(info["input"], fraction, seed)]
+        target = splits[is_validation(info["input"], fraction, seed)]
         for sequence in sequences:
             if (sequence.poses[:, :, 2] > 0).any():
                 target.append(np.append(vocabulary.encode(sequence.poses), eod))
@@ -82,7 +83,8 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
     return tuple(np.concatenate(splits[v]).astype(np.int64) for v in (False, True))
 
 
-def _device(requested: str):
+def training_device(requested: str):
+    """The torch device for `requested`: "auto" means CUDA when present, else the CPU."""
     import torch
 
     if requested == "auto":
@@ -147,7 +149,7 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
     corpus = Corpus(corpus_folder)
     train_tokens, validation_tokens = encode_corpus(corpus, vocabulary, settings.validation_fraction, settings.seed, progress)
     torch.manual_seed(settings.seed)
-    device = _device(settings.device)
+    device = training_device(settings.device)
     model = new_gpt2(size, vocabulary.k).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
                                   weight_decay=settings.weight_decay)
