@@ -1,4 +1,4 @@
-"""Tokenizer, GPT-2 training (falling loss, resume, safetensors), generation and smoothing."""
+"""Tokenizer, GPT-2 training (the next-word target, falling loss, resume, safetensors), generation and smoothing."""
 
 from __future__ import annotations
 
@@ -6,12 +6,36 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth
-from bopbot.language_model import GPT2Size, make_tokenizer, new_gpt2
+from bopbot.corpus import Corpus, build_corpus
+from bopbot.extract import ExtractOptions
+from bopbot.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
 from bopbot.model_folder import Choreographer
+from bopbot.normalise import normalise
+from bopbot.skeleton import INDEX, NUM_JOINTS
 from bopbot.train import TrainSettings, train
 from bopbot.vocabulary import PoseVocabulary
+from bopbot.words import made_up_words
+
+CYCLE = 7
+
+
+def _cycling_dancer() -> np.ndarray:
+    """(CYCLE, 17, 2) pixel poses of a standing dancer whose left wrist is in a different place in each."""
+    standing = {
+        "nose": (100, 40), "left_eye": (104, 36), "right_eye": (96, 36), "left_ear": (108, 38),
+        "right_ear": (92, 38), "left_shoulder": (115, 60), "right_shoulder": (85, 60),
+        "left_elbow": (125, 85), "right_elbow": (75, 85), "left_wrist": (130, 110),
+        "right_wrist": (70, 110), "left_hip": (110, 120), "right_hip": (90, 120),
+        "left_knee": (112, 160), "right_knee": (88, 160), "left_ankle": (113, 200), "right_ankle": (87, 200),
+    }
+    pose = np.array([standing[name] for name in INDEX], dtype=np.float64)
+    poses = np.repeat(pose[None], CYCLE, axis=0)
+    for word, angle in enumerate(np.linspace(-1.2, 1.6, CYCLE)):
+        poses[word, INDEX["left_wrist"]] = pose[INDEX["left_elbow"]] + 30 * np.array([np.cos(angle), np.sin(angle)])
+    return poses
 
 
 def test_tokenizer_round_trip(tiny_model):
@@ -22,6 +46,38 @@ def test_tokenizer_round_trip(tiny_model):
     assert tokenizer(sentence)["input_ids"] == ids + [64]
     assert tokenizer.decode(ids) == " ".join(vocabulary.words_of(ids))
     assert tokenizer("zzzzz")["input_ids"] == [tokenizer.unk_token_id]
+
+
+def test_gpt2_learns_the_next_word_not_the_one_after(tmp_path):
+    """A dancer cycling through 7 poses, one a frame: after words 0 1 2 the model must say 3.
+
+    Trained by `train` itself on a real corpus; the vocabulary is the 7 poses, so word = pose.
+    Training on shifted labels (the word after next) makes this model answer 4.
+    """
+    poses = _cycling_dancer()
+    for phase in range(2):
+        np.save(tmp_path / f"dance{phase}.npy", np.roll(np.tile(poses, (120, 1, 1)), phase, axis=0))
+    corpus = tmp_path / "corpus"
+    report = build_corpus(sorted(tmp_path.glob("*.npy")), corpus, ExtractOptions(source_fps=20.0), jobs=1, progress=False)
+    assert not report.failed
+    vocabulary = PoseVocabulary(k=CYCLE)
+    vocabulary.centroids_ = normalise(np.concatenate([poses, np.ones((CYCLE, NUM_JOINTS, 1))], axis=2))[0][:, :, :2]
+    vocabulary.words_, vocabulary.counts_ = made_up_words(CYCLE), np.ones(CYCLE, dtype=np.int64)
+    model_folder = tmp_path / "model"
+    vocabulary.save(model_folder)
+    for _, sequences in Corpus(corpus).shards():  # the corpus really is the cycle, a word a frame
+        assert (np.diff(PoseVocabulary.load(model_folder).encode(sequences[0].poses)) % CYCLE == 1).all()
+
+    size = GPT2Size(n_layer=1, n_head=2, n_embd=32, n_positions=16, dropout=0.0)
+    settings = TrainSettings(steps=120, batch_size=16, learning_rate=1e-2, warmup=10, eval_every=120,
+                             validation_fraction=0.0)
+    trained = train(corpus, model_folder, size, settings, progress=False)
+    assert trained.validation_perplexity < 1.5  # the next word is certain
+    model, _ = load_gpt2(model_folder)
+    with torch.no_grad():
+        for start in range(CYCLE):
+            context = torch.tensor([[(start + i) % CYCLE for i in range(3)]])
+            assert int(model(context).logits[0, -1, :CYCLE].argmax()) == (start + 3) % CYCLE
 
 
 def test_training_lowers_validation_loss_and_resumes(tiny_model, small_corpus, tmp_path):

@@ -57,6 +57,10 @@ class TrainReport:
     validation_perplexity: float
     seconds: float
     tokens_per_second: float
+    learning_rate: float
+    batch_size: int
+    warmup: int
+    weight_decay: float
 
 
 def is_validation(input_name: str, fraction: float, seed: int) -> bool:
@@ -92,14 +96,23 @@ def training_device(requested: str):
     return torch.device(requested)
 
 
-def _batch(tokens: np.ndarray, block: int, size: int, rng: np.random.Generator):
+def random_windows(tokens: np.ndarray, block: int, size: int, rng: np.random.Generator):
+    """`size` random windows of `block` consecutive ids, as a (size, block) tensor."""
     import torch
 
-    block = min(block, len(tokens) - 1)
-    starts = rng.integers(0, len(tokens) - block, size)
-    x = np.stack([tokens[s:s + block] for s in starts])
-    y = np.stack([tokens[s + 1:s + 1 + block] for s in starts])
-    return torch.from_numpy(x), torch.from_numpy(y)
+    block = min(block, len(tokens))
+    starts = rng.integers(0, len(tokens) - block + 1, size)
+    return torch.from_numpy(np.stack([tokens[s:s + block] for s in starts]))
+
+
+def next_word_loss(model, windows):
+    """Mean cross-entropy of every word of `windows` given the words before it.
+
+    Hugging Face's causal language models shift the labels themselves (position t's logits are
+    scored against label t + 1), so the labels are the inputs, unshifted; shifting them here
+    would train the model on the word after next.
+    """
+    return model(input_ids=windows, labels=windows).loss
 
 
 def _learning_rate(step: int, settings: TrainSettings) -> float:
@@ -119,8 +132,8 @@ def evaluate_loss(model, tokens: np.ndarray, block: int, batches: int, batch_siz
     losses = []
     with torch.no_grad():
         for _ in range(batches):
-            x, y = _batch(tokens, block, batch_size, rng)
-            losses.append(model(input_ids=x.to(device), labels=y.to(device)).loss.item())
+            windows = random_windows(tokens, block, batch_size, rng).to(device)
+            losses.append(next_word_loss(model, windows).item())
     model.train()
     return float(np.mean(losses))
 
@@ -170,15 +183,15 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         step = state["step"]
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(step, settings)
-        x, y = _batch(train_tokens, block, settings.batch_size, np.random.default_rng([settings.seed, step]))
-        loss = model(input_ids=x.to(device), labels=y.to(device)).loss
+        windows = random_windows(train_tokens, block, settings.batch_size, np.random.default_rng([settings.seed, step]))
+        loss = next_word_loss(model, windows.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         loss_value = loss.item()
         state["step"] = step + 1
-        state["tokens"] += x.numel()
+        state["tokens"] += windows.numel()
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}")
         if state["step"] % settings.eval_every == 0 or state["step"] == settings.steps:
@@ -197,6 +210,8 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         train_loss=state.get("train_loss", loss_value), validation_loss=validation_loss,
         validation_perplexity=math.exp(validation_loss), seconds=state["seconds"],
         tokens_per_second=state["tokens"] / max(state["seconds"], 1e-9),
+        learning_rate=settings.learning_rate, batch_size=settings.batch_size, warmup=settings.warmup,
+        weight_decay=settings.weight_decay,
     )
     write_text_atomic(model_folder / "training.json", json.dumps(asdict(report), indent=2))
     return report
