@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
+from .audio import audio_rate, read_audio
 from .files import atomic_path
 from .pose_sequence import PoseSequence
 from .skeleton import INDEX
@@ -171,15 +172,11 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
 
 
 class _AudioCopy:
-    """The first audio stream of a source file, re-encoded as AAC into an output container."""
+    """The first audio stream of a source file, re-encoded as stereo AAC into an output container."""
 
     def __init__(self, source: str | os.PathLike, output, offset: float):
-        import av
-
-        self.source, self.output, self.offset = str(source), output, offset
-        with av.open(self.source) as container:
-            streams = container.streams.audio
-            self.rate = (streams[0].codec_context.sample_rate or 44100) if streams else None
+        self.source, self.output, self.offset = source, output, offset
+        self.rate = audio_rate(source)
         if self.rate:
             self.encoder = output.add_stream("aac", rate=self.rate)
             self.encoder.layout = "stereo"
@@ -190,29 +187,14 @@ class _AudioCopy:
 
         if not self.rate:
             return
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=self.rate)
-        skip = int(self.offset * self.rate)
-        limit = int(duration * self.rate)
-        written = 0
-        with av.open(self.source) as container:
-            for frame in container.decode(container.streams.audio[0]):
-                for chunk in resampler.resample(frame):
-                    samples = chunk.to_ndarray()
-                    if skip >= samples.shape[1]:
-                        skip -= samples.shape[1]
-                        continue
-                    samples = samples[:, skip: skip + limit - written]
-                    skip = 0
-                    if samples.shape[1] == 0:
-                        continue
-                    piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout="stereo")
-                    piece.sample_rate = self.rate
-                    piece.pts = written
-                    piece.time_base = Fraction(1, self.rate)
-                    written += samples.shape[1]
-                    self.output.mux(self.encoder.encode(piece))
-                if written >= limit:
-                    break
+        samples = read_audio(self.source, self.rate, channels=2, start=self.offset, duration=duration).samples
+        for start in range(0, samples.shape[1], self.rate):
+            piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + self.rate]),
+                                               format="fltp", layout="stereo")
+            piece.sample_rate = self.rate
+            piece.pts = start
+            piece.time_base = Fraction(1, self.rate)
+            self.output.mux(self.encoder.encode(piece))
         self.output.mux(self.encoder.encode(None))
 
 
