@@ -83,6 +83,24 @@ def test_mdn_loss_ignores_masked_frames():
     assert torch.isfinite(scored) and torch.equal(scored, mdn_loss(logit_pi, mu, log_sigma, y, mask))
 
 
+def test_mdn_loss_is_nats_per_frame_with_poses_in_torso_lengths():
+    """The loss is the density of the next pose in torso lengths, not in the standardised units the
+    network works in: standardising with std s would shift it by the sum of log s."""
+    from scipy.special import logsumexp
+    from scipy.stats import norm
+
+    model = PoseLSTM(TINY)
+    model.mean.copy_(torch.linspace(-1, 1, 34))
+    model.std.copy_(torch.linspace(0.05, 0.8, 34))
+    x, y = torch.randn(1, 6, 34) * 0.3, torch.randn(1, 6, 34) * 0.3
+    with torch.no_grad():
+        logit_pi, mu, log_sigma, _ = model(x)
+        loss = mdn_loss(logit_pi, mu, log_sigma, y, torch.ones(1, 6, dtype=torch.bool)).item()
+    weights = torch.log_softmax(logit_pi[0], -1).numpy()
+    density = norm.logpdf(y[0].numpy()[:, None, :], mu[0].numpy(), np.exp(log_sigma[0].numpy())).sum(-1)
+    assert loss == pytest.approx(-logsumexp(weights + density, axis=1).mean(), rel=1e-5)
+
+
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(BopBotError, match="missing") as caught:
         load_lstm(tmp_path)

@@ -1,24 +1,21 @@
-"""Dance metrics on constructed cases whose answers are known, and beat tracking on a real song."""
+"""Dance metrics and beats on constructed cases whose answers are known, and beat tracking on a real song."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from bopbot.beats import BEAT_SIGMA_SECONDS, TrackBeats, beat_align_score, beat_alignment, motion_beats, music_beats
 from bopbot.metrics import (
     GEOMETRIC_FEATURES,
-    beat_align_score,
     diversity,
     frechet_distance,
     geometric_features,
     jitter,
     kinetic_features,
-    longest_copy_seconds,
-    motion_beats,
-    music_beats,
-    unique_words_per,
 )
 from bopbot.skeleton import INDEX
+from bopbot.word_metrics import longest_copy_seconds, suffix_array, unique_words_per
 
 #: A dancer standing facing the camera, arms hanging, in torso lengths (y down, mid-hip at 0).
 STANDING = np.array([
@@ -77,15 +74,31 @@ def test_frechet_distance_matches_the_closed_form_for_shifted_and_scaled_sets():
     assert frechet_distance(real, scaled) == pytest.approx(0.25 * dims, rel=1e-3)
 
 
-def test_frechet_distance_works_with_a_handful_of_samples_and_constant_features():
+def test_frechet_distance_works_with_a_handful_of_samples_and_warns_about_it():
     rng = np.random.default_rng(2)
     real = rng.normal(size=(3, 51))
     real[:, 0] = 0.0  # a feature the real set never varies
     generated = rng.normal(size=(2, 51))
-    distance = frechet_distance(real, generated)
+    with pytest.warns(UserWarning, match="2 independent samples of 51 features"):
+        distance = frechet_distance(real, generated)
     assert np.isfinite(distance) and distance > 0
+    with pytest.warns(UserWarning, match="11 independent samples"):
+        frechet_distance(rng.normal(size=(400, 51)), rng.normal(size=(88, 51)), independent=11)
     with pytest.raises(ValueError):
         frechet_distance(real[:1], generated)
+
+
+def test_weights_count_rows_as_if_they_were_copied():
+    rng = np.random.default_rng(5)
+    real, generated = rng.normal(size=(300, 4)), rng.normal(size=(40, 4)) + 0.3
+    weights = rng.integers(0, 3, 40)
+    copied = np.repeat(generated, weights, axis=0)
+    assert frechet_distance(real, generated, weights) == pytest.approx(frechet_distance(real, copied), rel=1e-9)
+    # diversity over the copied set, without the zero distances between copies of one row
+    z = (copied - real.mean(axis=0)) / real.std(axis=0, ddof=1)
+    owner = np.repeat(np.arange(40), weights)
+    pairs = [np.linalg.norm(z[i] - z[j]) for i in range(len(z)) for j in range(i + 1, len(z)) if owner[i] != owner[j]]
+    assert diversity(generated, real, weights) == pytest.approx(np.mean(pairs), rel=1e-9)
 
 
 # ------------------------------------------------------------------ kinetic features and diversity
@@ -134,15 +147,41 @@ def test_features_hold_at_any_frame_rate():
 
 
 # ------------------------------------------------------------------ geometric features
+MOVING = ("wrist_fast", "wrist_still", "hand_rising", "hand_falling", "ankle_fast", "foot_lifting",
+          "head_moving", "body_still", "body_fast")
+
+
 def test_geometric_features_are_fractions_of_time_each_relation_holds():
     arms_up = STANDING.copy()
     arms_up[ARMS, 1] = [-1.5, -1.5, -2.0, -2.0]
     poses = np.concatenate([_held(STANDING, 30), _held(arms_up, 30)])
     features = dict(zip(GEOMETRIC_FEATURES, geometric_features(poses, fps=20)))
-    assert 20 <= len(GEOMETRIC_FEATURES) <= 30 and len(features) == len(GEOMETRIC_FEATURES)
+    assert len(GEOMETRIC_FEATURES) == 44 and len(features) == len(GEOMETRIC_FEATURES)
     for name in ("wrist_above_head", "wrist_above_shoulder", "elbow_above_shoulder"):
         assert features[f"{name}_l"] == features[f"{name}_r"] == 0.5
-    assert sum(features.values()) == 3.0  # nothing else holds for a dancer standing or raising the arms
+    posed = {name: value for name, value in features.items() if not name.startswith(MOVING)}
+    assert sum(posed.values()) == 3.0  # no other pose relation holds for a dancer standing or raising the arms
+    # held poses are still, except around the one jump between them
+    for name in ("wrist_still_l", "wrist_still_r", "body_still"):
+        assert 0.9 <= features[name] < 1.0
+    assert 0 < features["wrist_fast_l"] == features["body_fast"] < 0.05  # the jump: two frames, 0.1 s
+
+
+def test_velocity_relations_see_speed_and_direction_in_torso_lengths_per_second():
+    fps = 20
+    times = np.arange(80) / fps
+    xy = np.repeat(STANDING[None], len(times), axis=0)
+    # the left wrist circles the elbow once a second (radius 0.5: 3.1 torso lengths/s)
+    xy[:, INDEX["left_wrist"]] = xy[:, INDEX["left_elbow"]] + 0.5 * np.stack(
+        [np.cos(2 * np.pi * times), np.sin(2 * np.pi * times)], axis=1)
+    features = dict(zip(GEOMETRIC_FEATURES, geometric_features(_poses(xy), fps)))
+    assert features["wrist_fast_l"] == 1.0 and features["wrist_still_l"] == 0.0
+    assert features["wrist_fast_r"] == 0.0 and features["wrist_still_r"] == 1.0
+    # rising (y falling) while the vertical speed 3.1 |cos| is above 1: about 40% of the time each way
+    assert features["hand_rising_l"] == pytest.approx(0.4, abs=0.08)
+    assert features["hand_falling_l"] == pytest.approx(0.4, abs=0.08)
+    slow = dict(zip(GEOMETRIC_FEATURES, geometric_features(_poses(xy), fps / 4)))  # the same frames, 4x slower
+    assert slow["wrist_fast_l"] == 0.0 and slow["hand_rising_l"] == 0.0
 
 
 def test_geometric_features_count_only_frames_with_the_joints_and_ignore_flicker():
@@ -168,7 +207,7 @@ def test_crossing_is_judged_against_the_shoulders_whichever_way_the_dancer_faces
 
 
 # ------------------------------------------------------------------ beats
-def test_motion_beats_are_where_the_dancer_stops():
+def test_motion_beats_are_every_stop_of_the_dancer():
     beats = motion_beats(_swinging_arms(20, 4, period=0.5), fps=20)
     np.testing.assert_allclose(beats, np.arange(1, 8) * 0.5, atol=0.05 + 1e-9)
     assert motion_beats(_held(STANDING, 80), fps=20).size == 0
@@ -190,19 +229,34 @@ def test_motion_that_stops_on_the_music_beats_scores_near_one():
 
 
 def test_beat_align_score_is_zero_without_beats():
+    assert BEAT_SIGMA_SECONDS == 0.05  # AIST++'s 3 frames at 60 fps
     assert beat_align_score(np.zeros(0), np.array([0.5, 1.0])) == 0.0
     assert beat_align_score(np.array([0.5, 1.0]), np.zeros(0)) == 0.0
-    assert beat_align_score(np.array([0.5]), np.array([0.5 + 0.1])) == pytest.approx(np.exp(-0.5))
+    assert beat_align_score(np.array([0.5]), np.array([0.5 + 0.05])) == pytest.approx(np.exp(-0.5))
 
 
-def test_music_beats_of_a_real_cha_cha(data):
+def test_the_shifted_music_null_is_chance_even_for_a_steady_beat():
+    track = TrackBeats(np.arange(0, 60, 0.5), 60.0)  # 120 beats a minute: a whole-second shift lands on a beat
+    on_beat = np.arange(20.0, 30.0, 0.5) - 20.0
+    score, null = beat_alignment(on_beat, track, start=20.0, seconds=10.0)
+    assert score == 1.0
+    expected = np.sqrt(2 * np.pi) * 0.05 / 0.5  # a Gaussian of σ 0.05 over a uniform phase in a 0.5 s beat
+    assert null == pytest.approx(expected, abs=0.03)
+    assert beat_alignment(on_beat, track, start=0.5, seconds=10.0)[1] is not None  # only shifts inside the track
+    assert beat_alignment(on_beat, TrackBeats(track.times, 10.5), start=0.5, seconds=10.0)[1] is None
+
+
+def test_music_beats_of_a_real_cha_cha_are_tracked_on_the_whole_song(data):
     song = data / "mocap" / "tang2018" / "DANCE_C_2" / "audio.mp3"
-    beats = music_beats(song, duration_seconds=20)
-    assert beats.size >= 20 and beats.max() <= 20
-    assert 90 <= 60 / np.median(np.diff(beats)) <= 140
-    later = music_beats(song, offset_seconds=10, duration_seconds=10)  # times relative to the offset
-    overlap = later[(later > 1) & (later < 9)] + 10
-    assert np.median(np.abs(overlap[:, None] - beats[None, :]).min(axis=1)) < 0.05
+    track = music_beats(song)
+    assert track.seconds > 200 and track.times.max() > 200  # the whole song, not an excerpt
+    assert 90 <= 60 / np.median(np.diff(track.times)) <= 140
+    start = 30.0  # a "dance" stepping on the song's beats beats its shifted null; one between them does not
+    steps = track.times[(track.times > start) & (track.times < start + 10)] - start
+    score, null = beat_alignment(steps, track, start, 10.0)
+    assert score > 0.9 and null < 0.5
+    between = (steps[1:] + steps[:-1]) / 2
+    assert beat_alignment(between, track, start, 10.0)[0] < null
 
 
 # ------------------------------------------------------------------ jitter
@@ -243,3 +297,10 @@ def test_longest_copy_matches_a_brute_force_search():
         longest = max((length for start in range(len(generated)) for length in range(1, len(generated) - start + 1)
                        if bytes(generated[start:start + length].astype(np.uint8)) in text), default=0)
         assert longest_copy_seconds(generated, training, fps=1) == longest
+
+
+def test_suffix_array_sorts_every_suffix():
+    rng = np.random.default_rng(5)
+    for ids in (rng.integers(0, 3, 300), np.zeros(50, dtype=int), np.arange(40)[::-1]):
+        expected = sorted(range(len(ids)), key=lambda start: list(ids[start:]))
+        assert list(suffix_array(ids)) == expected

@@ -1,7 +1,9 @@
 """Honest baselines over pose words, to measure the GPT-2 against.
 
 - `random`: every frame an independent word, drawn by how often words occur in the corpus;
-- `ngram`: a Markov model over words (trigram, backing off to bigram and unigram);
+- `ngram`: a Markov model over words (trigram, backing off to bigram and unigram); it samples from
+  the counts of the longest context it knows, and scores words (perplexity) with interpolated
+  absolute discounting, a fair smoothing for a baseline;
 - `nearest`: retrieval, no learning at all: find the stretch of a training dance whose poses are
   closest to the end of the context and play on from there (and retrieve again where it ends).
 
@@ -27,6 +29,8 @@ NGRAM = "ngram.safetensors"
 NEAREST_SECONDS = 2.0
 NEAREST_STRIDE = 2
 FPS = 20
+#: What each n-gram order takes off every count for the order below (absolute discounting).
+DISCOUNT = 0.75
 
 
 def save_sentences(folder: Path, train_ids: np.ndarray) -> None:
@@ -60,9 +64,13 @@ class RandomWords:
     def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
         return rng.choice(len(self.counts), size=count, p=_weights(self.counts + 1e-9, temperature))
 
-    def perplexity(self, ids: np.ndarray) -> float:
+    def log_loss(self, ids: np.ndarray, start: int = 0) -> float:
+        """Summed negative log-probability (nats) of `ids[start:]`, with add-one smoothing."""
         probabilities = (self.counts + 1) / (self.counts + 1).sum()
-        return float(np.exp(-np.log(probabilities[ids]).mean()))
+        return float(-np.log(probabilities[np.asarray(ids)[start:]]).sum())
+
+    def perplexity(self, ids: np.ndarray) -> float:
+        return float(np.exp(self.log_loss(ids) / max(len(ids), 1)))
 
 
 class NgramWords:
@@ -123,14 +131,37 @@ class NgramWords:
             history.append(int(rng.choice(candidates, p=_weights(counts, temperature))))
         return np.array(history[-count:], dtype=np.int64)
 
-    def perplexity(self, ids: np.ndarray) -> float:
-        """Per-word perplexity with add-one smoothing at the order that knows the context."""
+    def probability(self, history: list[int], word: int) -> float:
+        """P(word | the two words before it), interpolated absolute discounting (Ney et al. 1994):
+        each order keeps its counts less `DISCOUNT` and hands the rest to the order below, down to
+        add-one unigrams, so an unseen continuation is unlikely but never impossible."""
+        probability = (self.unigrams[word] + 1) / (self.unigrams.sum() + len(self.unigrams))
+        for order in (1, 2):
+            if len(history) < order or tuple(history[-order:]) not in self.next_of:
+                break
+            candidates, counts = self.next_of[tuple(history[-order:])]
+            total = counts.sum()
+            seen = counts[candidates == word].sum()
+            probability = max(seen - DISCOUNT, 0) / total + DISCOUNT * len(counts) / total * probability
+        return float(probability)
+
+    def log_loss(self, ids: np.ndarray, start: int = 0) -> float:
+        """Summed negative log-probability (nats) of the words of `ids[start:]`, each given the (up to)
+        two words before it in its dance; `<eod>` (= K) ends a dance and is not scored."""
+        words = len(self.unigrams)
         total = 0.0
-        for t in range(len(ids)):
-            candidates, counts = self._next([int(w) for w in ids[max(0, t - 2):t]])
-            match = counts[candidates == ids[t]]
-            total += np.log((match.sum() + 1) / (counts.sum() + len(self.unigrams)))
-        return float(np.exp(-total / max(len(ids), 1)))
+        for t in range(start, len(ids)):
+            if ids[t] >= words:
+                continue
+            history = [int(w) for w in ids[max(0, t - 2):t]]
+            if words in history:  # the dance began after that <eod>
+                history = history[len(history) - history[::-1].index(words):]
+            total -= np.log(self.probability(history, int(ids[t])))
+        return float(total)
+
+    def perplexity(self, ids: np.ndarray) -> float:
+        """Per-word perplexity of `ids`."""
+        return float(np.exp(self.log_loss(ids) / max(len(ids), 1)))
 
 
 class NearestDance:
@@ -139,7 +170,8 @@ class NearestDance:
     name = "nearest"
 
     def __init__(self, vocabulary: PoseVocabulary, sentences: np.ndarray):
-        self.poses = vocabulary.centroids_.reshape(vocabulary.k, -1)
+        self.poses = vocabulary.centroids_.reshape(vocabulary.k, -1).astype(np.float32)
+        self.squares = (self.poses**2).sum(axis=1)
         self.sentences = sentences
         self.k = vocabulary.k
         span = int(NEAREST_SECONDS * FPS)
@@ -153,10 +185,11 @@ class NearestDance:
         """The training position whose last seconds are nearest to the context's last seconds."""
         window = context[-len(self.offsets) * NEAREST_STRIDE:][::-1][::NEAREST_STRIDE][::-1]
         window = np.concatenate([np.full(len(self.offsets) - len(window), window[0]), window])
-        distance = np.zeros(len(self.ends))
-        for offset, word in zip(self.offsets, window):
-            difference = self.poses[self.sentences[self.ends + offset]] - self.poses[word]
-            distance += np.einsum("ij,ij->i", difference, difference)
+        # squared distance of every word pose to each window word's pose: (window, K), then looked up
+        to_window = self.squares[None, :] - 2 * self.poses[window] @ self.poses.T + self.squares[window][:, None]
+        distance = np.zeros(len(self.ends), dtype=np.float32)
+        for offset, row in zip(self.offsets, to_window):
+            distance += row[self.sentences[self.ends + offset]]
         return int(self.ends[distance.argmin()])
 
     def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:

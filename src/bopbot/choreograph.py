@@ -44,29 +44,35 @@ class Sampling:
 
 
 def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling()) -> np.ndarray:
-    """`count` new word ids continuing `context`, sliding the model's window as needed."""
+    """`count` new word ids continuing `context`, sliding the model's window as needed.
+
+    `context` is (T,) ids, or (B, T) for B dances written at once (one batch, one seed: much
+    faster than B calls); the result is (count,) or (B, count).
+    """
     import torch
 
     sampling.check()
+    contexts = np.atleast_2d(np.asarray(context, dtype=np.int64))
     window = model.config.n_positions
     keep = max(1, window * 3 // 4)
     config = model.config
     banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
     if sampling.seed is not None:
         torch.manual_seed(sampling.seed)
-    words = [int(w) for w in context] or [config.bos_token_id]
-    start = len(context)
+    words = torch.from_numpy(contexts) if contexts.shape[1] else torch.full((len(contexts), 1), config.bos_token_id)
+    start = words.shape[1]
     with torch.no_grad():
-        while len(words) - start < count:
-            prompt = torch.tensor([words[-keep:]])
-            new = min(window - prompt.shape[1], count - (len(words) - start))
+        while words.shape[1] - start < count:
+            prompt = words[:, -keep:]
+            new = min(window - prompt.shape[1], count - (words.shape[1] - start))
             output = model.generate(
                 prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
                 do_sample=True, temperature=sampling.temperature, top_k=sampling.top_k or None,
                 top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
             )
-            words.extend(int(w) for w in output[0, prompt.shape[1]:])
-    return np.array(words[start:start + count], dtype=np.int64)
+            words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
+    written = words[:, start:start + count].numpy()
+    return written if np.ndim(context) == 2 else written[0]
 
 
 def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JOINT_SPEED,

@@ -385,12 +385,15 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
 
     settings = EvalSettings()
     parser = verbs.add_parser(
-        "evaluate", help="score generated dances against real held-out dances",
+        "evaluate", help="score generated dances against real held-out dances, with intervals",
         description=(
-            "Give each generator the first seconds of every held-out stretch, let it continue, and score "
-            "the dances (FID_k, FID_g, Div_k, Div_g, Beat Align Score, perplexity, unique words, copy "
-            "length, jitter) against the training pool, beside the real continuations scored the same "
-            "way. Writes report.md with plots and results.json."
+            "Cut every held-out dance into stretches, give each generator the first seconds of each "
+            "stretch, let it continue, and score the dances (FID_k, FID_g, Div_k, Div_g, perplexity, unique "
+            "words, copy length, jitter; the Beat Align Score of real dances with their music beside a "
+            "shifted-music null) against the training pool. Beside them: the real continuations, real "
+            "validation dances as the noise floor, and the real continuation through the pose words. "
+            "Every figure has a 95%% bootstrap interval over stretches. Writes report.md with plots and "
+            "results.json."
         ),
     )
     parser.add_argument("heldout", nargs="+", help="held-out dances (files, folders, .txt lists)")
@@ -398,11 +401,18 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
     parser.add_argument("--generators", default=",".join(GENERATOR_NAMES), help="comma-separated (default: all)")
     parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
-    parser.add_argument("--yaws", type=_yaws, default=settings.yaws, help="cameras for 3D held-out takes")
-    parser.add_argument("--seeds", type=int, default=len(settings.seeds), help="samples per stretch (default 1)")
-    parser.add_argument("--context-seconds", type=_positive, default=settings.context_seconds)
-    parser.add_argument("--seconds", type=_positive, default=settings.seconds)
+    parser.add_argument("--yaws", type=_yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
+    parser.add_argument("--seeds", type=int, default=settings.seeds,
+                        help=f"samples per stretch, camera and generator (default {settings.seeds})")
+    parser.add_argument("--context-seconds", type=_positive, default=settings.context_seconds,
+                        help=f"real dance each generator continues (default {settings.context_seconds:g})")
+    parser.add_argument("--min-context-seconds", type=_positive, default=settings.min_context_seconds,
+                        help=f"shortest context for a short take (default {settings.min_context_seconds:g})")
+    parser.add_argument("--seconds", type=_positive, default=settings.seconds,
+                        help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
     parser.add_argument("--temperature", type=_positive, default=settings.temperature)
+    parser.add_argument("--resamples", type=int, default=settings.resamples,
+                        help=f"bootstrap resamples for the intervals (default {settings.resamples})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -411,8 +421,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation_report import markdown_table, write_report
     from .model_folder import DEFAULT_MODEL
 
-    settings = EvalSettings(context_seconds=args.context_seconds, seconds=args.seconds, yaws=args.yaws,
-                            seeds=tuple(range(max(1, args.seeds))), temperature=args.temperature)
+    if args.seeds < 1 or args.resamples < 10:
+        raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
+    settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
+                            args.context_seconds), seconds=args.seconds, yaws=args.yaws,
+                            seeds=args.seeds, temperature=args.temperature, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()]
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))

@@ -1,29 +1,51 @@
-"""`bopbot evaluate`: score generated dances against real held-out dances, every generator alike.
+"""`bopbot evaluate`: score generated dances against real ones, every row alike, with its noise.
 
-For each held-out take (filmed by a few virtual cameras), every non-overlapping stretch of
-`context_seconds` + `seconds` gives one test: the generator sees the real context and writes
-`seconds` of new dance, joined and smoothed exactly as `bopbot dance` does. The real continuation
-of the same stretch is the real-against-real reference row.
+The test set
+------------
+Every held-out take is filmed by a few virtual cameras (`EvalSettings.yaws`) and cut into
+**stretches**: `context_seconds` of real dance, then `seconds` to continue, one stretch every
+`seconds` (so the scored continuations never overlap). A take too short for the full context is
+tested once with a shorter one (down to `min_context_seconds`); shorter takes are skipped and
+named. A stretch seen from all its cameras is one independent sample: the cameras of a stretch
+are not independent dances, so every interval resamples whole stretches.
 
-Every row is scored against the same reference, the training pool: `seconds`-long stretches of the
-training split of the corpus. So FID_k/FID_g say how far a set of dances is from real training
-dancing, Div_k/Div_g how varied it is (features z-scored with the pool's statistics), and the
-reference row gives each number its scale. The Beat Align Score uses the held-out take's music at
-the continuation's time. Word counts and copy lengths use a generator's own words (the LSTM's
-poses and the real dances are encoded with the vocabulary); jitter is measured on the final poses.
+The rows
+--------
+* `real (held-out)`: the real continuations.
+* `real (pool floor)`: real dances the models never trained on and the reference pool does not
+  hold (the validation split of the corpus), cut into stretches the same way and seen from the
+  same cameras. Two real sets of this size differ this much by chance: the floor every other
+  row is read against.
+* `oracle words`: the real continuation turned into pose words and back, joined and smoothed
+  exactly as `bopbot dance` joins a generator's words: the best any word generator can do with
+  this vocabulary.
+* one row per generator, `seeds` samples per stretch and camera.
+
+Every row is scored the same way against the same reference, the training pool (`pool_stretches`
+`seconds`-long stretches of the training split): FID_k/FID_g say how far a set is from real
+training dance, Div_k/Div_g how varied it is. Word counts and copies use the row's final poses
+encoded with the vocabulary, jitter the final poses. The Beat Align Score is given only to
+dances made with their music (the real rows, on takes that have music), beside the same dances
+scored against the music shifted by 1 to 5 s (`bopbot.beats`). Perplexity is that of the real
+continuations, each word given everything before it that the model's window holds.
+
+Each figure comes with a 95% bootstrap interval over stretches (`bootstrap.py`), and rows scored
+on the same stretches are compared pair by pair on the same resamples.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from . import metrics
+from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, shift_curve
+from .bootstrap import RowScores, cluster_mean, compare_rows, summarise
 from .choreograph import Sampling
 from .corpus import Corpus
 from .dance import join_smoothly
@@ -34,67 +56,117 @@ from .normalise import normalise
 from .pose_sequence import CORPUS_FPS
 from .train import is_validation
 from .vocabulary import PoseVocabulary
+from .word_metrics import CopyIndex, unique_words_per
 
 REAL = "real (held-out)"
+#: Music shifts, in seconds, at which the real dances' Beat Align Score is drawn as a curve.
+CURVE_SHIFTS = np.round(np.arange(-5.0, 5.0001, 0.05), 2)
+FLOOR = "real (pool floor)"
+ORACLE = "oracle words"
 
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """What is generated and how it is sampled."""
+    """What is generated, how it is sampled, and how the noise is measured."""
 
     context_seconds: float = 8.0
     seconds: float = 10.0
+    min_context_seconds: float = 4.0
     yaws: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
-    seeds: tuple[int, ...] = (0,)
-    pool_stretches: int = 400
+    seeds: int = 3
+    pool_stretches: int = 2000
     temperature: float = 1.0
     top_p: float = 0.95
     validation_fraction: float = 0.1
     split_seed: int = 0
+    resamples: int = 1000
+
+
+@dataclass
+class View:
+    """One camera's view of a whole dance: normalised poses, and the music under them."""
+
+    take: str
+    camera: str
+    poses: np.ndarray
+    audio: str | None = None
+    audio_offset: float = 0.0
 
 
 @dataclass
 class Test:
-    """One held-out stretch: the real context and continuation, and the music under it."""
+    """One camera's view of one stretch: the real context and continuation, and the music under it."""
 
     name: str
+    stretch: int
     context: np.ndarray
     continuation: np.ndarray
     audio: str | None
-    audio_offset: float
+    #: Where the continuation starts in the music, in seconds.
+    audio_start: float
 
 
 @dataclass
-class Scored:
-    """The dances one row of the table is made of."""
-
-    poses: list[np.ndarray] = field(default_factory=list)
-    ids: list[np.ndarray] = field(default_factory=list)
-    beats: list[float] = field(default_factory=list)
+class TestSet:
+    tests: list[Test]
+    stretches: int
+    skipped: list[str] = field(default_factory=list)
 
 
-def held_out_tests(inputs: list[str], settings: EvalSettings) -> list[Test]:
-    """Every (context, continuation) stretch of the held-out inputs, from each camera."""
-    options = ExtractOptions(yaws=settings.yaws)
-    length = round((settings.context_seconds + settings.seconds) * CORPUS_FPS)
-    context = round(settings.context_seconds * CORPUS_FPS)
-    tests = []
+def cut_stretches(views: list[View], settings: EvalSettings) -> TestSet:
+    """Every stretch of every view (see the module docs); a stretch's cameras share its number."""
+    frames = round(settings.seconds * CORPUS_FPS)
+    full_context = round(settings.context_seconds * CORPUS_FPS)
+    shortest = round(settings.min_context_seconds * CORPUS_FPS)
+    tests, skipped, numbers = [], [], {}
+    for view in views:
+        context = min(full_context, len(view.poses) - frames)
+        if context < shortest:
+            note = (f"{view.take}: {len(view.poses) / CORPUS_FPS:.1f} s, shorter than "
+                    f"{settings.min_context_seconds:g} s of context + {settings.seconds:g} s to continue")
+            if note not in skipped:
+                skipped.append(note)
+            continue
+        for start in range(0, len(view.poses) - context - frames + 1, frames):
+            key = (view.take, start)
+            number = numbers.setdefault(key, len(numbers))
+            stretch = view.poses[start:start + context + frames]
+            tests.append(Test(f"{view.take} {view.camera} @{start / CORPUS_FPS:.0f}s", number, stretch[:context],
+                              stretch[context:], view.audio, view.audio_offset + (start + context) / CORPUS_FPS))
+    return TestSet(tests, len(numbers), skipped)
+
+
+def held_out_views(inputs: list[str], settings: EvalSettings) -> list[View]:
+    """The held-out inputs, 3D ones filmed by the settings' cameras."""
+    views = []
     for path in expand_inputs(inputs):
-        for sequence in extract(path, options):
+        for sequence in extract(path, ExtractOptions(yaws=settings.yaws)):
             poses, _ = normalise(sequence.keypoints)
-            audio = sequence.meta.get("audio") or None
-            view = f"{Path(path).stem} yaw {sequence.meta.get('yaw', 0):g}"
-            for start in range(0, len(poses) - length + 1, length):
-                stretch = poses[start:start + length]
-                offset = float(sequence.meta.get("audio_offset", 0.0)) + (start + context) / CORPUS_FPS
-                tests.append(Test(f"{view} @{start / CORPUS_FPS:.0f}s", stretch[:context], stretch[context:], audio, offset))
-    if not tests:
-        raise BopBotError(None, f"no held-out input is {settings.context_seconds + settings.seconds:g} s long")
-    return tests
+            camera = f"yaw {sequence.meta['yaw']:g}" if "yaw" in sequence.meta else "video"
+            views.append(View(Path(path).stem, camera, poses, sequence.meta.get("audio") or None,
+                              float(sequence.meta.get("audio_offset", 0.0))))
+    return views
+
+
+def floor_views(corpus: Corpus, settings: EvalSettings) -> list[View]:
+    """The corpus's validation split (never trained on, never in the pool), seen by the same cameras."""
+    views = []
+    for info, sequences in corpus.shards():
+        if not is_validation(info["input"], settings.validation_fraction, settings.split_seed):
+            continue
+        for sequence in sequences:
+            yaw, mirrored = sequence.meta.get("yaw"), sequence.meta.get("mirror", False)
+            if mirrored or (yaw is not None and float(yaw) not in settings.yaws):
+                continue
+            if (sequence.poses[:, :, 2] > 0).any():
+                views.append(View(Path(info["input"]).stem, "video" if yaw is None else f"yaw {yaw:g}",
+                                  sequence.poses, sequence.meta.get("audio") or None,
+                                  float(sequence.meta.get("audio_offset", 0.0))))
+    return views
 
 
 def training_pool(corpus: Corpus, vocabulary: PoseVocabulary, settings: EvalSettings) -> tuple[list[np.ndarray], np.ndarray]:
-    """Stretches of real training dance (the reference set) and the training id stream."""
+    """Stretches of real training dance (the reference set) and the training sentences as one id stream."""
     length = round(settings.seconds * CORPUS_FPS)
     stretches, ids = [], []
     for info, sequences in corpus.shards():
@@ -103,7 +175,7 @@ def training_pool(corpus: Corpus, vocabulary: PoseVocabulary, settings: EvalSett
         for sequence in sequences:
             if not (sequence.poses[:, :, 2] > 0).any():
                 continue
-            ids.append(np.append(vocabulary.encode(sequence.poses), vocabulary.k))
+            ids.append(np.append(vocabulary.encode(sequence.poses), -1))
             stretches.extend(sequence.poses[s:s + length] for s in range(0, len(sequence.poses) - length + 1, length))
     if len(stretches) < 2:
         raise BopBotError(corpus.folder, "too little training dance for a reference set")
@@ -112,110 +184,153 @@ def training_pool(corpus: Corpus, vocabulary: PoseVocabulary, settings: EvalSett
     return [stretches[i] for i in sorted(chosen)], np.concatenate(ids)
 
 
-def _features(dances: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    kinetic = np.stack([metrics.kinetic_features(d, CORPUS_FPS) for d in dances])
-    geometric = np.stack([metrics.geometric_features(d, CORPUS_FPS) for d in dances])
-    return kinetic, geometric
+class Scorer:
+    """Turns a row's final dances into the per-dance figures the table is made of."""
+
+    def __init__(self, vocabulary: PoseVocabulary, training_ids: np.ndarray):
+        self.vocabulary = vocabulary
+        self.copies = CopyIndex(training_ids)
+        self.music: dict[str, TrackBeats] = {}
+
+    def score(self, name: str, dances: list[np.ndarray], tests: list[Test], with_music: bool,
+              test_set: str = "held-out") -> RowScores:
+        """`dances[i]` continues `tests[i]`, a test of `test_set`."""
+        row = RowScores(name, test_set, np.array([t.stretch for t in tests]),
+                        np.stack([metrics.kinetic_features(d, CORPUS_FPS) for d in dances]),
+                        np.stack([metrics.geometric_features(d, CORPUS_FPS) for d in dances]))
+        ids = [self.vocabulary.encode(d) for d in dances]
+        row.per_dance["unique_words_15s"] = np.array([unique_words_per(i, CORPUS_FPS) for i in ids])
+        row.per_dance["copy_seconds"] = np.array([self.copies.longest_copy(i) / CORPUS_FPS for i in ids])
+        row.per_dance["jitter"] = np.array([metrics.jitter(d, CORPUS_FPS) for d in dances])
+        if with_music and any(t.audio for t in tests):
+            aligned = [self._beats(d, t) for d, t in zip(dances, tests)]
+            row.per_dance["BAS"] = np.array([np.nan if a is None else a[0] for a in aligned])
+            row.per_dance["BAS_null"] = np.array([np.nan if a is None or a[1] is None else a[1] for a in aligned])
+        return row
+
+    def _track(self, audio: str) -> TrackBeats:
+        if audio not in self.music:
+            self.music[audio] = music_beats(audio)
+        return self.music[audio]
+
+    def _beats(self, poses: np.ndarray, test: Test) -> tuple[float, float | None] | None:
+        if test.audio is None:
+            return None
+        return beat_alignment(motion_beats(poses, CORPUS_FPS), self._track(test.audio), test.audio_start,
+                              len(poses) / CORPUS_FPS)
+
+    def shift_curve(self, tests: list[Test], resamples: int) -> dict | None:
+        """The real continuations' Beat Align Score against their music moved by `CURVE_SHIFTS`,
+        averaged over the tests with music, with intervals over stretches."""
+        tests = [t for t in tests if t.audio]
+        if not tests:
+            return None
+        curves = np.stack([shift_curve(motion_beats(t.continuation, CORPUS_FPS), self._track(t.audio), t.audio_start,
+                                       len(t.continuation) / CORPUS_FPS, CURVE_SHIFTS) for t in tests])
+        return {"shifts": CURVE_SHIFTS.tolist(), "tests": len(tests),
+                **cluster_mean(curves, np.array([t.stretch for t in tests]), resamples)}
 
 
-def _beat_score(poses: np.ndarray, test: Test, music_cache: dict) -> float | None:
-    if test.audio is None:
-        return None
-    key = (test.audio, round(test.audio_offset, 3))
-    if key not in music_cache:
-        music_cache[key] = metrics.music_beats(test.audio, test.audio_offset, len(poses) / CORPUS_FPS)
-    return metrics.beat_align_score(metrics.motion_beats(poses, CORPUS_FPS), music_cache[key])
-
-
-def held_out_perplexity(name: str, generator, tests: list[Test], vocabulary: PoseVocabulary) -> float | None:
-    """Per-word perplexity of the real held-out continuations under a word model (None if it has none)."""
-    ids = [vocabulary.encode(np.concatenate([t.context, t.continuation])) for t in tests]
+def continuation_log_loss(name: str, generator, vocabulary: PoseVocabulary, test: Test) -> tuple[float, int] | None:
+    """Summed negative log-likelihood (nats) and count of the real continuation's words, each given
+    the words before it, under a word model; None for a generator without word probabilities."""
+    context = vocabulary.encode(test.context)
+    sentence = np.concatenate([context, vocabulary.encode(test.continuation)])
     if name == "gpt2":
-        import torch
-
-        model = generator.model
-        window = model.config.n_positions
-        losses, counts = 0.0, 0
-        with torch.no_grad():
-            for sentence in ids:
-                for start in range(0, len(sentence) - 1, window):
-                    chunk = torch.tensor(sentence[start:start + window + 1])[None]
-                    if chunk.shape[1] < 2:
-                        continue
-                    loss = model(input_ids=chunk[:, :-1], labels=chunk[:, 1:]).loss.item()
-                    losses += loss * (chunk.shape[1] - 1)
-                    counts += chunk.shape[1] - 1
-        return math.exp(losses / counts)
+        return _gpt2_log_loss(generator.model, sentence, len(context))
     if name in ("ngram", "random"):
-        return float(np.exp(np.mean([np.log(generator.words.perplexity(s)) for s in ids])))
+        return generator.words.log_loss(sentence, len(context)), len(sentence) - len(context)
     return None
+
+
+def _gpt2_log_loss(model, sentence: np.ndarray, first: int) -> tuple[float, int]:
+    """Words `first..` of `sentence`, each scored with at least half the model's window before it."""
+    import torch
+
+    window = model.config.n_positions
+    total, count, position = 0.0, 0, first
+    with torch.no_grad():
+        while position < len(sentence):
+            stop = min(len(sentence), position + window // 2)
+            start = max(0, stop - window)
+            chunk = torch.as_tensor(sentence[start:stop])[None]
+            labels = chunk.clone()
+            labels[:, : position - start] = -100
+            scored = stop - max(position, start + 1)
+            total += model(input_ids=chunk, labels=labels).loss.item() * scored
+            count += scored
+            position = stop
+    return total, count
 
 
 def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[str], generators: list[str],
              settings: EvalSettings = EvalSettings(), progress: bool = True) -> dict:
-    """Score each generator and the real held-out dances; returns the table and samples for the report."""
+    """Score every row (see the module docs); returns the table, the comparisons and samples for the report."""
     unknown = [g for g in generators if g not in NAMES]
     if unknown:
         raise BopBotError(None, f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
     vocabulary = PoseVocabulary.load(model_folder)
     corpus = Corpus(corpus_folder)
-    tests = held_out_tests(heldout, settings)
+    held_out = cut_stretches(held_out_views(heldout, settings), settings)
+    if not held_out.tests:
+        raise BopBotError(None, "no held-out input is long enough: " + "; ".join(held_out.skipped))
+    floor = cut_stretches(floor_views(corpus, settings), settings)
+    for note in held_out.skipped:
+        warnings.warn(f"held-out take skipped: {note}")
     pool, training_ids = training_pool(corpus, vocabulary, settings)
-    pool_kinetic, pool_geometric = _features(pool)
+    scorer = Scorer(vocabulary, training_ids)
     count = round(settings.seconds * CORPUS_FPS)
-    music: dict = {}
-    rows: dict[str, Scored] = {REAL: Scored()}
-    for test in tests:
-        rows[REAL].poses.append(test.continuation)
-        rows[REAL].ids.append(vocabulary.encode(test.continuation))
-        score = _beat_score(test.continuation, test, music)
-        if score is not None:
-            rows[REAL].beats.append(score)
-    perplexities: dict[str, float | None] = {REAL: None}
-    jobs = len(generators) * len(tests) * len(settings.seeds)
-    bar = tqdm(total=jobs, desc="generating", unit="dance", disable=not progress)
+    tests = held_out.tests
+    rows = {REAL: scorer.score(REAL, [t.continuation for t in tests], tests, with_music=True)}
+    samples = {REAL: tests[0].continuation}
+    if floor.tests:
+        rows[FLOOR] = scorer.score(FLOOR, [t.continuation for t in floor.tests], floor.tests, with_music=True,
+                                   test_set="floor")
+    oracle = [join_smoothly(vocabulary, t.context, vocabulary.decode(vocabulary.encode(t.continuation))) for t in tests]
+    rows[ORACLE] = scorer.score(ORACLE, oracle, tests, with_music=True)
+    samples[ORACLE] = oracle[0]
+    bar = tqdm(total=len(generators) * len(tests) * settings.seeds, desc="generating", unit="dance",
+               disable=not progress)
     for name in generators:
         generator = load_generator(name, model_folder, vocabulary)
-        rows[name] = scored = Scored()
-        for test in tests:
-            for seed in settings.seeds:
-                salt = int(hashlib.sha1(test.name.encode()).hexdigest()[:6], 16)
-                sampling = Sampling(settings.temperature, 0, settings.top_p, seed * 1_000_003 + salt)
-                new = generator.continue_dance(test.context, count, sampling)
-                poses = join_smoothly(vocabulary, test.context, new.poses)
-                scored.poses.append(poses)
-                scored.ids.append(new.ids if new.ids is not None else vocabulary.encode(poses))
-                score = _beat_score(poses, test, music)
-                if score is not None:
-                    scored.beats.append(score)
-                bar.update(1)
-        perplexities[name] = held_out_perplexity(name, generator, tests, vocabulary)
+        dances, dance_tests = [], []
+        for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
+            batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
+            salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
+            sampling = Sampling(settings.temperature, 0, settings.top_p, salt)
+            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], count, sampling)):
+                dances.append(join_smoothly(vocabulary, test.context, new.poses))
+                dance_tests.append(test)
+            bar.update(len(batch))
+        rows[name] = scorer.score(name, dances, dance_tests, with_music=False)
+        samples[name] = dances[0]
+        losses = [continuation_log_loss(name, generator, vocabulary, t) for t in tests]
+        if all(loss is not None for loss in losses):
+            rows[name].log_loss = np.array([loss[0] for loss in losses])
+            rows[name].words = np.array([loss[1] for loss in losses])
+            rows[name].loss_stretch = np.array([t.stretch for t in tests])
     bar.close()
-    table = {name: _row(scored, pool_kinetic, pool_geometric, training_ids, perplexities[name]) for name, scored in rows.items()}
+    pool_kinetic = np.stack([metrics.kinetic_features(d, CORPUS_FPS) for d in pool])
+    pool_geometric = np.stack([metrics.geometric_features(d, CORPUS_FPS) for d in pool])
+    stretches = {"held-out": held_out.stretches, **({"floor": floor.stretches} if floor.tests else {})}
+    for features in (pool_kinetic, pool_geometric):
+        if held_out.stretches <= features.shape[1]:
+            warnings.warn(f"FID from {held_out.stretches} independent held-out stretches of {features.shape[1]} "
+                          "features is noisy and biased upwards; read it against the pool floor and the intervals")
+    table, draws = summarise(rows, stretches, pool_kinetic, pool_geometric, settings.resamples)
+    paired = [name for name in rows if name not in (REAL, FLOOR)]
     return {
-        "settings": {**settings.__dict__, "yaws": list(settings.yaws), "seeds": list(settings.seeds)},
+        "settings": {**asdict(settings), "yaws": list(settings.yaws)},
+        "stretches": held_out.stretches,
         "tests": len(tests),
+        "floor_stretches": floor.stretches,
+        "skipped": held_out.skipped,
         "pool_stretches": len(pool),
+        "features": {"kinetic": pool_kinetic.shape[1], "geometric": pool_geometric.shape[1]},
         "quantisation_error": float(np.mean([vocabulary.quantisation_error(t.continuation) for t in tests])),
         "table": table,
-        "samples": {name: rows[name].poses[0] for name in rows},
-        "context": tests[0].context,
+        "comparisons": compare_rows(draws, paired + [REAL]),
+        "beat_shift": scorer.shift_curve(tests, settings.resamples),
+        "samples": samples,
         "sample_name": tests[0].name,
-    }
-
-
-def _row(scored: Scored, pool_kinetic: np.ndarray, pool_geometric: np.ndarray, training_ids: np.ndarray,
-         perplexity: float | None) -> dict:
-    kinetic, geometric = _features(scored.poses)
-    return {
-        "FID_k": metrics.frechet_distance(pool_kinetic, kinetic),
-        "FID_g": metrics.frechet_distance(pool_geometric, geometric),
-        "Div_k": metrics.diversity(kinetic, pool_kinetic),
-        "Div_g": metrics.diversity(geometric, pool_geometric),
-        "BAS": float(np.mean(scored.beats)) if scored.beats else None,
-        "perplexity": perplexity,
-        "unique_words_15s": float(np.mean([metrics.unique_words_per(i, CORPUS_FPS) for i in scored.ids])),
-        "copy_seconds": float(np.mean([metrics.longest_copy_seconds(i, training_ids, CORPUS_FPS) for i in scored.ids])),
-        "jitter": float(np.mean([metrics.jitter(p, CORPUS_FPS) for p in scored.poses])),
-        "dances": len(scored.poses),
     }

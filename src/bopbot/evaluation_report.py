@@ -13,11 +13,12 @@ from .pose_sequence import CORPUS_FPS
 from .render import background, draw_dancer
 
 COLUMNS = (  # key, heading, format, which way is better
-    ("FID_k", "FID_k", "{:.2f}", "lower"),
-    ("FID_g", "FID_g", "{:.2f}", "lower"),
+    ("FID_k", "FID_k", "{:.1f}", "lower"),
+    ("FID_g", "FID_g", "{:.1f}", "lower"),
     ("Div_k", "Div_k", "{:.2f}", "nearer real"),
     ("Div_g", "Div_g", "{:.2f}", "nearer real"),
-    ("BAS", "Beat Align", "{:.3f}", "higher"),
+    ("BAS", "Beat Align", "{:.3f}", "above its null"),
+    ("BAS_null", "BAS, music shifted 1-5 s", "{:.3f}", "the null"),
     ("perplexity", "held-out perplexity", "{:.2f}", "lower"),
     ("unique_words_15s", "unique words / 15 s", "{:.1f}", "nearer real"),
     ("copy_seconds", "longest copy (s)", "{:.2f}", "nearer real"),
@@ -25,14 +26,55 @@ COLUMNS = (  # key, heading, format, which way is better
 )
 
 
+def _cell(figure: dict | None, fmt: str) -> str:
+    if figure is None:
+        return "–"
+    return f"{fmt.format(figure['value'])} [{fmt.format(figure['low'])}, {fmt.format(figure['high'])}]"
+
+
 def markdown_table(table: dict) -> str:
-    """The table as Markdown, one row per generator and the real reference row first."""
-    lines = ["| | " + " | ".join(heading for _, heading, _, _ in COLUMNS) + " |",
-             "|---|" + "---:|" * len(COLUMNS)]
+    """The table as Markdown: every figure with its 95% interval, the reference rows first."""
+    lines = ["| | " + " | ".join(heading for _, heading, _, _ in COLUMNS) + " | dances (stretches) |",
+             "|---|" + "---:|" * (len(COLUMNS) + 1)]
     for name, row in table.items():
-        cells = ["–" if row.get(key) is None else fmt.format(row[key]) for key, _, fmt, _ in COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        cells = [_cell(row.get(key), fmt) for key, _, fmt, _ in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {row['dances']} ({row['stretches']}) |")
     return "\n".join(lines)
+
+
+def comparison_table(comparisons: list[dict]) -> str:
+    """Pairwise differences on the same stretches as Markdown: a row per pair, a column per figure."""
+    metrics = list(dict.fromkeys(c["metric"] for c in comparisons))
+    pairs = list(dict.fromkeys((c["first"], c["second"]) for c in comparisons))
+    found = {(c["first"], c["second"], c["metric"]): c for c in comparisons}
+    lines = ["| first − second | " + " | ".join(metrics) + " |", "|---|" + "---:|" * len(metrics)]
+    for first, second in pairs:
+        cells = []
+        for metric in metrics:
+            c = found.get((first, second, metric))
+            text = "–" if c is None else f"{c['value']:+.2f} [{c['low']:+.2f}, {c['high']:+.2f}]"
+            cells.append(f"**{text}**" if c is not None and c["separated"] else text)
+        lines.append(f"| {first} − {second} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def separations(comparisons: list[dict], metric: str) -> tuple[list[str], list[str]]:
+    """('a < b' lines the data shows, 'a ~ b' pairs it cannot tell apart) for one figure."""
+    shown, unclear = [], []
+    for c in comparisons:
+        if c["metric"] != metric:
+            continue
+        if c["separated"]:
+            lower, higher = (c["first"], c["second"]) if c["value"] < 0 else (c["second"], c["first"])
+            shown.append(f"{lower} < {higher}")
+        else:
+            unclear.append(f"{c['first']} ~ {c['second']}")
+    return shown, unclear
+
+
+def _short(name: str) -> str:
+    """A row's name for a plot axis: "real (pool floor)" -> "pool floor", "oracle words" -> "oracle"."""
+    return name[name.index("(") + 1:name.rindex(")")] if "(" in name else name.split(" ")[0]
 
 
 def _metric_bars(table: dict, path: Path) -> None:
@@ -46,10 +88,13 @@ def _metric_bars(table: dict, path: Path) -> None:
     figure, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.4))
     colours = plt.cm.tab10(np.arange(len(names)))
     for axis, (key, heading, _, better) in zip(np.atleast_1d(axes), shown):
-        values = [table[n].get(key) or 0.0 for n in names]
-        axis.bar(range(len(names)), values, color=colours)
+        values = np.array([table[n][key]["value"] if table[n].get(key) else np.nan for n in names])
+        low = np.array([table[n][key]["low"] if table[n].get(key) else np.nan for n in names])
+        high = np.array([table[n][key]["high"] if table[n].get(key) else np.nan for n in names])
+        axis.bar(range(len(names)), np.nan_to_num(values), color=colours,
+                 yerr=np.clip(np.nan_to_num(np.stack([values - low, high - values])), 0, None), capsize=3)
         axis.set_title(f"{heading}\n({better})", fontsize=9)
-        axis.set_xticks(range(len(names)), [n.split(" ")[0] for n in names], rotation=60, fontsize=8)
+        axis.set_xticks(range(len(names)), [_short(n) for n in names], rotation=60, fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -71,6 +116,48 @@ def _speed_curves(samples: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _beat_shift_plot(curve: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shifts = np.array(curve["shifts"])
+    figure, axis = plt.subplots(figsize=(9, 3.2))
+    axis.fill_between(shifts, curve["low"], curve["high"], alpha=0.3, label="95% interval over stretches")
+    axis.plot(shifts, curve["mean"], linewidth=1.2, label="real held-out dances")
+    axis.axvline(0.0, color="black", linewidth=0.8, linestyle=":")
+    axis.set_xlabel("music moved by (s); 0 = where the dataset places the dance")
+    axis.set_ylabel("Beat Align Score")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _beat_section(result: dict, folder: Path) -> str:
+    """The real dances against their music: the score at the stated offset, its null, and the curve."""
+    curve = result.get("beat_shift")
+    real = result["table"].get("real (held-out)", {})
+    if not curve or not real.get("BAS"):
+        return ""
+    _beat_shift_plot(curve, folder / "beat_shift.png")
+    score, null = real["BAS"], real["BAS_null"]
+    verdict = ("beats its null: the dances follow the music at the stated offset" if score["low"] > null["high"]
+               else "does not beat its null: at this offset the data shows no alignment of the dancers' "
+                    "stops with the music's beats")
+    return f"""
+## Do the real dances follow their music?
+
+The Beat Align Score of the real held-out dances with their music ({curve['tests']} tests) is
+{score['value']:.3f} [{score['low']:.3f}, {score['high']:.3f}]; with the music shifted by 1 to 5 s it is
+{null['value']:.3f} [{null['low']:.3f}, {null['high']:.3f}]. The real dance {verdict}. The curve shows the score as the music
+is moved: a dance that follows its music peaks at 0.
+
+![Beat Align Score against music shift](beat_shift.png)
+"""
 
 
 def _frame_strips(samples: dict, path: Path, frames: int = 8, cell: int = 160) -> None:
@@ -97,18 +184,42 @@ def write_report(result: dict, folder: str | Path, command: str) -> Path:
     _speed_curves(result["samples"], folder / "joint_speed.png")
     _frame_strips(result["samples"], folder / "samples.png")
     settings = result["settings"]
+    reading = []
+    for metric in ("FID_k", "FID_g", "perplexity"):
+        shown, unclear = separations(result["comparisons"], metric)
+        reading.append(f"- **{metric}**: the data shows {', '.join(shown) or 'no difference'}; "
+                       + (f"it cannot tell apart {', '.join(unclear)}." if unclear else "it tells every pair apart."))
+    features = result["features"]
+    small = [f"{dims} {kind}" for kind, dims in features.items() if result["stretches"] <= dims]
+    caution = (f"\n**Caution:** {result['stretches']} independent stretches are fewer than the {' and '.join(small)} "
+               "features, so the FIDs are biased upwards and noisy: read them against the pool floor and the "
+               "intervals.\n" if small else "")
+    skipped = "".join(f"\n- skipped: {note}" for note in result["skipped"])
     text = f"""# BopBot evaluation
 
-{result['tests']} held-out stretches ({settings['context_seconds']:g} s of real context, then
-{settings['seconds']:g} s generated), cameras at yaws {', '.join(f'{y:g}' for y in settings['yaws'])};
-{len(settings['seeds'])} sample(s) per stretch and generator, temperature {settings['temperature']:g},
-top-p {settings['top_p']:g}. Every row is scored against the same reference: {result['pool_stretches']}
-{settings['seconds']:g}-second stretches of the training split. The first row is the real held-out
-continuation scored the same way: the scale of every number. Pose-word quantisation error on the
-held-out dances (every word generator inherits it): {result['quantisation_error']:.3f} torso lengths.
+{result['stretches']} held-out stretches ({settings['context_seconds']:g} s of real context, shorter where a take is
+short, then {settings['seconds']:g} s to continue), each seen by cameras at yaws
+{', '.join(f'{y:g}' for y in settings['yaws'])}: {result['tests']} tests; {settings['seeds']} samples per test and
+generator, temperature {settings['temperature']:g}, top-p {settings['top_p']:g}. Every row is scored against the same
+reference, {result['pool_stretches']} {settings['seconds']:g}-second stretches of the training split. `real (pool floor)`
+is {result['floor_stretches']} stretches of real dance from the validation split, cut and filmed the same way: how far
+real dance of this sample size lands by chance. `oracle words` is the real continuation through the pose
+words and the same joining and smoothing as `bopbot dance`: the ceiling for word generators. Pose-word
+quantisation error on the held-out dances: {result['quantisation_error']:.3f} torso lengths.{skipped}
 
+Each cell: the figure [95% bootstrap interval over stretches, {settings['resamples']} resamples].
+{caution}
 {markdown_table(result['table'])}
 
+## What separates
+
+Differences between rows on the same stretches, resampled as pairs (bold: the interval excludes 0):
+
+{comparison_table(result['comparisons'])}
+
+{chr(10).join(reading)}
+
+{_beat_section(result, folder)}
 Reproduce: `{command}`
 
 ![metrics](metrics.png)
@@ -117,11 +228,10 @@ Mean joint speed of one sample each ({result['sample_name']}):
 
 ![joint speed](joint_speed.png)
 
-The bopbot dancer, one sample per generator (same stretch):
+The bopbot dancer, one sample per row (same stretch):
 
 ![samples](samples.png)
 """
     write_text_atomic(folder / "report.md", text)
-    write_text_atomic(folder / "results.json", json.dumps({k: v for k, v in result.items()
-                                                           if k not in ("samples", "context")}, indent=2))
+    write_text_atomic(folder / "results.json", json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
     return folder / "report.md"

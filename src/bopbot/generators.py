@@ -50,6 +50,15 @@ class Generator(ABC):
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling) -> Continuation:
         """`count` new frames that carry on from `context`."""
 
+    def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling) -> list[Continuation]:
+        """`count` new frames for each context: several dances, each sampled with its own seed
+        (`sampling.seed` + its index). Generators that can write a batch at once override this."""
+        from dataclasses import replace
+
+        return [self.continue_dance(context, count, replace(sampling, seed=None if sampling.seed is None
+                                                           else sampling.seed + i))
+                for i, context in enumerate(contexts)]
+
 
 class WordGenerator(Generator):
     """A generator over pose words: encode the context, continue the words, decode them."""
@@ -81,6 +90,15 @@ class GPT2Generator(Generator):
         words = self.vocabulary.encode(context)[-(self.model.config.n_positions * 3 // 4):]
         ids = continue_words(self.model, words, count, sampling)
         return Continuation(self.vocabulary.decode(ids), ids)
+
+    def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling) -> list[Continuation]:
+        """Contexts of one length are written as one batch, with the one seed."""
+        from .choreograph import continue_words
+
+        if len({len(context) for context in contexts}) != 1:
+            return super().continue_dances(contexts, count, sampling)
+        words = np.stack([self.vocabulary.encode(c)[-(self.model.config.n_positions * 3 // 4):] for c in contexts])
+        return [Continuation(self.vocabulary.decode(ids), ids) for ids in continue_words(self.model, words, count, sampling)]
 
 
 class LSTMGenerator(Generator):

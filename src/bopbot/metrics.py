@@ -28,9 +28,12 @@ features on 3D SMPL joints in metres at 60 fps. BopBot has image-plane COCO-17 k
 
 Geometric features (`GEOMETRIC_FEATURES`, in this order)
 ---------------------------------------------------------
-Each is measured in the frames where its joints are present and counts only while it holds for
-at least `MIN_HOLD_SECONDS` (0.1 s). Per-side features come left side (`_l`) first, then right
-(`_r`), 18 in all, then 11 whole-body ones: 29 features. Distances are in torso lengths.
+Each is measured in the frames where its joints are present (for a speed, also in the frames
+either side) and counts only while it holds for at least `MIN_HOLD_SECONDS` (0.1 s). Per-side
+features come left side (`_l`) first, then right (`_r`), 30 in all, then 14 whole-body ones: 44
+features. Distances are in torso lengths, speeds in torso lengths per second (central
+differences), measured in the hip-centred frame, so they are the body's own movement, not its
+travel.
 
 ========================  ======================================================================
 feature                   holds when (y down, so "above" means a smaller y)
@@ -44,6 +47,12 @@ hand_at_head_l/r          the wrist is within 0.4 of the nose
 knee_bent_l/r             the hip-knee-ankle angle is below 150°
 foot_raised_l/r           the ankle is more than 0.3 above the other ankle
 knee_raised_l/r           the knee is less than 0.6 below its hip (thigh lifted well past 45°)
+wrist_fast_l/r            the wrist moves faster than 2.0/s (a quarter of real frames)
+wrist_still_l/r           the wrist moves slower than 0.3/s
+hand_rising_l/r           the wrist moves up faster than 1.0/s
+hand_falling_l/r          the wrist moves down faster than 1.0/s
+ankle_fast_l/r            the ankle moves faster than 1.5/s (a step)
+foot_lifting_l/r          the ankle moves up faster than 0.6/s
 wrists_apart              the wrists are more than 2.0 apart (arms spread)
 wrists_together           the wrists are less than 0.3 apart (hands joined, a clap)
 hands_crossed             the wrists' left-right order is the shoulders' reversed, each by > 0.1
@@ -55,44 +64,41 @@ bending                   the mid-shoulder is less than 0.7 above the mid-hip (a
 crouching                 the ankles' mean is less than 1.3 below the mid-hip
 head_down                 the nose is below the mid-shoulder
 side_on                   the shoulders are less than 0.25 apart horizontally (seen in profile)
+head_moving               the nose moves faster than 0.5/s
+body_still                the mean speed of the 12 limb joints is below 0.25/s (a hold)
+body_fast                 the mean speed of the 12 limb joints is above 1.0/s
 ========================  ======================================================================
 
+The velocity relations are Bailando's "fast", "moving" and "not moving" relations (after Müller
+et al.) carried to the image plane; their thresholds sit near the quartiles of real dancing in
+BopBot's corpus (wrist speed: median 0.9, upper quartile 2.1; ankle 0.7 and 1.5; nose 0.3 and
+0.5; mean joint speed 0.6 and 1.0 torso lengths/s), so each holds for a real share of real dance.
+Without them FID_g saw only poses, and generators that hold cluster-mean poses looked as real
+as real dancing.
+
 Other choices are documented where they are made: the Fréchet distance and diversity z-score with
-the real set's statistics (as Bailando's FID_k/FID_g and Div_k/Div_g do); motion beats are dips of
-the smoothed mean joint speed (AIST++), and the Beat Align Score's σ is 0.1 s (see
-`BEAT_SIGMA_SECONDS`).
+the real set's statistics (as Bailando's FID_k/FID_g and Div_k/Div_g do). Beats are in
+`bopbot.beats`, word statistics in `bopbot.word_metrics`.
 """
 
 from __future__ import annotations
 
-import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import linalg, ndimage, signal
-from scipy.spatial.distance import pdist
+from scipy import linalg, ndimage
+from scipy.spatial.distance import pdist, squareform
 
-from .errors import BopBotError
 from .skeleton import INDEX, NUM_JOINTS
 
-#: Width of the Beat Align Score's Gaussian, in seconds. AIST++ used 3 frames at 60 fps (0.05 s);
-#: BopBot's corpus runs at 20 fps, where 0.05 s is a single frame and one frame of quantisation
-#: (±0.025 s) would already cost up to 12 % of the score, so we take 0.1 s: two frames at 20 fps,
-#: still well under a beat (0.5 s at 120 BPM), so a motion beat half a beat off scores under 0.05.
-BEAT_SIGMA_SECONDS = 0.1
-#: A speed minimum is a motion beat only if it dips by this fraction of the speed's range...
-BEAT_PROMINENCE = 0.1
-#: ...and by at least this many torso lengths per second (a frozen or steady dance has no beats).
-MIN_DIP_SPEED = 0.05
 #: A geometric relation must hold this long to count, so single-frame pose-estimator flicker does not.
 MIN_HOLD_SECONDS = 0.1
 #: Standard deviations below this (a feature the real set never varies) are replaced by 1.
 STD_FLOOR = 1e-6
 #: Ridge added to covariances, so a handful of samples still gives a usable Gaussian.
 COVARIANCE_RIDGE = 1e-6
-#: Sample rate audio is decoded at for beat tracking (librosa's default).
-AUDIO_RATE = 22050
 
 
 # ------------------------------------------------------------------ motion derivatives
@@ -141,11 +147,13 @@ def jitter(poses: np.ndarray, fps: float) -> float:
 # ------------------------------------------------------------------ geometric features
 @dataclass(frozen=True)
 class _Relation:
-    """A boolean relation between joints: its name, the joints it needs, and its per-frame test."""
+    """A boolean relation between joints: its name, the joints it needs, and its per-frame test of
+    (T, 17, 2) positions; a relation on speeds (`moving`) needs its joints in the frames either side too."""
 
     name: str
     joints: tuple[str, ...]
-    test: Callable[[np.ndarray], np.ndarray]
+    test: Callable[..., np.ndarray]
+    moving: bool = False
 
 
 def _point(xy: np.ndarray, *names: str) -> np.ndarray:
@@ -205,6 +213,27 @@ def _crossed(name: str, part: str, reference: str, margin: float = 0.1) -> _Rela
     return _Relation(name, joints, test)
 
 
+def _speeds(xy: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """(T, len(names)) speed of each joint in units per frame (central differences)."""
+    return np.linalg.norm(np.gradient(xy[:, [INDEX[name] for name in names]], axis=0), axis=2)
+
+
+def _faster(name: str, joints: tuple[str, ...], threshold: float, slower: bool = False) -> _Relation:
+    """The mean speed of `joints` is above (or, `slower`, below) `threshold` torso lengths/s."""
+    def test(xy: np.ndarray, fps: float) -> np.ndarray:
+        speed = _speeds(xy, joints).mean(axis=1) * fps
+        return speed < threshold if slower else speed > threshold
+    return _Relation(name, joints, test, moving=True)
+
+
+def _rising(name: str, joint: str, threshold: float, falling: bool = False) -> _Relation:
+    """`joint` moves up (or, `falling`, down) the image faster than `threshold` torso lengths/s."""
+    def test(xy: np.ndarray, fps: float) -> np.ndarray:
+        vertical = np.gradient(xy[:, INDEX[joint], 1]) * fps  # y down: rising is negative
+        return vertical > threshold if falling else vertical < -threshold
+    return _Relation(name, (joint,), test, moving=True)
+
+
 def _per_side(side: str) -> list[_Relation]:
     """The relations of one side's limbs."""
     other = "right" if side == "left" else "left"
@@ -221,12 +250,20 @@ def _per_side(side: str) -> list[_Relation]:
         _angle_below(f"knee_bent_{s}", hip, knee, ankle, 150.0),
         _above(f"foot_raised_{s}", (ankle,), (f"{other}_ankle",), margin=0.3),
         _below_by_less(f"knee_raised_{s}", (knee,), (hip,), 0.6),
+        _faster(f"wrist_fast_{s}", (wrist,), 2.0),
+        _faster(f"wrist_still_{s}", (wrist,), 0.3, slower=True),
+        _rising(f"hand_rising_{s}", wrist, 1.0),
+        _rising(f"hand_falling_{s}", wrist, 1.0, falling=True),
+        _faster(f"ankle_fast_{s}", (ankle,), 1.5),
+        _rising(f"foot_lifting_{s}", ankle, 0.6),
     ]
 
 
 _SHOULDERS = ("left_shoulder", "right_shoulder")
 _HIPS = ("left_hip", "right_hip")
 _ANKLES = ("left_ankle", "right_ankle")
+_LIMB_JOINTS = tuple(f"{side}_{part}" for side in ("left", "right")
+                     for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"))
 
 _RELATIONS: tuple[_Relation, ...] = (
     *_per_side("left"),
@@ -242,6 +279,9 @@ _RELATIONS: tuple[_Relation, ...] = (
     _below_by_less("crouching", _ANKLES, _HIPS, 1.3),
     _above("head_down", _SHOULDERS, ("nose",)),
     _horizontal_gap("side_on", "left_shoulder", "right_shoulder", narrower=0.25),
+    _faster("head_moving", ("nose",), 0.5),
+    _faster("body_still", _LIMB_JOINTS, 0.25, slower=True),
+    _faster("body_fast", _LIMB_JOINTS, 1.0),
 )
 
 #: Names of the geometric features, in the order `geometric_features` returns them.
@@ -264,7 +304,12 @@ def geometric_features(poses: np.ndarray, fps: float, min_hold_seconds: float = 
     fractions = []
     for relation in _RELATIONS:
         seen = ok[:, [INDEX[name] for name in relation.joints]].all(axis=1)
-        holds = _held(relation.test(xy) & seen, hold_frames)
+        if relation.moving:
+            seen = seen & np.r_[seen[1:], False] & np.r_[False, seen[:-1]]
+            holds = relation.test(xy, fps)
+        else:
+            holds = relation.test(xy)
+        holds = _held(holds & seen, hold_frames)
         fractions.append(holds.sum() / max(seen.sum(), 1))
     return np.array(fractions)
 
@@ -286,192 +331,55 @@ def _feature_set(features: np.ndarray, what: str, minimum: int) -> np.ndarray:
     return features
 
 
-def frechet_distance(real: np.ndarray, generated: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to the real and generated sets, z-scored by the real set."""
+def _counts(weights: np.ndarray | None, rows: int) -> np.ndarray:
+    """Integer weights per row (how many times a bootstrap drew it); all 1 when None."""
+    return np.ones(rows, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+
+
+def frechet_distance(real: np.ndarray, generated: np.ndarray, weights: np.ndarray | None = None,
+                     independent: int | None = None) -> float:
+    """Fréchet distance between Gaussians fitted to the real and generated sets, z-scored by the real set.
+
+    `weights` counts each generated row (a bootstrap resample without copying rows).
+    `independent` is how many independent samples the generated rows stand for (default: the
+    rows); below the feature count the covariance cannot be estimated, and a warning says so.
+    """
     real = _feature_set(real, "real", 2)
     generated = _feature_set(generated, "generated", 2)
     if real.shape[1] != generated.shape[1]:
         raise ValueError(f"feature sizes differ: real {real.shape[1]}, generated {generated.shape[1]}")
+    counts = _counts(weights, len(generated))
+    samples = independent if independent is not None else int(counts.sum())
+    if samples <= real.shape[1]:
+        warnings.warn(f"Fréchet distance from {samples} independent samples of {real.shape[1]} features: the "
+                      f"covariance is rank-deficient and the distance is biased upwards; compare it only with "
+                      f"rows of the same number of samples", stacklevel=2)
     z_score = _z_scorer(real)
     real, generated = z_score(real), z_score(generated)
     ridge = COVARIANCE_RIDGE * np.eye(real.shape[1])
     cov_real = np.cov(real, rowvar=False).reshape(ridge.shape) + ridge
-    cov_generated = np.cov(generated, rowvar=False).reshape(ridge.shape) + ridge
+    cov_generated = np.cov(generated, rowvar=False, fweights=counts).reshape(ridge.shape) + ridge
     cross = np.real(linalg.sqrtm(cov_real @ cov_generated))
-    shift = real.mean(axis=0) - generated.mean(axis=0)
+    shift = real.mean(axis=0) - np.average(generated, axis=0, weights=counts)
     distance = shift @ shift + np.trace(cov_real + cov_generated - 2 * cross)
     return float(max(distance, 0.0))
 
 
-def diversity(generated: np.ndarray, real: np.ndarray) -> float:
-    """Mean pairwise Euclidean distance between generated feature vectors, z-scored by the real set."""
+def pairwise_distances(generated: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """(N, N) Euclidean distances between generated feature vectors, z-scored by the real set."""
     generated = _feature_set(generated, "generated", 2)
     real = _feature_set(real, "real", 1)
-    return float(pdist(_z_scorer(real)(generated)).mean())
+    return squareform(pdist(_z_scorer(real)(generated)))
 
 
-# ------------------------------------------------------------------ beats
-def _mean_speed(poses: np.ndarray, fps: float) -> np.ndarray:
-    """(T,) mean joint speed at each frame (central differences), NaN where no joint can be measured."""
-    xy = np.asarray(poses, dtype=np.float64)[:, :, :2]
-    ok = _present(poses)
-    speed = np.linalg.norm(np.gradient(xy, axis=0), axis=2) * fps
-    measured = ok & np.vstack([ok[1:], ok[-1:]]) & np.vstack([ok[:1], ok[:-1]])
-    count = measured.sum(axis=1)
-    return np.where(count > 0, np.where(measured, speed, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
+def mean_distance(distances: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The mean of an (N, N) distance matrix over pairs of distinct rows, each pair weighted by the
+    product of its rows' weights (a bootstrap resample, without the zero distances between copies)."""
+    counts = _counts(weights, len(distances)).astype(np.float64)
+    pairs = (counts.sum() ** 2 - (counts**2).sum()) / 2
+    return float(counts @ distances @ counts / 2 / max(pairs, 1e-12))
 
 
-def motion_beats(poses: np.ndarray, fps: float, smoothing_seconds: float = 0.1,
-                 min_gap_seconds: float = 0.2) -> np.ndarray:
-    """Times in seconds where the dancer's smoothed mean joint speed dips: AIST++'s motion beats."""
-    if len(poses) < 3:
-        return np.zeros(0)
-    speed = _mean_speed(poses, fps)
-    measured = ~np.isnan(speed)
-    if not measured.any():
-        return np.zeros(0)
-    frames = np.arange(len(speed))
-    speed = np.interp(frames, frames[measured], speed[measured])
-    speed = ndimage.gaussian_filter1d(speed, smoothing_seconds * fps, mode="nearest")
-    prominence = max(BEAT_PROMINENCE * np.ptp(speed), MIN_DIP_SPEED)
-    dips, _ = signal.find_peaks(-speed, prominence=prominence, distance=max(1, round(min_gap_seconds * fps)))
-    return dips / fps
-
-
-def _decode_audio(path: str | os.PathLike, offset_seconds: float, duration_seconds: float | None) -> np.ndarray:
-    """Mono float32 samples at `AUDIO_RATE` of the file's first audio stream, from the offset on."""
-    import av
-
-    skip = int(round(offset_seconds * AUDIO_RATE))
-    end = None if duration_seconds is None else skip + int(round(duration_seconds * AUDIO_RATE))
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
-    pieces: list[np.ndarray] = []
-    decoded = 0
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise BopBotError(path, "has no audio stream")
-            for frame in container.decode(container.streams.audio[0]):
-                for chunk in resampler.resample(frame):
-                    pieces.append(chunk.to_ndarray().reshape(-1))
-                    decoded += pieces[-1].size
-                if end is not None and decoded >= end:
-                    break
-            pieces.extend(chunk.to_ndarray().reshape(-1) for chunk in resampler.resample(None))
-    except av.FFmpegError as exc:
-        raise BopBotError(path, f"unreadable audio ({exc})") from None
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return samples[skip:end]
-
-
-def music_beats(audio_path: str | os.PathLike, offset_seconds: float = 0.0,
-                duration_seconds: float | None = None) -> np.ndarray:
-    """Beat times in seconds (relative to `offset_seconds`) that librosa's beat tracker finds in the audio.
-
-    The audio is decoded with PyAV, which reads mp3 and the audio of mp4/webm videos alike, and
-    only the beat tracking is librosa's.
-    """
-    import librosa
-
-    samples = _decode_audio(audio_path, offset_seconds, duration_seconds)
-    if samples.size < AUDIO_RATE // 10:
-        return np.zeros(0)
-    _, beats = librosa.beat.beat_track(y=samples, sr=AUDIO_RATE, units="time")
-    return np.asarray(beats, dtype=np.float64)
-
-
-def beat_align_score(motion: np.ndarray, music: np.ndarray, sigma_seconds: float = BEAT_SIGMA_SECONDS) -> float:
-    """AIST++'s Beat Align Score: mean over motion beats of exp(-d² / 2σ²), d the gap to the nearest music beat."""
-    motion = np.asarray(motion, dtype=np.float64).reshape(-1)
-    music = np.asarray(music, dtype=np.float64).reshape(-1)
-    if motion.size == 0 or music.size == 0:
-        return 0.0
-    nearest = np.abs(motion[:, None] - music[None, :]).min(axis=1)
-    return float(np.exp(-(nearest**2) / (2 * sigma_seconds**2)).mean())
-
-
-# ------------------------------------------------------------------ word statistics
-def unique_words_per(ids: np.ndarray, fps: float, seconds: float = 15.0) -> float:
-    """Mean number of distinct words in each non-overlapping `seconds`-long window of the sentence.
-
-    The trailing part shorter than a window is left out. A sentence shorter than one window counts
-    as one window and its distinct words are scaled by `seconds / duration`, the rate it shows;
-    that extrapolates (repeats in the unseen rest would lower it), so prefer sentences of at
-    least `seconds`.
-    """
-    ids = np.asarray(ids).reshape(-1)
-    if ids.size == 0:
-        return 0.0
-    window = max(1, int(round(seconds * fps)))
-    if ids.size < window:
-        return len(np.unique(ids)) * window / ids.size
-    windows = ids[: ids.size // window * window].reshape(-1, window)
-    return float(np.mean([len(np.unique(row)) for row in windows]))
-
-
-_HASH_BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
-_HASH_MIX = np.uint64(0xBF58476D1CE4E5B9)
-
-
-def _powers(base: int, count: int) -> np.ndarray:
-    """base**0 .. base**(count-1) modulo 2**64 (uint64 arithmetic wraps around)."""
-    factors = np.full(count, base, dtype=np.uint64)
-    factors[:1] = 1
-    return np.cumprod(factors, dtype=np.uint64)
-
-
-class _WindowHashes:
-    """Polynomial hashes modulo 2**64 of every window of an id stream, for any window length L.
-
-    With prefix sums P[i] = sum_{k<i} x_k B^-k, the window starting at i hashes to
-    (P[i+L] - P[i]) B^i = sum_{k<L} x_{i+k} B^-k, which does not depend on where the window is.
-    Hashes can collide, so matches are always checked against the ids themselves.
-    """
-
-    def __init__(self, ids: np.ndarray):
-        self.ids = np.asarray(ids).reshape(-1).astype(np.int64)
-        count = self.ids.size
-        self.powers = _powers(_HASH_BASE, count)
-        values = self.ids.astype(np.uint64) * _HASH_MIX + np.uint64(1)
-        weighted = values * _powers(pow(_HASH_BASE, -1, 2**64), count)
-        self.prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(weighted, dtype=np.uint64)])
-
-    def of_length(self, length: int) -> np.ndarray:
-        """Hashes of the windows of `length` ids, indexed by where they start."""
-        return (self.prefix[length:] - self.prefix[:-length]) * self.powers[: self.ids.size - length + 1]
-
-
-def _shares_window(generated: _WindowHashes, training: _WindowHashes, length: int) -> bool:
-    """Whether some `length` consecutive generated ids appear verbatim in the training stream."""
-    generated_hashes = generated.of_length(length)
-    order = np.argsort(generated_hashes)
-    ranked = generated_hashes[order]
-    training_hashes = training.of_length(length)
-    slots = np.minimum(np.searchsorted(ranked, training_hashes), len(ranked) - 1)
-    hits = np.flatnonzero(ranked[slots] == training_hashes)
-    ends = np.searchsorted(ranked, training_hashes[hits], side="right")
-    for start, first, end in zip(hits, slots[hits], ends):
-        excerpt = training.ids[start: start + length]
-        if any(np.array_equal(generated.ids[g: g + length], excerpt) for g in order[first:end]):
-            return True
-    return False
-
-
-def longest_copy_seconds(generated: np.ndarray, training: np.ndarray, fps: float) -> float:
-    """Seconds of the longest run of generated ids that appears verbatim in the training id stream.
-
-    Binary search on the run length (a copy of L ids contains one of L-1), each step comparing
-    rolling hashes of all windows; about log2(len(generated)) passes over the training stream, so
-    a million training ids take seconds. Separate training sequences with an id the model never
-    writes (e.g. -1) to keep copies from spanning two of them.
-    """
-    generated_hashes = _WindowHashes(generated)
-    training_hashes = _WindowHashes(training)
-    low, high = 0, min(generated_hashes.ids.size, training_hashes.ids.size)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if _shares_window(generated_hashes, training_hashes, middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low / fps
+def diversity(generated: np.ndarray, real: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean pairwise Euclidean distance between generated feature vectors, z-scored by the real set."""
+    return mean_distance(pairwise_distances(generated, real), weights)

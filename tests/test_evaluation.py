@@ -1,0 +1,95 @@
+"""`bopbot evaluate`: stretches, intervals that resample whole stretches, and the report end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bopbot.bootstrap import RowScores, compare_rows, summarise
+from bopbot.cli import main
+from bopbot.evaluation import EvalSettings, View, cut_stretches, held_out_views
+
+
+def _view(take: str, camera: str, seconds: float) -> View:
+    return View(take, camera, np.ones((round(seconds * 20), 17, 3), dtype=np.float32), "song.mp3", 2.0)
+
+
+def test_stretches_cover_every_take_and_short_takes_get_a_shorter_context():
+    settings = EvalSettings(context_seconds=8, seconds=10, min_context_seconds=4)
+    views = [_view("long", camera, 40.0) for camera in ("yaw 0", "yaw 90")] + [_view("short", "yaw 0", 15.0),
+                                                                                  _view("tiny", "yaw 0", 12.0)]
+    cut = cut_stretches(views, settings)
+    long = [t for t in cut.tests if t.name.startswith("long")]
+    assert len(long) == 2 * 3  # starts 0, 10, 20 s: continuations 8-18, 18-28, 28-38 s never overlap
+    assert [t.stretch for t in long] == [0, 1, 2, 0, 1, 2]  # the cameras of a stretch are one sample
+    assert [t.audio_start for t in long[:3]] == [2.0 + 8, 2.0 + 18, 2.0 + 28]  # where each continuation is in the song
+    short = [t for t in cut.tests if t.name.startswith("short")]
+    assert len(short) == 1 and len(short[0].context) == 5 * 20 and len(short[0].continuation) == 10 * 20
+    assert cut.stretches == 4 and cut.skipped == ["tiny: 12.0 s, shorter than 4 s of context + 10 s to continue"]
+
+
+def test_a_tang_take_is_tested_against_its_music_at_the_stated_offset(data):
+    take = data / "mocap" / "tang2018" / "DANCE_C_7"
+    start_position = json.loads((take / "config.json").read_text())["start_position"]
+    cut = cut_stretches(held_out_views([str(take)], EvalSettings(yaws=(0.0,))), EvalSettings())
+    assert cut.tests[0].audio.endswith("DANCE_C_7/audio.mp3")
+    assert [t.audio_start for t in cut.tests[:2]] == pytest.approx([start_position / 25 + 8, start_position / 25 + 18])
+
+
+def _row(name: str, stretches: np.ndarray, shift: float, rng: np.random.Generator) -> RowScores:
+    """Dances whose features scatter around `shift`; each stretch adds its own offset, shared by its dances."""
+    offsets = rng.normal(size=(stretches.max() + 1, 1))
+    kinetic = rng.normal(size=(len(stretches), 3)) + offsets[stretches] + shift
+    row = RowScores(name, "held-out", stretches, kinetic, kinetic[:, :2].copy())
+    row.per_dance["jitter"] = kinetic[:, 0]
+    return row
+
+
+def test_intervals_resample_stretches_and_pairs_separate_only_real_differences():
+    rng = np.random.default_rng(0)
+    stretches = np.repeat(np.arange(30), 8)  # 30 stretches, 8 dances each (cameras x seeds)
+    pool = rng.normal(size=(500, 3))
+    rows = {"same": _row("same", stretches, 0.0, rng), "shifted": _row("shifted", stretches, 2.0, rng)}
+    rows["twin"] = RowScores("twin", "held-out", stretches, rows["same"].kinetic + 1e-3, rows["same"].geometric,
+                             {"jitter": rows["same"].per_dance["jitter"]})
+    table, draws = summarise(rows, {"held-out": 30}, pool, pool[:, :2], resamples=300)
+    for row in table.values():
+        for figure in ("FID_k", "Div_k", "jitter"):
+            assert row[figure]["low"] <= row[figure]["value"] <= row[figure]["high"]
+        assert row["dances"] == 240 and row["stretches"] == 30 and row["BAS"] is None
+    # dances within a stretch share its offset: the interval of the mean is that of 30 samples, not 240
+    width = table["same"]["jitter"]["high"] - table["same"]["jitter"]["low"]
+    assert width > 2 * 1.96 * 1.0 / np.sqrt(30) * 0.7
+    comparisons = {(c["first"], c["second"], c["metric"]): c for c in compare_rows(draws, list(rows))}
+    assert comparisons[("same", "shifted", "FID_k")]["separated"]
+    assert comparisons[("same", "shifted", "FID_k")]["high"] < 0  # "same" is nearer the pool
+    assert not comparisons[("same", "twin", "FID_k")]["separated"]
+
+
+def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_model, small_corpus, tmp_path):
+    take = data / "mocap" / "tang2018" / "DANCE_R_8"
+    assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus),
+                 "--generators", "gpt2,lstm,random,ngram,nearest", "--yaws", "0,180", "--context-seconds", "4",
+                 "--seconds", "5", "--seeds", "2", "--resamples", "50", "-o", str(tmp_path), "-q"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    table = results["table"]
+    names = [n for n in table if n != "real (pool floor)"]
+    assert names == ["real (held-out)", "oracle words", "gpt2", "lstm", "random", "ngram", "nearest"]
+    stretches = table["real (held-out)"]["stretches"]
+    assert stretches == results["stretches"] >= 10 and table["gpt2"]["dances"] == 2 * 2 * stretches
+    for name in names:
+        assert table[name]["FID_k"]["low"] <= table[name]["FID_k"]["value"] <= table[name]["FID_k"]["high"]
+    assert table["nearest"]["copy_seconds"]["value"] > table["random"]["copy_seconds"]["value"]
+    # the beat score only for dances made with the music, always beside its shifted-music null
+    assert table["real (held-out)"]["BAS"] is not None and table["real (held-out)"]["BAS_null"] is not None
+    assert table["gpt2"]["BAS"] is None and table["nearest"]["BAS"] is None
+    assert table["gpt2"]["perplexity"] is not None and table["nearest"]["perplexity"] is None
+    assert table["random"]["perplexity"]["value"] > table["ngram"]["perplexity"]["value"]
+    pairs = {(c["first"], c["second"]) for c in results["comparisons"]}
+    assert ("gpt2", "ngram") in pairs and ("oracle words", "real (held-out)") in pairs
+    report = (tmp_path / "report.md").read_text()
+    assert "| real (held-out) |" in report and "## What separates" in report and " [" in report
+    for plot in ("metrics.png", "joint_speed.png", "samples.png"):
+        assert (tmp_path / plot).stat().st_size > 5_000
