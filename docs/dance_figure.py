@@ -1,4 +1,4 @@
-"""Makes docs/bopbot-dance.png, the README's picture: a real clip's last two frames, then the bopbot
+"""Makes docs/bopbot-dance.png, the README's picture: a held-out phone clip's last two frames, then the bopbot
 dancer carrying on, one frame every 0.8 s, all made by `bopbot dance` with the embedded model.
 
 Run: .venv/bin/python docs/dance_figure.py   (needs ../shared/data)
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT.parent / "shared" / "data" / "videos" / "unianimate_source_video.mp4"
+CLIP = ROOT.parent / "shared" / "data" / "dance_videos" / "xdyna_driving_4.mp4"  # held out from training
 COMMAND = ["dance", str(CLIP), "--seconds", "6", "--seed", "3"]
 FPS = 20
 HEIGHT = 320

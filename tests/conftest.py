@@ -32,7 +32,8 @@ def small_corpus(data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(small_corpus, tmp_path_factory) -> Path:
-    """A model folder trained by BopBot's own verbs on the small corpus: 64 words, a tiny GPT-2, every generator."""
+    """A model folder trained by BopBot's own verbs on the small corpus: 64 words, a tiny GPT-2, every
+    generator, and the travel model."""
     from bopbot.cli import main
 
     folder = tmp_path_factory.mktemp("model")
@@ -44,4 +45,5 @@ def tiny_model(small_corpus, tmp_path_factory) -> Path:
         assert main(["train", str(small_corpus), "--model", str(folder), "--generator", generator, "-q"]) == 0
     assert main(["train", str(small_corpus), "--model", str(folder), "--generator", "lstm", "--steps", "20",
                  "--eval-every", "10", "--batch-size", "8", "-q"]) == 0
+    assert main(["train", str(small_corpus), "--model", str(folder), "--travel", "--steps", "300", "-q"]) == 0
     return folder

@@ -7,13 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from bopbot.bootstrap import RowScores, compare_rows, summarise
+from bopbot.bootstrap import RowScores, compare_rows, keep_stretches, summarise
 from bopbot.cli import main
 from bopbot.evaluation import EvalSettings, View, cut_stretches, held_out_views
 
 
 def _view(take: str, camera: str, seconds: float) -> View:
-    return View(take, camera, np.ones((round(seconds * 20), 17, 3), dtype=np.float32), "song.mp3", 2.0)
+    frames = round(seconds * 20)
+    return View(take, camera, np.ones((frames, 17, 3), dtype=np.float32), np.tile([50.0, 50.0, 10.0], (frames, 1)),
+                (100, 100), "song.mp3", 2.0)
 
 
 def test_stretches_cover_every_take_and_short_takes_get_a_shorter_context():
@@ -68,6 +70,19 @@ def test_intervals_resample_stretches_and_pairs_separate_only_real_differences()
     assert not comparisons[("same", "twin", "FID_k")]["separated"]
 
 
+def test_a_subset_of_stretches_is_summarised_on_its_own():
+    rng = np.random.default_rng(1)
+    stretches = np.repeat(np.arange(10), 4)
+    row = _row("row", stretches, 0.0, rng)
+    row.log_loss, row.words, row.loss_stretch = np.ones(10) * 20.0, np.full(10, 10), np.arange(10)
+    subset = keep_stretches(row, np.array([2, 5, 7]))
+    assert subset.stretch.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    np.testing.assert_array_equal(subset.kinetic, row.kinetic[np.isin(stretches, [2, 5, 7])])
+    assert subset.loss_stretch.tolist() == [0, 1, 2]
+    table, _ = summarise({"row": subset}, {"held-out": 3}, rng.normal(size=(100, 3)), rng.normal(size=(100, 2)), 50)
+    assert table["row"]["stretches"] == 3 and table["row"]["perplexity"]["value"] == pytest.approx(np.e ** 2)
+
+
 def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_model, small_corpus, tmp_path):
     take = data / "mocap" / "tang2018" / "DANCE_R_8"
     assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus),
@@ -89,7 +104,13 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
     assert table["random"]["perplexity"]["value"] > table["ngram"]["perplexity"]["value"]
     pairs = {(c["first"], c["second"]) for c in results["comparisons"]}
     assert ("gpt2", "ngram") in pairs and ("oracle words", "real (held-out)") in pairs
+    # how each dance carries on: real dances join with their own step and stay in the picture
+    assert 0.5 < table["real (held-out)"]["join"]["value"] < 2.0
+    for name in names:
+        assert table[name]["inside_frame"]["value"] == 1.0
+        assert table[name]["hip_excursion"]["value"] > 0.0 and 0.0 <= table[name]["side_on"]["value"] <= 1.0
     report = (tmp_path / "report.md").read_text()
     assert "| real (held-out) |" in report and "## What separates" in report and " [" in report
+    assert "hip excursion" in report
     for plot in ("metrics.png", "joint_speed.png", "samples.png"):
         assert (tmp_path / plot).stat().st_size > 5_000

@@ -51,7 +51,7 @@ def test_ngram_follows_its_counts_and_random_its_frequencies(tiny_model):
     assert np.abs(np.bincount(drawn, minlength=vocabulary.k) / 20_000 - expected).max() < 0.02
 
 
-def test_generators_are_repeatable_per_seed(tiny_model, small_corpus):
+def test_generators_are_repeatable_per_seed_and_differ_between_seeds(tiny_model, small_corpus):
     from bopbot.corpus import Corpus
 
     vocabulary = PoseVocabulary.load(tiny_model)
@@ -61,3 +61,5 @@ def test_generators_are_repeatable_per_seed(tiny_model, small_corpus):
         first = generator.continue_dance(context, 30, Sampling(seed=3)).poses
         again = generator.continue_dance(context, 30, Sampling(seed=3)).poses
         np.testing.assert_array_equal(first, again, err_msg=name)
+        others = [generator.continue_dance(context, 30, Sampling(seed=seed)).poses for seed in (4, 5, 6)]
+        assert any(not np.array_equal(first, other) for other in others), f"{name} ignores the seed"

@@ -103,6 +103,18 @@ def test_generation_longer_than_the_context_window(tiny_model):
     np.testing.assert_array_equal(words, again)
 
 
+def test_echo_favours_the_users_words_early_then_fades(tiny_model):
+    model = Choreographer.load(tiny_model).generator.model
+    context = np.array([5, 9, 17, 33] * 10)
+    users = np.isin(np.stack([continue_words(model, context, 200, Sampling(seed=seed, echo=echo))
+                              for seed in range(6) for echo in (0.0, 6.0)]), context).reshape(6, 2, 200)
+    plain, echoed = users[:, 0].mean(axis=0), users[:, 1].mean(axis=0)
+    assert echoed[:40].mean() > plain[:40].mean() + 0.2  # the user's own words first
+    assert abs(echoed[-60:].mean() - plain[-60:].mean()) < 0.15  # faded after 4 s constants
+    with pytest.raises(Exception, match="echo"):
+        continue_words(model, context, 3, Sampling(echo=-1))
+
+
 def test_sampling_settings_are_checked(tiny_model):
     model = new_gpt2(GPT2Size(n_layer=1, n_head=1, n_embd=8, n_positions=8), 4)
     with pytest.raises(Exception, match="temperature"):

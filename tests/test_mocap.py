@@ -11,7 +11,7 @@ import pytest
 from bopbot.bvh import forward_kinematics, load_bvh, read_bvh
 from bopbot.errors import BopBotError
 from bopbot.mocap import (
-    EYE_HEIGHT, Motion3D, VirtualCamera, camera_pose, cameras, face_points, project,
+    EYE_HEIGHT, Motion3D, VirtualCamera, camera_pose, cameras, face_points, facing_pieces, project, view_angles,
 )
 from bopbot.normalise import normalise
 from bopbot.pose_sequence import PoseSequence
@@ -97,6 +97,33 @@ def test_different_yaws_film_different_poses(data: Path) -> None:
     poses = [normalise(project(motion, camera).keypoints)[0] for camera in cameras([0, 45, 90], mirror=False)]
     for a, b in [(0, 1), (0, 2), (1, 2)]:
         assert np.abs(poses[a][:, :, :2] - poses[b][:, :, :2]).mean() > 0.05
+
+
+def test_facing_keeps_the_stretches_where_the_dancer_faces_the_camera(data: Path) -> None:
+    from bopbot.extract import FACING_SECONDS, ExtractOptions, extract
+
+    take = data / "mocap" / "tang2018" / "DANCE_C_2"
+    motion = load_tang(take)
+    camera = VirtualCamera(0.0)
+    angles = view_angles(motion, camera)
+    pieces = facing_pieces(motion, camera, 60.0, FACING_SECONDS)
+    assert pieces and all(len(piece) >= FACING_SECONDS * motion.fps for piece in pieces)
+    whole = project(motion, camera)
+    for piece in pieces:
+        start = round(piece.meta["start"] * motion.fps)
+        assert (angles[start:start + len(piece)] <= 60.0).all()
+        np.testing.assert_array_equal(piece.keypoints, whole.keypoints[start:start + len(piece)])
+        assert piece.meta["audio_offset"] == pytest.approx(motion.meta["audio_offset"] + piece.meta["start"])
+    kept = sum(len(piece) for piece in pieces)
+    assert kept < (angles <= 60.0).sum() + 1 and kept > 0.5 * (angles <= 60.0).sum()
+    # facing the camera within 180 degrees is every frame: one piece, the whole film
+    assert [len(p) for p in facing_pieces(motion, camera, 180.0, FACING_SECONDS)] == [len(whole)]
+    # side-on (about 90 degrees) shows in the 2D poses: the shoulders close up
+    filmed = extract(take, ExtractOptions(yaws=(0.0,), facing=30.0))
+    poses = normalise(np.concatenate([s.keypoints for s in filmed]))[0]
+    width = np.abs(poses[:, INDEX["left_shoulder"], 0] - poses[:, INDEX["right_shoulder"], 0])
+    assert np.median(width) > np.median(np.abs(normalise(whole.keypoints)[0][:, INDEX["left_shoulder"], 0]
+                                                - normalise(whole.keypoints)[0][:, INDEX["right_shoulder"], 0]))
 
 
 def test_cameras_lists_each_yaw_then_its_mirror_image() -> None:

@@ -4,8 +4,9 @@
 - `ngram`: a Markov model over words (trigram, backing off to bigram and unigram); it samples from
   the counts of the longest context it knows, and scores words (perplexity) with interpolated
   absolute discounting, a fair smoothing for a baseline;
-- `nearest`: retrieval, no learning at all: find the stretch of a training dance whose poses are
-  closest to the end of the context and play on from there (and retrieve again where it ends).
+- `nearest`: retrieval, no learning at all: find the stretches of training dance whose poses are
+  closest to the end of the context, play on from one of the `NEAREST_CHOICES` best (picked by the
+  seed), and retrieve again where it ends.
 
 They learn from the training split of the corpus as sentences (the same split `bopbot train`
 uses), stored in the model folder as `sentences.safetensors` (and `ngram.safetensors`).
@@ -28,6 +29,9 @@ NGRAM = "ngram.safetensors"
 #: `nearest` matches this many seconds of the context's end, every `NEAREST_STRIDE`th frame.
 NEAREST_SECONDS = 2.0
 NEAREST_STRIDE = 2
+#: `nearest` picks at random among this many best matches, at least `NEAREST_APART` frames apart.
+NEAREST_CHOICES = 4
+NEAREST_APART = 20
 FPS = 20
 #: What each n-gram order takes off every count for the order below (absolute discounting).
 DISCOUNT = 0.75
@@ -181,8 +185,9 @@ class NearestDance:
         ends = np.arange(span, len(sentences) - 1)
         self.ends = ends[boundary[ends + 1] == boundary[ends - span]]
 
-    def match(self, context: np.ndarray) -> int:
-        """The training position whose last seconds are nearest to the context's last seconds."""
+    def match(self, context: np.ndarray, rng: np.random.Generator | None = None) -> int:
+        """A training position whose last seconds are nearest to the context's last seconds: the best,
+        or with `rng` one of the `NEAREST_CHOICES` best that lie `NEAREST_APART` frames apart."""
         window = context[-len(self.offsets) * NEAREST_STRIDE:][::-1][::NEAREST_STRIDE][::-1]
         window = np.concatenate([np.full(len(self.offsets) - len(window), window[0]), window])
         # squared distance of every word pose to each window word's pose: (window, K), then looked up
@@ -190,13 +195,22 @@ class NearestDance:
         distance = np.zeros(len(self.ends), dtype=np.float32)
         for offset, row in zip(self.offsets, to_window):
             distance += row[self.sentences[self.ends + offset]]
-        return int(self.ends[distance.argmin()])
+        if rng is None:
+            return int(self.ends[distance.argmin()])
+        shortlist = np.argsort(distance)[: NEAREST_CHOICES * NEAREST_APART * 2]
+        chosen: list[int] = []
+        for index in shortlist:
+            if all(abs(int(self.ends[index]) - int(self.ends[c])) >= NEAREST_APART for c in chosen):
+                chosen.append(index)
+                if len(chosen) == NEAREST_CHOICES:
+                    break
+        return int(self.ends[chosen[rng.integers(len(chosen))]])
 
     def continue_words(self, context: np.ndarray, count: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
         words = [int(w) for w in context]
         start = len(words)
         while len(words) - start < count:
-            position = self.match(np.array(words)) + 1
+            position = self.match(np.array(words), rng) + 1
             while len(words) - start < count and position < len(self.sentences) and self.sentences[position] != self.k:
                 words.append(int(self.sentences[position]))
                 position += 1

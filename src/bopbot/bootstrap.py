@@ -35,7 +35,8 @@ from . import metrics
 
 #: The table's figures, in column order.
 METRICS = ("FID_k", "FID_g", "Div_k", "Div_g", "BAS", "BAS_null", "perplexity", "unique_words_15s",
-           "copy_seconds", "jitter")
+           "copy_seconds", "jitter", "join", "side_on", "view_shift", "hip_excursion", "root_speed", "inside_frame",
+           "user_words")
 #: Figures compared pair by pair between rows on the same stretches (where both rows have them).
 COMPARED = ("FID_k", "FID_g", "Div_k", "Div_g", "perplexity")
 #: Figures biased by their sample size: reported bias-corrected (see the module docs).
@@ -63,6 +64,19 @@ class RowScores:
     log_loss: np.ndarray | None = None
     words: np.ndarray | None = None
     loss_stretch: np.ndarray | None = None
+
+
+def keep_stretches(row: RowScores, stretches: np.ndarray) -> RowScores:
+    """The row's dances of the given stretches only, renumbered 0..len(stretches)-1."""
+    number = {int(old): new for new, old in enumerate(stretches)}
+    kept = np.isin(row.stretch, stretches)
+    subset = RowScores(row.name, row.test_set, np.array([number[int(s)] for s in row.stretch[kept]]),
+                       row.kinetic[kept], row.geometric[kept], {k: v[kept] for k, v in row.per_dance.items()})
+    if row.log_loss is not None:
+        scored = np.isin(row.loss_stretch, stretches)
+        subset.log_loss, subset.words = row.log_loss[scored], row.words[scored]
+        subset.loss_stretch = np.array([number[int(s)] for s in row.loss_stretch[scored]])
+    return subset
 
 
 class _Prepared:

@@ -27,16 +27,25 @@ SMOOTHING_SECONDS = 0.06
 
 @dataclass
 class Sampling:
-    """How the next word is drawn."""
+    """How the next word is drawn.
+
+    `echo` favours the user's own pose words: every word of the context gets `echo` nats added to
+    its log-probability, fading with a time constant of `echo_seconds` into the new dance, so the
+    dancer starts with the user's moves and then finds its own.
+    """
 
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
     seed: int | None = None
+    echo: float = 2.0
+    echo_seconds: float = 4.0
 
     def check(self) -> None:
         if not self.temperature > 0:
             raise BopBotError(None, f"--temperature must be above 0, got {self.temperature}")
+        if not (self.echo >= 0 and self.echo_seconds > 0):
+            raise BopBotError(None, f"--echo must be 0 or more and its fade above 0 s, got {self.echo}, {self.echo_seconds}")
         if self.top_k < 0:
             raise BopBotError(None, f"--top-k must be 0 (off) or more, got {self.top_k}")
         if not 0 < self.top_p <= 1:
@@ -61,18 +70,36 @@ def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = 
         torch.manual_seed(sampling.seed)
     words = torch.from_numpy(contexts) if contexts.shape[1] else torch.full((len(contexts), 1), config.bos_token_id)
     start = words.shape[1]
+    familiar = torch.zeros((len(contexts), config.vocab_size), dtype=torch.bool)
+    familiar[torch.arange(len(contexts))[:, None], torch.from_numpy(contexts)] = True
     with torch.no_grad():
         while words.shape[1] - start < count:
             prompt = words[:, -keep:]
             new = min(window - prompt.shape[1], count - (words.shape[1] - start))
+            echo = _Echo(familiar, sampling.echo, sampling.echo_seconds * CORPUS_FPS, prompt.shape[1],
+                         words.shape[1] - start)
             output = model.generate(
                 prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
                 do_sample=True, temperature=sampling.temperature, top_k=sampling.top_k or None,
                 top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
+                logits_processor=[echo] if sampling.echo > 0 else None,
             )
             words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
     written = words[:, start:start + count].numpy()
     return written if np.ndim(context) == 2 else written[0]
+
+
+class _Echo:
+    """A logits processor for `generate()`: `strength` nats for the `familiar` words, fading as
+    exp(-written / `frames`); `written` counts the new words, across sliding windows."""
+
+    def __init__(self, familiar, strength: float, frames: float, prompt: int, written_before: int):
+        self.familiar, self.strength, self.frames = familiar, strength, frames
+        self.prompt, self.written_before = prompt, written_before
+
+    def __call__(self, input_ids, scores):
+        written = self.written_before + input_ids.shape[1] - self.prompt
+        return scores + self.familiar.to(scores.dtype) * (self.strength * np.exp(-written / self.frames))
 
 
 def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JOINT_SPEED,

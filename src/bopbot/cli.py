@@ -28,6 +28,16 @@ def _yaws(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"yaws must be comma-separated degrees, e.g. 0,90,180; got {text!r}") from None
 
 
+def _degrees(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 180:
+        raise argparse.ArgumentTypeError(f"must be degrees in (0, 180], got {text!r}")
+    return value
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -53,6 +63,9 @@ def _extract_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="FILE.npz for one sequence, or a corpus folder")
     parser.add_argument("--yaws", type=_yaws, default=(0.0,), help="virtual camera yaws in degrees for 3D mocap (default 0)")
     parser.add_argument("--mirror", action="store_true", help="also project every mocap view mirrored")
+    parser.add_argument("--facing", type=_degrees, default=None,
+                        help="keep only the stretches (2 s or more) in which a mocap dancer faces within DEG degrees "
+                             "of the camera, as phone users film (default: every frame)")
     parser.add_argument("--source-fps", type=_positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="processes for a corpus (default: one per core)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -61,7 +74,8 @@ def _extract_parser(verbs: argparse._SubParsersAction) -> None:
 def run_extract(args: argparse.Namespace) -> int:
     from .extract import ExtractOptions, describe, expand_inputs, extract
 
-    options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps)
+    options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
+                             facing=args.facing)
     inputs = expand_inputs(args.inputs)
     output = Path(args.output)
     if output.suffix == ".npz":
@@ -170,15 +184,18 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
         "train", help="train a generator (GPT-2 by default) on the corpus",
         description=(
             "Train a generator on CORPUS into MODEL_DIR (made by `bopbot vocab`): the GPT-2 from scratch on "
-            "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline. Whole "
-            "inputs are held out for validation. Checkpoints are safetensors; run the same command again "
-            "to resume where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only."
+            "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline; or, "
+            "with --travel, the travel model that moves the new dance across the floor. Whole inputs are "
+            "held out for validation. Checkpoints are safetensors; run the same command again to resume "
+            "where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only."
         ),
     )
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
     parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the generator is written there")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default); lstm (mixture density over poses); random, ngram, nearest (baselines)")
+    parser.add_argument("--travel", action="store_true",
+                        help="train the travel model (where the dancer goes, read from the poses) instead")
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
     parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
     parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
@@ -208,6 +225,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     if not (Path(args.model) / FILENAME).is_file():
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
+    if args.travel:
+        return _train_travel(args)
     if args.generator == "lstm":
         return _train_lstm(args)
     if args.generator != "gpt2":
@@ -244,6 +263,21 @@ def _train_lstm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_travel(args: argparse.Namespace) -> int:
+    from .model_folder import update_pipeline_info
+    from .travel import TravelSettings, train_travel
+
+    defaults = TravelSettings()
+    settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+                              validation_fraction=args.validation_fraction, seed=args.seed)
+    report = train_travel(args.corpus, args.model, settings, progress=not args.quiet)
+    update_pipeline_info(args.model, travel=vars(report))
+    explained = ", ".join(f"{name} {value:.2f}" for name, value in report.validation_r2.items())
+    print(f"trained the travel model in {args.model} on {report.frames} steps in {report.seconds:.0f} s; "
+          f"validation R² {explained}")
+    return 0
+
+
 def _train_baseline(args: argparse.Namespace) -> int:
     from .baselines import train_baseline
     from .corpus import Corpus
@@ -263,8 +297,12 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
                         help="gpt2 (default), lstm, or a baseline: random, ngram, nearest")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--top-p", type=float, default=1.0,
+                        help="nucleus sampling mass (default 1.0: the whole distribution; see docs/sweeps.md)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable dance")
+    parser.add_argument("--echo", type=float, default=2.0,
+                        help="favour the user's own pose words by this many nats, fading over the first seconds "
+                             "(default 2, chosen in docs/sweeps.md; 0: off)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of new dance (default 10)")
     parser.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
 
@@ -291,7 +329,7 @@ def _dance_parser(verbs: argparse._SubParsersAction) -> None:
 def _sampling(args: argparse.Namespace):
     from .choreograph import Sampling
 
-    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
     sampling.check()
     if not args.seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
@@ -411,6 +449,9 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=_positive, default=settings.seconds,
                         help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
     parser.add_argument("--temperature", type=_positive, default=settings.temperature)
+    parser.add_argument("--top-k", type=int, default=settings.top_k, help="sample from the K likeliest words (0: all)")
+    parser.add_argument("--top-p", type=float, default=settings.top_p, help=f"nucleus sampling mass (default {settings.top_p:g})")
+    parser.add_argument("--echo", type=float, default=settings.echo, help="favour the context's words (nats, fading)")
     parser.add_argument("--resamples", type=int, default=settings.resamples,
                         help=f"bootstrap resamples for the intervals (default {settings.resamples})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -418,18 +459,20 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import EvalSettings, evaluate
-    from .evaluation_report import markdown_table, write_report
+    from .evaluation_report import CONTINUITY, markdown_table, write_report
     from .model_folder import DEFAULT_MODEL
 
     if args.seeds < 1 or args.resamples < 10:
         raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws,
-                            seeds=args.seeds, temperature=args.temperature, resamples=args.resamples)
+                            seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                            echo=args.echo, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()]
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))
+    print(markdown_table(result["table"], CONTINUITY))
     print(f"wrote {report}")
     return 0
 

@@ -9,12 +9,14 @@ one of three layouts: `continue` (the user's clip, then the bopbot dancer carryi
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from .choreograph import Sampling, smooth
 from .errors import BopBotError
@@ -23,12 +25,23 @@ from .model_folder import Choreographer
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
 from .render import background, dancer_frames, draw_dancer, write_gif, write_mp4
+from .skeleton import INDEX
+from .travel import travel_path, user_pace
 
 LAYOUTS = ("continue", "side-by-side", "dancer-only")
 #: Output videos are scaled so their long side is at most this many pixels.
 MAX_SIDE = 960
 #: The stage for a dance with no user video (the demo): a square, the dancer centred.
 STAGE = (720, 720)
+#: How long the new dance takes to hand over from the user's motion to its own.
+HANDOVER_SECONDS = 0.5
+#: Each frame of the handover, the user's carried-on velocity keeps this share of the last.
+CARRY_DECAY = 0.8
+#: Room the robot needs beyond its joints, in torso lengths: above (its helmet), below (the shadow
+#: at its feet) and to each side (limb thickness); see `render.draw_dancer`.
+ROBOT_MARGINS = (0.35, 0.3, 0.15)
+#: A dancer taller or wider than this share of the picture is shrunk to it.
+FIT = 0.95
 
 
 @dataclass
@@ -81,32 +94,130 @@ def primer_dance(choreographer: Choreographer) -> UserDance:
 
 def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Context ids, new ids (None for a generator without words), and the new dance as smoothed
-    pixel keypoints placed where the user danced."""
+    pixel keypoints, travelling on from where the user's dance ends."""
     if not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
     count = max(1, round(seconds * CORPUS_FPS))
     new = choreographer.generator.continue_dance(user.poses, count, sampling)
-    new_poses = join_smoothly(vocabulary, user.poses, new.poses, context)
-    placed = np.median(user.placement[-int(CORPUS_FPS):], axis=0)
-    keypoints = denormalise(new_poses, np.tile(placed, (len(new_poses), 1)))
+    keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
+                                   user.sequence.size, context)
     return context, new.ids, keypoints
 
 
-def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
-    """The new keyframe poses as movement that carries on from the context's last second.
-
-    The context's real poses lead in (missing joints taken from their words' poses), so the first
-    new frames move away from where the dancer really was; only the new part is returned.
-    """
+def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The context's last second as whole poses: missing joints taken from their words' poses."""
     lead = context[-int(CORPUS_FPS):].copy()
     if context_ids is None:
         context_ids = vocabulary.encode(lead)
-    words = vocabulary.decode(context_ids[-len(lead):])
-    lead = np.where(lead[:, :, 2:3] > 0, lead, words)
+    lead = np.where(lead[:, :, 2:3] > 0, lead, vocabulary.decode(context_ids[-len(lead):]))
     lead[:, :, 2] = 1.0
-    return smooth(np.concatenate([lead, keyframes]))[len(lead):]
+    return lead
+
+
+def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The new keyframe poses as movement that carries on from the context, without a jump.
+
+    The context's last second leads in, and `smooth` turns lead-in and keyframes into movement.
+    Over the first `HANDOVER_SECONDS` the dancer then hands over from the real motion carried on
+    (the last real pose moving on with its last velocity, slowing down) to that movement, with a
+    smoothstep weight: so the first new frame is one ordinary step from the last real one, in the
+    direction the dancer was already moving. Only the new part is returned.
+    """
+    lead = lead_in(vocabulary, context, context_ids)
+    moving = smooth(np.concatenate([lead, keyframes]))[len(lead):]
+    frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
+    if frames and len(lead) > 1:
+        velocity = lead[-1, :, :2] - lead[-2, :, :2]
+        steps = np.arange(1, frames + 1)
+        carried = lead[-1, :, :2] + velocity * np.cumsum(CARRY_DECAY ** steps)[:, None, None]
+        weight = (steps / (frames + 1)) ** 2 * (3 - 2 * steps / (frames + 1))
+        moving[:frames, :, :2] = (1 - weight)[:, None, None] * carried + weight[:, None, None] * moving[:frames, :, :2]
+    return moving
+
+
+def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placement: np.ndarray, keyframes: np.ndarray,
+                       size: tuple[int, int], context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
+    jump, travelling on from the context's last placement along the path the travel model reads
+    from the poses at the user's own pace (the dancer stays there when the model folder has no
+    travel model), and kept
+    inside the frame from its first second on (eased in: a user cut off by the frame is continued
+    from where they were)."""
+    if context_ids is None:
+        context_ids = vocabulary.encode(context)
+    poses = join_smoothly(vocabulary, context, keyframes, context_ids)
+    pace = user_pace(travel, smooth(vocabulary.decode(context_ids)), context_placement)
+    placement = travel_path(travel, lead_in(vocabulary, context, context_ids), poses, context_placement[-1], pace)
+    return keep_in_frame(denormalise(poses, placement), size, ease_in=True)
+
+
+def _smallest_scale(required: np.ndarray, frames: int) -> np.ndarray:
+    """A smooth curve at or below a per-frame largest allowed scale: the minimum over +-`frames`
+    frames, then a Gaussian whose reach (4 sigma) is no wider, so every frame it averages met it."""
+    lowest = ndimage.minimum_filter1d(required, 2 * frames + 1, mode="nearest")
+    return ndimage.gaussian_filter1d(lowest, frames / 4, mode="nearest", truncate=4.0)
+
+
+def _shift_within(low: np.ndarray, high: np.ndarray, frames: int, rounds: int = 12) -> np.ndarray:
+    """A smooth shift inside the per-frame corridor [low, high] (low <= high), 0 where 0 fits:
+    smoothed and clipped back into the corridor in turns, ending clipped, so it never leaves it."""
+    shift = np.clip(0.0, low, high)
+    for _ in range(rounds):
+        shift = np.clip(ndimage.gaussian_filter1d(shift, frames / 4, mode="nearest"), low, high)
+    return shift
+
+
+def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
+    """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
+    (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
+
+    First the dancer is shrunk (about the hips) wherever it would not fit, to at most `FIT` of the
+    picture; then moved by the smallest smooth shift that keeps it inside. Frames already inside
+    are not touched unless a neighbour within `seconds` needs room: the camera follows the dancer
+    gently rather than jumping.
+
+    With `ease_in` the first frame is left where it is and the correction grows to its whole over
+    `seconds` (smoothstep): a continuation of a user who fills the picture, feet cut off, starts
+    where the user was and moves into the frame, instead of shrinking at the join. Every frame from
+    `seconds` on is inside.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32).copy()
+    present = keypoints[:, :, 2] > 0
+    if not present.any(axis=1).all():
+        return keypoints
+    width, height = size
+    frames = max(1, round(seconds * CORPUS_FPS))
+    xy = np.where(present[..., None], keypoints[:, :, :2], np.nan).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a frame without hips or shoulders
+        hips = np.nanmean(xy[:, [INDEX["left_hip"], INDEX["right_hip"]]], axis=1)
+        shoulders = np.nanmean(xy[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]], axis=1)
+    torso = np.linalg.norm(shoulders - hips, axis=1)
+    torso = np.where(np.isnan(torso), np.ptp(np.nan_to_num(xy[:, :, 1]), axis=1) / 3.3, torso)
+    hips = np.where(np.isnan(hips), np.nanmean(xy, axis=1), hips)
+    above, below, side = (margin * torso for margin in ROBOT_MARGINS)
+
+    def extent(points: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Left, right, top, bottom of the robot drawn at `points` (room for helmet, limbs, shadow)."""
+        return (np.nanmin(points[:, :, 0], axis=1) - side * scale, np.nanmax(points[:, :, 0], axis=1) + side * scale,
+                np.nanmin(points[:, :, 1], axis=1) - above * scale, np.nanmax(points[:, :, 1], axis=1) + below * scale)
+
+    left, right, top, bottom = extent(xy, np.ones(len(xy)))
+    fits = np.minimum(FIT * width / np.maximum(right - left, 1e-6), FIT * height / np.maximum(bottom - top, 1e-6))
+    scale = _smallest_scale(np.minimum(1.0, fits), frames)
+    xy = hips[:, None, :] + (xy - hips[:, None, :]) * scale[:, None, None]
+    left, right, top, bottom = extent(xy, scale)
+    shift = np.stack([_shift_within(-left, width - right, frames), _shift_within(-top, height - bottom, frames)], axis=1)
+    if ease_in:
+        ramp = np.clip(np.arange(len(xy)) / frames, 0.0, 1.0)
+        weight = (ramp * ramp * (3 - 2 * ramp))[:, None, None]
+        original = np.where(present[..., None], keypoints[:, :, :2], np.nan)
+        xy = original + weight * (xy - original)
+        shift = shift * weight[:, :, 0]
+    keypoints[:, :, :2] = np.where(present[..., None], xy + shift[:, None, :], keypoints[:, :, :2])
+    return keypoints
 
 
 def _fit(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:

@@ -43,22 +43,27 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import metrics
+from . import continuity, metrics
 from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, shift_curve
-from .bootstrap import RowScores, cluster_mean, compare_rows, summarise
+from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
 from .choreograph import Sampling
 from .corpus import Corpus
-from .dance import join_smoothly
+from .dance import continue_on_canvas
 from .errors import BopBotError
 from .extract import ExtractOptions, expand_inputs, extract
 from .generators import NAMES, load_generator
-from .normalise import normalise
+from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS
 from .train import is_validation
+from .travel import load_travel
 from .vocabulary import PoseVocabulary
 from .word_metrics import CopyIndex, unique_words_per
 
 REAL = "real (held-out)"
+#: Held-out videos (the view phone users film) get a table of their own from this many stretches.
+MIN_PHONE_STRETCHES = 3
+#: The user's moves are the words of the context's last seconds...
+USER_SECONDS = 10.0
 #: Music shifts, in seconds, at which the real dances' Beat Align Score is drawn as a curve.
 CURVE_SHIFTS = np.round(np.arange(-5.0, 5.0001, 0.05), 2)
 FLOOR = "real (pool floor)"
@@ -76,7 +81,9 @@ class EvalSettings:
     seeds: int = 3
     pool_stretches: int = 2000
     temperature: float = 1.0
-    top_p: float = 0.95
+    top_k: int = 0
+    top_p: float = 1.0
+    echo: float = Sampling.echo
     validation_fraction: float = 0.1
     split_seed: int = 0
     resamples: int = 1000
@@ -84,26 +91,41 @@ class EvalSettings:
 
 @dataclass
 class View:
-    """One camera's view of a whole dance: normalised poses, and the music under them."""
+    """One camera's view of a whole dance: normalised poses and their placement on a canvas of
+    `size`, and the music under them."""
 
     take: str
     camera: str
     poses: np.ndarray
+    placement: np.ndarray
+    size: tuple[int, int]
     audio: str | None = None
     audio_offset: float = 0.0
 
 
 @dataclass
 class Test:
-    """One camera's view of one stretch: the real context and continuation, and the music under it."""
+    """One camera's view of one stretch: the real context and continuation (normalised poses and
+    placements), its canvas, and the music under it."""
 
     name: str
     stretch: int
     context: np.ndarray
     continuation: np.ndarray
+    context_placement: np.ndarray
+    continuation_placement: np.ndarray
+    size: tuple[int, int]
     audio: str | None
     #: Where the continuation starts in the music, in seconds.
     audio_start: float
+    #: "video" for a filmed dance, else the virtual camera ("yaw 90").
+    camera: str = "video"
+
+    def context_keypoints(self) -> np.ndarray:
+        return denormalise(self.context, self.context_placement)
+
+    def continuation_keypoints(self) -> np.ndarray:
+        return denormalise(self.continuation, self.continuation_placement)
 
 
 @dataclass
@@ -130,9 +152,11 @@ def cut_stretches(views: list[View], settings: EvalSettings) -> TestSet:
         for start in range(0, len(view.poses) - context - frames + 1, frames):
             key = (view.take, start)
             number = numbers.setdefault(key, len(numbers))
-            stretch = view.poses[start:start + context + frames]
-            tests.append(Test(f"{view.take} {view.camera} @{start / CORPUS_FPS:.0f}s", number, stretch[:context],
-                              stretch[context:], view.audio, view.audio_offset + (start + context) / CORPUS_FPS))
+            poses = view.poses[start:start + context + frames]
+            placement = view.placement[start:start + context + frames]
+            tests.append(Test(f"{view.take} {view.camera} @{start / CORPUS_FPS:.0f}s", number, poses[:context],
+                              poses[context:], placement[:context], placement[context:], view.size, view.audio,
+                              view.audio_offset + (start + context) / CORPUS_FPS, view.camera))
     return TestSet(tests, len(numbers), skipped)
 
 
@@ -141,10 +165,10 @@ def held_out_views(inputs: list[str], settings: EvalSettings) -> list[View]:
     views = []
     for path in expand_inputs(inputs):
         for sequence in extract(path, ExtractOptions(yaws=settings.yaws)):
-            poses, _ = normalise(sequence.keypoints)
+            poses, placement = normalise(sequence.keypoints)
             camera = f"yaw {sequence.meta['yaw']:g}" if "yaw" in sequence.meta else "video"
-            views.append(View(Path(path).stem, camera, poses, sequence.meta.get("audio") or None,
-                              float(sequence.meta.get("audio_offset", 0.0))))
+            views.append(View(Path(path).stem, camera, poses, placement, tuple(sequence.size),
+                              sequence.meta.get("audio") or None, float(sequence.meta.get("audio_offset", 0.0))))
     return views
 
 
@@ -160,8 +184,8 @@ def floor_views(corpus: Corpus, settings: EvalSettings) -> list[View]:
                 continue
             if (sequence.poses[:, :, 2] > 0).any():
                 views.append(View(Path(info["input"]).stem, "video" if yaw is None else f"yaw {yaw:g}",
-                                  sequence.poses, sequence.meta.get("audio") or None,
-                                  float(sequence.meta.get("audio_offset", 0.0))))
+                                  sequence.poses, sequence.placement, sequence.size,
+                                  sequence.meta.get("audio") or None, float(sequence.meta.get("audio_offset", 0.0))))
     return views
 
 
@@ -192,16 +216,26 @@ class Scorer:
         self.copies = CopyIndex(training_ids)
         self.music: dict[str, TrackBeats] = {}
 
-    def score(self, name: str, dances: list[np.ndarray], tests: list[Test], with_music: bool,
+    def score(self, name: str, shown: list[np.ndarray], tests: list[Test], with_music: bool,
               test_set: str = "held-out") -> RowScores:
-        """`dances[i]` continues `tests[i]`, a test of `test_set`."""
+        """`shown[i]`, pixel keypoints as the viewer sees them, continues `tests[i]`, a test of `test_set`."""
+        dances = [normalise(keypoints)[0] for keypoints in shown]
         row = RowScores(name, test_set, np.array([t.stretch for t in tests]),
                         np.stack([metrics.kinetic_features(d, CORPUS_FPS) for d in dances]),
                         np.stack([metrics.geometric_features(d, CORPUS_FPS) for d in dances]))
         ids = [self.vocabulary.encode(d) for d in dances]
+        before = [self.vocabulary.encode(t.context[-round(USER_SECONDS * CORPUS_FPS):]) for t in tests]
+        row.per_dance["user_words"] = np.array([np.isin(i, b).mean() for i, b in zip(ids, before)])
         row.per_dance["unique_words_15s"] = np.array([unique_words_per(i, CORPUS_FPS) for i in ids])
         row.per_dance["copy_seconds"] = np.array([self.copies.longest_copy(i) / CORPUS_FPS for i in ids])
         row.per_dance["jitter"] = np.array([metrics.jitter(d, CORPUS_FPS) for d in dances])
+        contexts = [t.context_keypoints() for t in tests]
+        row.per_dance["join"] = np.array([continuity.join_ratio(c, k) for c, k in zip(contexts, shown)])
+        row.per_dance["side_on"] = np.array([continuity.side_on_fraction(k) for k in shown])
+        row.per_dance["view_shift"] = np.array([continuity.view_shift(c, k, CORPUS_FPS) for c, k in zip(contexts, shown)])
+        row.per_dance["hip_excursion"] = np.array([continuity.hip_excursion(c, k) for c, k in zip(contexts, shown)])
+        row.per_dance["root_speed"] = np.array([continuity.root_speed(c, k, CORPUS_FPS) for c, k in zip(contexts, shown)])
+        row.per_dance["inside_frame"] = np.array([continuity.inside_frame(k, t.size) for k, t in zip(shown, tests)])
         if with_music and any(t.audio for t in tests):
             aligned = [self._beats(d, t) for d, t in zip(dances, tests)]
             row.per_dance["BAS"] = np.array([np.nan if a is None else a[0] for a in aligned])
@@ -281,14 +315,20 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     scorer = Scorer(vocabulary, training_ids)
     count = round(settings.seconds * CORPUS_FPS)
     tests = held_out.tests
-    rows = {REAL: scorer.score(REAL, [t.continuation for t in tests], tests, with_music=True)}
+    travel = load_travel(model_folder)
+
+    def carry_on(test: Test, keyframes: np.ndarray) -> np.ndarray:
+        """Keyframes joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
+        return continue_on_canvas(vocabulary, travel, test.context, test.context_placement, keyframes, test.size)
+
+    rows = {REAL: scorer.score(REAL, [t.continuation_keypoints() for t in tests], tests, with_music=True)}
     samples = {REAL: tests[0].continuation}
     if floor.tests:
-        rows[FLOOR] = scorer.score(FLOOR, [t.continuation for t in floor.tests], floor.tests, with_music=True,
-                                   test_set="floor")
-    oracle = [join_smoothly(vocabulary, t.context, vocabulary.decode(vocabulary.encode(t.continuation))) for t in tests]
+        rows[FLOOR] = scorer.score(FLOOR, [t.continuation_keypoints() for t in floor.tests], floor.tests,
+                                   with_music=True, test_set="floor")
+    oracle = [carry_on(t, vocabulary.decode(vocabulary.encode(t.continuation))) for t in tests]
     rows[ORACLE] = scorer.score(ORACLE, oracle, tests, with_music=True)
-    samples[ORACLE] = oracle[0]
+    samples[ORACLE] = normalise(oracle[0])[0]
     bar = tqdm(total=len(generators) * len(tests) * settings.seeds, desc="generating", unit="dance",
                disable=not progress)
     for name in generators:
@@ -297,13 +337,13 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
-            sampling = Sampling(settings.temperature, 0, settings.top_p, salt)
+            sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
             for test, new in zip(batch, generator.continue_dances([t.context for t in batch], count, sampling)):
-                dances.append(join_smoothly(vocabulary, test.context, new.poses))
+                dances.append(carry_on(test, new.poses))
                 dance_tests.append(test)
             bar.update(len(batch))
         rows[name] = scorer.score(name, dances, dance_tests, with_music=False)
-        samples[name] = dances[0]
+        samples[name] = normalise(dances[0])[0]
         losses = [continuation_log_loss(name, generator, vocabulary, t) for t in tests]
         if all(loss is not None for loss in losses):
             rows[name].log_loss = np.array([loss[0] for loss in losses])
@@ -313,12 +353,17 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     pool_kinetic = np.stack([metrics.kinetic_features(d, CORPUS_FPS) for d in pool])
     pool_geometric = np.stack([metrics.geometric_features(d, CORPUS_FPS) for d in pool])
     stretches = {"held-out": held_out.stretches, **({"floor": floor.stretches} if floor.tests else {})}
+    phone = np.unique([t.stretch for t in tests if t.camera == "video"])
     for features in (pool_kinetic, pool_geometric):
         if held_out.stretches <= features.shape[1]:
             warnings.warn(f"FID from {held_out.stretches} independent held-out stretches of {features.shape[1]} "
                           "features is noisy and biased upwards; read it against the pool floor and the intervals")
     table, draws = summarise(rows, stretches, pool_kinetic, pool_geometric, settings.resamples)
     paired = [name for name in rows if name not in (REAL, FLOOR)]
+    on_phone = {}
+    if len(phone) >= MIN_PHONE_STRETCHES:
+        phone_rows = {name: keep_stretches(row, phone) for name, row in rows.items() if name != FLOOR}
+        on_phone = summarise(phone_rows, {"held-out": len(phone)}, pool_kinetic, pool_geometric, settings.resamples)[0]
     return {
         "settings": {**asdict(settings), "yaws": list(settings.yaws)},
         "stretches": held_out.stretches,
@@ -330,6 +375,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
         "quantisation_error": float(np.mean([vocabulary.quantisation_error(t.continuation) for t in tests])),
         "table": table,
         "comparisons": compare_rows(draws, paired + [REAL]),
+        "phone_videos": on_phone,
         "beat_shift": scorer.shift_curve(tests, settings.resamples),
         "samples": samples,
         "sample_name": tests[0].name,

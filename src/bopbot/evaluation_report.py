@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .continuity import VIEW_SECONDS
 from .files import write_text_atomic
 from .normalise import denormalise
 from .pose_sequence import CORPUS_FPS
 from .render import background, draw_dancer
 
-COLUMNS = (  # key, heading, format, which way is better
+QUALITY = (  # key, heading, format, which way is better
     ("FID_k", "FID_k", "{:.1f}", "lower"),
     ("FID_g", "FID_g", "{:.1f}", "lower"),
     ("Div_k", "Div_k", "{:.2f}", "nearer real"),
@@ -24,6 +25,16 @@ COLUMNS = (  # key, heading, format, which way is better
     ("copy_seconds", "longest copy (s)", "{:.2f}", "nearer real"),
     ("jitter", "jitter (torso/s²)", "{:.1f}", "nearer real"),
 )
+CONTINUITY = (
+    ("join", "join (first step / median step)", "{:.2f}", "near 1"),
+    ("user_words", "the user's words", "{:.0%}", "nearer real"),
+    ("side_on", "side-on frames", "{:.0%}", "nearer real"),
+    ("view_shift", "side-on shift, frontal contexts", "{:+.0%}", "near 0"),
+    ("hip_excursion", "hip excursion (torso)", "{:.2f}", "nearer real"),
+    ("root_speed", "hip speed (torso/s)", "{:.2f}", "nearer real"),
+    ("inside_frame", "frames inside the picture", "{:.0%}", "100%"),
+)
+COLUMNS = QUALITY + CONTINUITY
 
 
 def _cell(figure: dict | None, fmt: str) -> str:
@@ -32,12 +43,12 @@ def _cell(figure: dict | None, fmt: str) -> str:
     return f"{fmt.format(figure['value'])} [{fmt.format(figure['low'])}, {fmt.format(figure['high'])}]"
 
 
-def markdown_table(table: dict) -> str:
+def markdown_table(table: dict, columns: tuple = QUALITY) -> str:
     """The table as Markdown: every figure with its 95% interval, the reference rows first."""
-    lines = ["| | " + " | ".join(heading for _, heading, _, _ in COLUMNS) + " | dances (stretches) |",
-             "|---|" + "---:|" * (len(COLUMNS) + 1)]
+    lines = ["| | " + " | ".join(heading for _, heading, _, _ in columns) + " | dances (stretches) |",
+             "|---|" + "---:|" * (len(columns) + 1)]
     for name, row in table.items():
-        cells = [_cell(row.get(key), fmt) for key, _, fmt, _ in COLUMNS]
+        cells = [_cell(row.get(key), fmt) for key, _, fmt, _ in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {row['dances']} ({row['stretches']}) |")
     return "\n".join(lines)
 
@@ -116,6 +127,22 @@ def _speed_curves(samples: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _phone_section(result: dict) -> str:
+    """The held-out phone videos alone: the view users film."""
+    table = result.get("phone_videos")
+    if not table:
+        return ""
+    stretches = next(iter(table.values()))["stretches"]
+    return f"""
+The held-out phone videos alone ({stretches} stretches of real dancing filmed from the front, the view
+users film), every row on those stretches:
+
+{markdown_table(table)}
+
+{markdown_table(table, CONTINUITY)}
+"""
 
 
 def _beat_shift_plot(curve: dict, path: Path) -> None:
@@ -200,7 +227,8 @@ def write_report(result: dict, folder: str | Path, command: str) -> Path:
 {result['stretches']} held-out stretches ({settings['context_seconds']:g} s of real context, shorter where a take is
 short, then {settings['seconds']:g} s to continue), each seen by cameras at yaws
 {', '.join(f'{y:g}' for y in settings['yaws'])}: {result['tests']} tests; {settings['seeds']} samples per test and
-generator, temperature {settings['temperature']:g}, top-p {settings['top_p']:g}. Every row is scored against the same
+generator, temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}, echo
+{settings['echo']:g} (the GPT-2's favour for the context's words). Every row is scored against the same
 reference, {result['pool_stretches']} {settings['seconds']:g}-second stretches of the training split. `real (pool floor)`
 is {result['floor_stretches']} stretches of real dance from the validation split, cut and filmed the same way: how far
 real dance of this sample size lands by chance. `oracle words` is the real continuation through the pose
@@ -211,6 +239,14 @@ Each cell: the figure [95% bootstrap interval over stretches, {settings['resampl
 {caution}
 {markdown_table(result['table'])}
 
+How each dance carries on from its context (`bopbot/continuity.py`): the first new frame's distance
+from the last real one over the dance's median step, the share of its pose words that the context's
+last 10 s used (the user's own moves), the share of side-on frames and its change
+from the last {VIEW_SECONDS:g} s of a frontal context, how far and how fast the hips travel (torso lengths),
+and the share of frames with the whole dancer inside the picture.
+
+{markdown_table(result['table'], CONTINUITY)}
+{_phone_section(result)}
 ## What separates
 
 Differences between rows on the same stretches, resampled as pairs (bold: the interval excludes 0):

@@ -21,6 +21,8 @@ from .pose_sequence import CORPUS_FPS, PoseSequence
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 LIST_SUFFIXES = {".txt", ".lst"}
+#: With `facing`, the shortest stretch of a 3D dance kept, in seconds.
+FACING_SECONDS = 2.0
 #: Suffixes a folder walk picks up; an input named explicitly is tried whatever its suffix.
 INPUT_SUFFIXES = VIDEO_SUFFIXES | {".bvh", ".npz", ".npy"}
 
@@ -33,9 +35,13 @@ class ExtractOptions:
     mirror: bool = False
     #: Frame rate of sources that carry no timing (OpenPose folders, bare keypoint arrays).
     source_fps: float = 30.0
+    #: Keep only the stretches (of `FACING_SECONDS` or more) in which a 3D dancer faces within this
+    #: many degrees of the camera; None keeps every frame.
+    facing: float | None = None
 
     def to_json(self) -> dict:
-        return {"yaws": list(self.yaws), "mirror": self.mirror, "source_fps": self.source_fps, "fps": CORPUS_FPS}
+        options = {"yaws": list(self.yaws), "mirror": self.mirror, "source_fps": self.source_fps, "fps": CORPUS_FPS}
+        return options if self.facing is None else {**options, "facing": self.facing}
 
 
 def kind_of(path: Path) -> str:
@@ -61,9 +67,16 @@ def kind_of(path: Path) -> str:
 
 
 def _project_all(motion, options: ExtractOptions) -> list[PoseSequence]:
-    from .mocap import cameras, project
+    from .mocap import cameras, facing_pieces, project
 
-    return [project(motion, camera) for camera in cameras(options.yaws, options.mirror)]
+    if options.facing is None:
+        return [project(motion, camera) for camera in cameras(options.yaws, options.mirror)]
+    pieces = [piece for camera in cameras(options.yaws, options.mirror)
+              for piece in facing_pieces(motion, camera, options.facing, FACING_SECONDS)]
+    if not pieces:
+        raise BopBotError(motion.source, f"the dancer never faces a camera within {options.facing:g} degrees "
+                                         f"for {FACING_SECONDS:g} s")
+    return pieces
 
 
 def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False) -> list[PoseSequence]:

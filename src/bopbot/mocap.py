@@ -160,6 +160,33 @@ def camera_pose(motion: Motion3D, camera: VirtualCamera) -> CameraPose:
     return CameraPose(target + distance * back, right, back, float(focal))
 
 
+def view_angles(motion: Motion3D, camera: VirtualCamera) -> np.ndarray:
+    """(T,) degrees between where the dancer faces and the direction to `camera`: 0 faces it, 90 is side-on."""
+    pose = camera_pose(motion, camera)
+    hips = (motion.joints[:, INDEX["left_hip"]] + motion.joints[:, INDEX["right_hip"]]) / 2
+    towards = pose.position - hips
+    towards[:, 1] = 0.0
+    cosine = (facing(motion.joints) * unit(towards)).sum(axis=1)
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def facing_pieces(motion: Motion3D, camera: VirtualCamera, max_angle: float, min_seconds: float) -> list[PoseSequence]:
+    """`camera`'s film of `motion` cut to the stretches of at least `min_seconds` in which the
+    dancer faces within `max_angle` degrees of it: the views a phone sees of a dancer facing it.
+    Each piece's meta says where it starts (`start`, seconds) and moves `audio_offset` with it."""
+    film = project(motion, camera)
+    facing_it = np.r_[False, view_angles(motion, camera) <= max_angle, False]
+    edges = np.flatnonzero(np.diff(facing_it.astype(np.int8)))
+    pieces = []
+    for begin, end in zip(edges[::2], edges[1::2]):
+        if (end - begin) / motion.fps >= min_seconds:
+            meta = {**film.meta, "start": begin / motion.fps}
+            if "audio_offset" in meta:
+                meta["audio_offset"] = float(meta["audio_offset"]) + begin / motion.fps
+            pieces.append(PoseSequence(film.keypoints[begin:end], film.fps, film.size, film.source, meta))
+    return pieces
+
+
 def project(motion: Motion3D, camera: VirtualCamera) -> PoseSequence:
     """Film `motion` with `camera`: a 2D PoseSequence at the motion's frame rate."""
     check_finite(motion.joints, motion.source)

@@ -3,6 +3,7 @@
 - `config.json`, `model.safetensors`, `generation_config.json`: the GPT-2 (`save_pretrained`);
 - `tokenizer.json`, `tokenizer_config.json`: the WordLevel tokenizer over the pose words;
 - `vocabulary.safetensors`: the word poses (centroids) with the words in its metadata;
+- `travel.safetensors`, `travel.json`: where the dancer goes (`bopbot.travel`), optional;
 - `bopbot.json`: what the pipeline needs besides: fps, skeleton, normalisation, the primer (a few
   seconds of real dance as words, for `bopbot demo`), and a summary of the training data.
 Everything loads from safetensors and JSON; nothing is ever unpickled.
@@ -62,11 +63,14 @@ class Choreographer:
     vocabulary: PoseVocabulary
     generator: object
     info: dict
+    #: Where the dancer goes (`bopbot.travel`); None for a folder without one.
+    travel: object = None
 
     @classmethod
     def load(cls, folder: str | os.PathLike | None = None, generator: str = "gpt2") -> "Choreographer":
         """Load `folder` (the model embedded in BopBot when None) with the generator `generator`."""
         from .generators import load_generator
+        from .travel import load_travel
 
         folder = Path(folder) if folder is not None else DEFAULT_MODEL
         if not folder.is_dir():
@@ -75,4 +79,4 @@ class Choreographer:
         loaded = load_generator(generator, folder, vocabulary)
         if generator == "gpt2" and loaded.model.config.vocab_size != vocabulary.k + 3:
             raise BopBotError(folder, f"GPT-2 knows {loaded.model.config.vocab_size - 3} words, the vocabulary {vocabulary.k}")
-        return cls(folder, vocabulary, loaded, read_pipeline_info(folder))
+        return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder))
