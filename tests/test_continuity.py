@@ -115,6 +115,39 @@ def test_the_travel_model_reads_travel_from_the_poses(tiny_model, small_corpus):
     assert window_features(words).shape == (400, 170)
 
 
+def test_a_damaged_or_mismatched_travel_model_is_refused_by_name(tiny_model, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from bopbot.errors import BopBotError
+    from bopbot.model_folder import Choreographer
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    weights, description = folder / "travel.safetensors", folder / "travel.json"
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(BopBotError, match="travel.safetensors.*unreadable travel model"):
+        Choreographer.load(folder)
+    weights.write_bytes(whole)
+    tensors = load_file(str(weights))
+    tensors["net.0.weight"][0, 0] = float("nan")
+    save_file(tensors, str(weights))
+    with pytest.raises(BopBotError, match="travel.safetensors.*NaN"):
+        load_travel(folder)
+    weights.write_bytes(whole)
+    described = json.loads(description.read_text())
+    description.write_text(json.dumps({**described, "window": 4}))
+    with pytest.raises(BopBotError, match="travel.json.*another shape"):
+        load_travel(folder)
+    description.write_text("{")
+    with pytest.raises(BopBotError, match="travel.json.*unreadable"):
+        load_travel(folder)
+    description.write_text(json.dumps(described))
+    assert load_travel(folder) is not None
+
+
 def test_the_new_dance_travels_at_the_users_own_pace(tiny_model, small_corpus):
     travel = load_travel(tiny_model)
     vocabulary = PoseVocabulary.load(tiny_model)

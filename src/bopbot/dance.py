@@ -142,9 +142,8 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
     jump, travelling on from the context's last placement along the path the travel model reads
     from the poses at the user's own pace (the dancer stays there when the model folder has no
-    travel model), and kept
-    inside the frame from its first second on (eased in: a user cut off by the frame is continued
-    from where they were)."""
+    travel model), and kept inside the frame from its first second on (eased in: a user cut off by
+    the frame is continued from where they were)."""
     if context_ids is None:
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids)

@@ -194,11 +194,22 @@ def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
     path = Path(model_folder) / WEIGHTS
     if not path.is_file():
         return None
+    description = Path(model_folder) / DESCRIPTION
+    try:
+        shape = json.loads(description.read_text())
+        matches = (shape["window"], shape["hidden"], shape["outputs"]) == (WINDOW, HIDDEN, list(OUTPUTS))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BopBotError(description, f"unreadable travel model description ({exc})") from None
+    if not matches:
+        raise BopBotError(description, f"a travel model of another shape (window {shape['window']}, hidden "
+                                       f"{shape['hidden']}); this BopBot reads window {WINDOW}, hidden {HIDDEN}")
     model = TravelModel()
     try:
         model.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, OSError) as exc:
         raise BopBotError(path, f"unreadable travel model ({exc})") from None
+    if not all(torch.isfinite(tensor).all() for tensor in model.state_dict().values()):
+        raise BopBotError(path, "the travel model holds NaN or infinite weights")
     return model.eval()
 
 
