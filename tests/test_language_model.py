@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth
+from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth, word_motion
 from bopbot.corpus import Corpus, build_corpus
 from bopbot.extract import ExtractOptions
 from bopbot.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
@@ -121,6 +121,21 @@ def test_sampling_settings_are_checked(tiny_model):
         continue_words(model, np.array([1]), 3, Sampling(temperature=0))
     with pytest.raises(Exception, match="top-p"):
         continue_words(model, np.array([1]), 3, Sampling(top_p=1.5))
+
+
+def test_word_motion_moves_through_held_words(tiny_model):
+    vocabulary = PoseVocabulary.load(tiny_model)
+    ids = np.repeat([3, 17, 42], [5, 9, 5])  # runs of frames 0-4, 5-13 and 14-18: middles 2, 9 and 16
+    shown = vocabulary.decode(ids)
+    moving = word_motion(vocabulary, ids)
+    assert moving.shape == shown.shape and (moving[:, :, 2] == shown[:, :, 2]).all()
+    np.testing.assert_allclose(moving[[2, 9, 16], :, :2], shown[[2, 9, 16], :, :2], atol=1e-5)  # each word's pose
+    np.testing.assert_allclose(moving[:3, :, :2], shown[:3, :, :2], atol=1e-5)  # held before the first middle
+    np.testing.assert_allclose(moving[16:, :, :2], shown[16:, :, :2], atol=1e-5)  # and after the last
+    steps = np.abs(np.diff(moving[:, :, :2], axis=0)).sum(axis=(1, 2))
+    assert (steps[2:16] > 0).all()  # moving in every frame between: no freeze, then jump
+    assert (moving[:, :, :2] >= shown[:, :, :2].min(axis=0) - 1e-5).all()  # never past the words' poses
+    assert (moving[:, :, :2] <= shown[:, :, :2].max(axis=0) + 1e-5).all()
 
 
 def test_smoothing_bounds_joint_speeds(tiny_model):

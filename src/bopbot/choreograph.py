@@ -5,8 +5,11 @@ holds) prime the GPT-2, which writes the continuation. Continuations longer than
 window slide it: each step keeps the latest three quarters of the window as the prompt.
 
 Word poses are keyframes, and consecutive different words would make the dancer jump (the
-original system showed them as they came). `smooth` limits every joint's speed to what dancers
-reach and then low-passes the motion, so the dancer moves from pose to pose instead.
+original system showed them as they came). `word_motion` puts each run of one word at the run's
+middle and moves every joint between them along a monotone cubic, so the dancer keeps moving
+through a held word as the real dancer did (showing each word for its whole run halves the
+median step: the dancer freezes, then jumps). `smooth` then limits every joint's speed to what
+dancers reach and low-passes the motion.
 """
 
 from __future__ import annotations
@@ -100,6 +103,25 @@ class _Echo:
     def __call__(self, input_ids, scores):
         written = self.written_before + input_ids.shape[1] - self.prompt
         return scores + self.familiar.to(scores.dtype) * (self.strength * np.exp(-written / self.frames))
+
+
+def word_motion(vocabulary, ids: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) poses of the (T,) word ids as movement: the pose of each run of one word sits at
+    the run's middle frame, and every joint moves between those keyframes along a monotone cubic
+    (no overshoot past either pose); before the first middle and after the last, the pose holds."""
+    # scipy.interpolate takes half a second to import: only where words move
+    from scipy.interpolate import PchipInterpolator
+
+    ids = np.asarray(ids)
+    poses = vocabulary.decode(ids)
+    starts = np.flatnonzero(np.diff(ids, prepend=-1))
+    if len(starts) < 2:
+        return poses
+    middles = (starts + np.append(starts[1:], len(ids)) - 1) / 2.0
+    keys = poses[starts, :, :2].reshape(len(starts), -1)
+    frames = np.clip(np.arange(len(ids)), middles[0], middles[-1])
+    poses[:, :, :2] = PchipInterpolator(middles, keys, axis=0)(frames).reshape(len(ids), -1, 2)
+    return poses
 
 
 def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JOINT_SPEED,

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .choreograph import Sampling, smooth
+from .choreograph import Sampling, smooth, word_motion
 from .errors import BopBotError
 from .extract import extract, kind_of
 from .model_folder import Choreographer
@@ -84,8 +84,7 @@ def primer_dance(choreographer: Choreographer) -> UserDance:
     words = choreographer.info.get("primer", {}).get("words")
     if not words:
         raise BopBotError(choreographer.folder, "the model has no primer dance; give an INPUT to continue")
-    poses = choreographer.vocabulary.decode(choreographer.vocabulary.ids_of(words.split()))
-    poses = smooth(poses)
+    poses = smooth(word_motion(choreographer.vocabulary, choreographer.vocabulary.ids_of(words.split())))
     width, height = STAGE
     placement = np.tile(np.array([width / 2, height * 0.58, height / 5.5], dtype=np.float32), (len(poses), 1))
     sequence = PoseSequence(denormalise(poses, placement), CORPUS_FPS, STAGE, "primer")
@@ -147,7 +146,7 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     if context_ids is None:
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids)
-    pace = user_pace(travel, smooth(vocabulary.decode(context_ids)), context_placement)
+    pace = user_pace(travel, smooth(word_motion(vocabulary, context_ids)), context_placement)
     placement = travel_path(travel, lead_in(vocabulary, context, context_ids), poses, context_placement[-1], pace)
     return keep_in_frame(denormalise(poses, placement), size, ease_in=True)
 

@@ -16,7 +16,7 @@ The rows
   hold (the validation split of the corpus), cut into stretches the same way and seen from the
   same cameras. Two real sets of this size differ this much by chance: the floor every other
   row is read against.
-* `oracle words`: the real continuation turned into pose words and back, joined and smoothed
+* `oracle words`: the real continuation turned into pose words and back, moved through (`word_motion`), joined and smoothed
   exactly as `bopbot dance` joins a generator's words: the best any word generator can do with
   this vocabulary.
 * one row per generator, `seeds` samples per stretch and camera.
@@ -46,7 +46,7 @@ from tqdm import tqdm
 from . import continuity, metrics
 from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, shift_curve
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
-from .choreograph import Sampling
+from .choreograph import Sampling, word_motion
 from .corpus import Corpus
 from .dance import continue_on_canvas
 from .errors import BopBotError
@@ -326,7 +326,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     if floor.tests:
         rows[FLOOR] = scorer.score(FLOOR, [t.continuation_keypoints() for t in floor.tests], floor.tests,
                                    with_music=True, test_set="floor")
-    oracle = [carry_on(t, vocabulary.decode(vocabulary.encode(t.continuation))) for t in tests]
+    oracle = [carry_on(t, word_motion(vocabulary, vocabulary.encode(t.continuation))) for t in tests]
     rows[ORACLE] = scorer.score(ORACLE, oracle, tests, with_music=True)
     samples[ORACLE] = normalise(oracle[0])[0]
     bar = tqdm(total=len(generators) * len(tests) * settings.seeds, desc="generating", unit="dance",

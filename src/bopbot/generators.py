@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .choreograph import word_motion
 from .errors import BopBotError
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class Generator(ABC):
 
 
 class WordGenerator(Generator):
-    """A generator over pose words: encode the context, continue the words, decode them."""
+    """A generator over pose words: encode the context, continue the words, move through them (`word_motion`)."""
 
     def __init__(self, vocabulary: PoseVocabulary, words):
         super().__init__(vocabulary)
@@ -72,7 +73,7 @@ class WordGenerator(Generator):
         sampling.check()
         ids = self.words.continue_words(self.vocabulary.encode(context), count, sampling.temperature,
                                         np.random.default_rng(sampling.seed))
-        return Continuation(self.vocabulary.decode(ids), ids)
+        return Continuation(word_motion(self.vocabulary, ids), ids)
 
 
 class GPT2Generator(Generator):
@@ -89,7 +90,7 @@ class GPT2Generator(Generator):
 
         words = self.vocabulary.encode(context)[-(self.model.config.n_positions * 3 // 4):]
         ids = continue_words(self.model, words, count, sampling)
-        return Continuation(self.vocabulary.decode(ids), ids)
+        return Continuation(word_motion(self.vocabulary, ids), ids)
 
     def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling) -> list[Continuation]:
         """Contexts of one length are written as one batch, with the one seed."""
@@ -98,7 +99,7 @@ class GPT2Generator(Generator):
         if len({len(context) for context in contexts}) != 1:
             return super().continue_dances(contexts, count, sampling)
         words = np.stack([self.vocabulary.encode(c)[-(self.model.config.n_positions * 3 // 4):] for c in contexts])
-        return [Continuation(self.vocabulary.decode(ids), ids) for ids in continue_words(self.model, words, count, sampling)]
+        return [Continuation(word_motion(self.vocabulary, ids), ids) for ids in continue_words(self.model, words, count, sampling)]
 
 
 class LSTMGenerator(Generator):

@@ -43,7 +43,7 @@ import torch
 from scipy import ndimage
 from tqdm import tqdm
 
-from .choreograph import smooth
+from .choreograph import smooth, word_motion
 from .corpus import Corpus
 from .errors import BopBotError
 from .files import atomic_path, write_text_atomic
@@ -134,7 +134,7 @@ def _examples(corpus: Corpus, vocabulary: PoseVocabulary, settings: TravelSettin
             measured = placed[1:] & placed[:-1]
             if len(sequence.poses) < WINDOW + 1 or not measured.any():
                 continue
-            words = smooth(vocabulary.decode(vocabulary.encode(sequence.poses)))
+            words = smooth(word_motion(vocabulary, vocabulary.encode(sequence.poses)))
             features.append(window_features(words)[:-1][measured])
             steps.append(hip_steps(sequence.placement)[measured])
     if not splits[False][0]:
