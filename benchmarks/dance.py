@@ -1,74 +1,196 @@
-"""`bopbot dance` wall time on a 10 s clip against the clip's own duration, stage by stage.
+"""`bopbot dance` as a user runs it, on a 12 s 1080x1920 phone clip, against the floor of its stages.
 
-The first 10 s of ../shared/data/videos/hybrik_taiji.mp4 (1280x720, with audio) are cut into a
-temporary file; the embedded default model then continues it for 10 s (`--layout continue`), and
-the time of each stage is printed beside the clip's duration.
+The clip is made for the benchmark (and kept in build/benchmarks/): the real phone-style dance
+../shared/data/dance_videos/animatex_dance_1.mp4 (512x758, 24 fps, with its music) looped to 12 s,
+scaled to 1080 wide and padded to 1080x1920 portrait, and encoded as a phone does (H.264 at 24 fps,
+about 10 Mbit/s, AAC sound).
 
-Run: .venv/bin/python benchmarks/dance.py [--seconds N] [--model DIR]
+Timed, each `--repeat` times (the median, and the range), as a user starts them (a new process,
+from its start to its exit):
+  * `bopbot --help` and `bopbot dance --help` (goal: under 1 s);
+  * `bopbot demo` (goal: under 5 s);
+  * `bopbot dance clip.mp4 -o out.mp4 --seconds 10` (goal: under 10 s).
+Beside it, the floor: the bare stages one after another in this process, each the fastest of the
+runs: decoding the clip to RGB at the size the detector is given, keeping the frames on the
+20 fps grid; bare MediaPipe Pose (BopBot's settings) on those frames, already decoded; and x264
+encoding as many frames as the output has, at its size, with the output's settings. Last, the
+extraction's throughput (`extract_video`, decoding included) against bare MediaPipe on the same
+frames already decoded (goal: at least 0.9x).
+
+Run: .venv/bin/python benchmarks/dance.py [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
-from bopbot.choreograph import Sampling
-from bopbot.dance import choreograph, layout_frames, read_user_dance
-from bopbot.model_folder import Choreographer
-from bopbot.pose_sequence import CORPUS_FPS
-from bopbot.render import write_mp4
-
-CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "hybrik_taiji.mp4"
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT.parent / "shared" / "data" / "dance_videos" / "animatex_dance_1.mp4"
+CLIP = ROOT / "build" / "benchmarks" / "phone_1080x1920_12s.mp4"
+SECONDS, SIZE, FPS = 12.0, (1080, 1920), 24
+BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
-def cut(source: Path, seconds: float, out: Path) -> None:
-    """Copy the first `seconds` of `source` (video and audio packets, no re-encoding)."""
-    with av.open(str(source)) as reader, av.open(str(out), "w") as writer:
-        streams = {s.index: writer.add_stream_from_template(s) for s in reader.streams if s.type in ("video", "audio")}
-        for packet in reader.demux(*[reader.streams[i] for i in streams]):
-            if packet.dts is None:
-                continue
-            if packet.pts is not None and packet.pts * packet.time_base > seconds:
-                continue
-            packet.stream = streams[packet.stream.index]
-            writer.mux(packet)
+def make_clip(source: Path = SOURCE, out: Path = CLIP) -> Path:
+    """The benchmark clip (see the module docs), made once."""
+    from bopbot.audio import read_audio
+    from bopbot.files import atomic_path
+    from bopbot.video import decode_frames
+
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frames = [image for _, image in decode_frames(source)]
+    width, height = SIZE
+    scaled_height = round(frames[0].shape[0] * width / frames[0].shape[1]) // 2 * 2
+    top = (height - scaled_height) // 2
+    music = read_audio(source, channels=2)
+    count = round(SECONDS * FPS)
+    with atomic_path(out) as tmp, av.open(str(tmp), "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.bit_rate = 10_000_000
+        video.options = {"preset": "veryfast", "profile": "high"}
+        sound = container.add_stream("aac", rate=music.rate)
+        sound.layout = "stereo"
+        canvas = np.zeros((height, width, 3), np.uint8)
+        for t in range(count):
+            small = av.VideoFrame.from_ndarray(frames[t % len(frames)], format="rgb24")
+            canvas[top:top + scaled_height] = small.reformat(width, scaled_height).to_ndarray(format="rgb24")
+            container.mux(video.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")))
+        container.mux(video.encode())
+        samples = np.tile(music.samples, (1, int(np.ceil(SECONDS / music.seconds))))[:, :round(SECONDS * music.rate)]
+        for start in range(0, samples.shape[1], 1024):
+            piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
+                                               layout="stereo")
+            piece.sample_rate, piece.pts, piece.time_base = music.rate, start, Fraction(1, music.rate)
+            container.mux(sound.encode(piece))
+        container.mux(sound.encode(None))
+    return out
+
+
+def bare_pose():
+    """MediaPipe Pose as BopBot sets it up, alone: the baseline."""
+    from mediapipe.python.solutions import pose as mp_pose
+
+    from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE
+
+    return mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                        min_detection_confidence=MIN_DETECTION_CONFIDENCE)
+
+
+def timed(command: list[str], repeat: int, cwd: Path) -> list[float]:
+    """Wall seconds of `command` as a new process, `repeat` times; stops on a failure."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return times
+
+
+def floor_stages(clip: Path, written: Path, repeat: int) -> dict[str, float]:
+    """Seconds of each bare stage (the fastest of `repeat`): decoding the clip at the detector's size
+    on the 20 fps grid, MediaPipe on those frames already decoded, and encoding the frames of the
+    video `bopbot dance` wrote (decoded into memory first) with the same writer and settings."""
+    from bopbot.pose_detector import detection_size
+    from bopbot.render import write_mp4
+    from bopbot.video import decode_frames, probe
+
+    info = probe(clip)
+    size = detection_size(info.width, info.height)
+    output = [image for _, image in decode_frames(written)]
+    stages: dict[str, list[float]] = {"decode": [], "MediaPipe": [], "encode": []}
+    frames: list[np.ndarray] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        frames = [image for _, image in decode_frames(clip, max(size), fps=20.0)]
+        stages["decode"].append(time.perf_counter() - start)
+        with bare_pose() as pose:
+            start = time.perf_counter()
+            for image in frames:
+                pose.process(image)
+            stages["MediaPipe"].append(time.perf_counter() - start)
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            write_mp4(output, Path(folder) / "floor.mp4", 20.0)
+            stages["encode"].append(time.perf_counter() - start)
+    return {name: min(times) for name, times in stages.items()} | {"frames": len(frames), "output": len(output)}
+
+
+def extraction_ratio(clip: Path, repeat: int) -> tuple[float, float]:
+    """Frames/s of `extract_video` (decoding included) and of bare MediaPipe on its frames, decoded."""
+    from bopbot.pose_detector import detection_size, extract_video
+    from bopbot.video import decode_frames, probe
+
+    info = probe(clip)
+    frames = [image for _, image in decode_frames(clip, max(detection_size(info.width, info.height)), fps=20.0)]
+    bare, ours = [], []
+    for _ in range(repeat):
+        with bare_pose() as pose:
+            start = time.perf_counter()
+            for image in frames:
+                pose.process(image)
+            bare.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        extract_video(clip)
+        ours.append(time.perf_counter() - start)
+    return len(frames) / min(ours), len(frames) / min(bare)
+
+
+def spread(times: list[float]) -> str:
+    return f"{statistics.median(times):8.2f} s  [{min(times):.2f}, {max(times):.2f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    clip = make_clip()
     with tempfile.TemporaryDirectory() as folder:
-        clip = Path(folder) / "clip.mp4"
-        cut(CLIP, args.seconds, clip)
-        stages = {}
-        start = time.perf_counter()
-        choreographer = Choreographer.load(args.model)
-        stages["load the model"] = time.perf_counter() - start
-        mark = time.perf_counter()
-        user = read_user_dance(clip)
-        stages["extract the dance (MediaPipe)"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        _, _, keypoints = choreograph(choreographer, user, args.seconds, Sampling(seed=0))
-        stages["write the continuation (GPT-2)"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        frames, _ = layout_frames("continue", user, keypoints)
-        count = write_mp4(frames, Path(folder) / "out.mp4", CORPUS_FPS, audio=user.audio)
-        stages["render and encode the MP4"] = time.perf_counter() - mark
-        total = time.perf_counter() - start
-    duration = len(user.sequence) / CORPUS_FPS
-    print(f"clip: {duration:.1f} s; continuation: {args.seconds:.0f} s; output: {count} frames")
-    print(f"{'':36}{'seconds':>10}")
-    for name, seconds in stages.items():
-        print(f"{name:36}{seconds:10.1f}")
-    print(f"{'bopbot dance, total':36}{total:10.1f}")
-    print(f"{'the clip itself (real time)':36}{duration:10.1f}")
-    print(f"wall time / clip duration: {total / duration:.2f}x")
+        work = Path(folder)
+        help_top = timed(BOPBOT + ["--help"], args.repeat, work)
+        help_dance = timed(BOPBOT + ["dance", "--help"], args.repeat, work)
+        demo = timed(BOPBOT + ["demo", "-o", "demo"], args.repeat, work)
+        dance = timed(BOPBOT + ["dance", str(clip), "-o", "out.mp4", "--seconds", "10"], args.repeat, work)
+        with av.open(str(work / "out.mp4")) as written:
+            output_size = (written.streams.video[0].width, written.streams.video[0].height)
+        size_mb = os.path.getsize(work / "out.mp4") / 1e6
+        floor = floor_stages(clip, work / "out.mp4", args.repeat)
+    output_frames = floor["output"]
+    ours, bare = extraction_ratio(clip, args.repeat)
+
+    print(f"clip: {clip.name}, {SIZE[0]}x{SIZE[1]}, {SECONDS:g} s at {FPS} fps with music; "
+          f"output {output_size[0]}x{output_size[1]}, {output_frames} frames, {size_mb:.1f} MB; "
+          f"median of {args.repeat} [range]")
+    print(f"{'':44}{'wall time':>22}{'goal':>8}")
+    for name, times, goal in (("bopbot --help", help_top, 1), ("bopbot dance --help", help_dance, 1),
+                              ("bopbot demo", demo, 5), ("bopbot dance clip.mp4 --seconds 10", dance, 10)):
+        print(f"{name:44}{spread(times):>22}{goal:>6} s")
+    print(f"\nthe floor, bare stages one after another (fastest of {args.repeat}):")
+    decoded = f"decode to RGB at the detector size ({floor['frames']} frames)"
+    print(f"{decoded:60}{floor['decode']:8.2f} s")
+    print(f"{'bare MediaPipe on those frames':60}{floor['MediaPipe']:8.2f} s")
+    encoded = f"x264 encode of the {output_frames} output frames"
+    print(f"{encoded:60}{floor['encode']:8.2f} s")
+    total = floor["decode"] + floor["MediaPipe"] + floor["encode"]
+    print(f"{'sum of the bare stages':60}{total:8.2f} s")
+    print(f"{'bopbot dance (median) / sum of the bare stages':60}{statistics.median(dance) / total:8.2f}x")
+    print(f"\nextraction: extract_video {ours:.1f} frames/s (decoding included), bare MediaPipe on the "
+          f"decoded frames {bare:.1f} frames/s: {ours / bare:.2f}x (goal: at least 0.90x)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Pose extraction speed: BopBot's `extract_video` against bare MediaPipe, on the same frames in one run.
 
-Three timings of one real clip, each the best of `--repeat` runs:
-  * bare MediaPipe: every frame decoded to RGB in memory first, then `Pose.process` alone;
-  * bare decode + process: PyAV decoding and `Pose.process` frame by frame, the fair baseline;
-  * BopBot: `extract_video` end to end (decode, detect, follow the dancer, map to COCO-17, resample).
+Three timings of one real clip, each the best of `--repeat` runs, all on the frames BopBot's
+detector sees (those nearest the 20 fps grid, the long side at most `DETECT_MAX_SIDE`):
+  * bare MediaPipe: those frames decoded to RGB in memory first, then `Pose.process` alone;
+  * bare decode + process: decoding and `Pose.process` frame by frame, one after the other;
+  * BopBot: `extract_video` end to end (decode ahead in a thread, detect, follow the dancer, map to
+    COCO-17, resample).
 Then the throughput of a multi-video batch (`bopbot extract VIDEOS -o CORPUS`, every clip in
-../shared/data/videos) with one process against one per core, in source frames per second.
+../shared/data/videos) with one process against one per core, in detected frames per second.
 Run: .venv/bin/python benchmarks/extract.py [--clip NAME_OR_PATH] [--repeat N] [--no-batch]
 """
 
@@ -16,13 +18,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-import av
+import numpy as np
 from mediapipe.python.solutions import pose as mp_pose
 
 from bopbot.corpus import Corpus, build_corpus
-from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, extract_video
+from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, detection_size, extract_video
+from bopbot.pose_sequence import CORPUS_FPS
 from bopbot.video import decode_frames, probe
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -52,16 +55,19 @@ def time_process_only(frames: list) -> float:
     return elapsed
 
 
+def detector_frames(clip: Path) -> Iterator[tuple[float, np.ndarray]]:
+    """The clip's frames as BopBot's detector is given them."""
+    info = probe(clip)
+    return decode_frames(clip, max(detection_size(info.width, info.height)), fps=CORPUS_FPS)
+
+
 def time_decode_and_process(clip: Path) -> float:
-    """Seconds to decode the clip with PyAV and run bare MediaPipe on each frame as it comes."""
+    """Seconds to decode the detector's frames and run bare MediaPipe on each as it comes."""
     with _quiet_native_logs():
         pose = bare_pose()
         start = time.perf_counter()
-        with av.open(str(clip)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                pose.process(frame.to_ndarray(format="rgb24"))
+        for _, image in detector_frames(clip):
+            pose.process(image)
         elapsed = time.perf_counter() - start
         pose.close()
     return elapsed
@@ -75,14 +81,14 @@ def time_extract_video(clip: Path) -> float:
 
 
 def time_batch(videos: list[Path], jobs: int) -> tuple[float, int]:
-    """Seconds to extract every video into a fresh corpus with `jobs` processes, and frames decoded."""
+    """Seconds to extract every video into a fresh corpus with `jobs` processes, and frames detected."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         report = build_corpus(videos, folder, jobs=jobs, progress=False)
         elapsed = time.perf_counter() - start
         if report.failed:
             raise SystemExit(f"batch failed: {report.failed}")
-        frames = sum(s["meta"]["frames_decoded"] for info, _ in Corpus(folder).infos() for s in info["sequences"])
+        frames = sum(s["meta"]["frames_detected"] for info, _ in Corpus(folder).infos() for s in info["sequences"])
     return elapsed, frames
 
 
@@ -126,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
 
     clip = resolve_clip(args.clip)
     info = probe(clip)
-    frames = [image for _, image in decode_frames(clip)]
+    frames = [image for _, image in detector_frames(clip)]
     count = len(frames)
     process_only = min(time_process_only(frames) for _ in range(args.repeat))
     del frames

@@ -124,3 +124,16 @@ def test_train_needs_a_vocabulary_first(small_corpus, tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 1 and "vocabulary.safetensors: missing" in run.stderr
     assert not (tmp_path / "empty" / "lstm.safetensors").exists()
+
+
+def test_kept_frames_stop_at_their_budget():
+    """The user's frames are kept for the layouts up to a budget; past it, none are (the video is read again)."""
+    from bopbot.dance import KeptFrames
+
+    kept = KeptFrames(limit=300)
+    for t in range(3):
+        kept.append((t / 20, np.zeros(100, np.uint8)))
+    assert kept.complete and len(kept) == 3
+    kept.append((0.15, np.zeros(100, np.uint8)))
+    kept.append((0.2, np.zeros(1, np.uint8)))
+    assert not kept.complete and len(kept) == 0

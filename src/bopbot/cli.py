@@ -21,6 +21,18 @@ EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 
 
+#: One line per verb, for `bopbot --help`.
+SUMMARIES = {
+    "extract": "dance videos and motion files -> pose sequence or corpus",
+    "vocab": "k-means pose vocabulary over a corpus -> model folder",
+    "train": "train a generator (GPT-2 by default) on the corpus",
+    "dance": "continue a dance: video or motion file in, the bopbot dancer out",
+    "demo": "a new dance by the embedded default model, as MP4 and GIF",
+    "tokens": "print a dance as its sentence of pose words",
+    "evaluate": "score generated dances against real held-out dances, with intervals",
+}
+
+
 def _yaws(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
@@ -51,7 +63,7 @@ def _positive(text: str) -> float:
 def _extract_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
         "extract",
-        help="dance videos and motion files -> pose sequence or corpus",
+        help=SUMMARIES["extract"],
         description=(
             "Find the dancer's COCO-17 keypoints in videos (MediaPipe Pose), OpenPose JSON folders, BVH "
             "or Tang 2018 motion capture and .npz/.npy keypoint files, resampled to 20 fps. With one "
@@ -115,7 +127,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _vocab_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
-        "vocab", help="k-means pose vocabulary over a corpus -> model folder",
+        "vocab", help=SUMMARIES["vocab"],
         description=(
             "Cluster every normalised frame of CORPUS into K pose words with faiss k-means: centroids "
             "trained on a sample (at most 64 frames a word), then every frame assigned in a stream and "
@@ -181,7 +193,7 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
 
     size, settings = GPT2Size(), TrainSettings()
     parser = verbs.add_parser(
-        "train", help="train a generator (GPT-2 by default) on the corpus",
+        "train", help=SUMMARIES["train"],
         description=(
             "Train a generator on CORPUS into MODEL_DIR (made by `bopbot vocab`): the GPT-2 from scratch on "
             "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline; or, "
@@ -308,10 +320,10 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _dance_parser(verbs: argparse._SubParsersAction) -> None:
-    from .dance import LAYOUTS
+    from .render import LAYOUTS
 
     parser = verbs.add_parser(
-        "dance", help="continue a dance: video or motion file in, the bopbot dancer out",
+        "dance", help=SUMMARIES["dance"],
         description=(
             "Extract the dance in INPUT (anything `bopbot extract` reads), encode it as pose words, let the "
             "model write what comes next, and render it as the bopbot dancer: H.264 MP4 at 20 fps, with "
@@ -337,15 +349,17 @@ def _sampling(args: argparse.Namespace):
 
 
 def run_dance(args: argparse.Namespace) -> int:
-    from .dance import dance
-    from .model_folder import Choreographer
+    from .dance import dance, read_user_dance
+    from .model_process import ModelProcess
 
     sampling = _sampling(args)
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
-    choreographer = Choreographer.load(args.model, args.generator)
-    result = dance(choreographer, args.input, args.output, args.seconds, sampling, args.layout, args.gif,
-                   args.save_poses, progress=True)
+    if args.model is not None and not Path(args.model).is_dir():
+        raise BopBotError(args.model, "no such model folder")
+    with ModelProcess(args.model, args.generator) as model:  # loads while the video is read
+        user = read_user_dance(args.input, progress=True)
+        result = dance(model, user, args.output, args.seconds, sampling, args.layout, args.gif, args.save_poses)
     _print_dance(result)
     return 0
 
@@ -360,7 +374,7 @@ def _print_dance(result) -> None:
 
 def _demo_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
-        "demo", help="a new dance by the embedded default model, as MP4 and GIF",
+        "demo", help=SUMMARIES["demo"],
         description="Continue the few seconds of dance stored with the model and write bopbot-demo.mp4 and .gif.",
     )
     parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
@@ -369,14 +383,15 @@ def _demo_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .dance import dance
-    from .model_folder import Choreographer
+    from .dance import dance, primer_dance
+    from .model_process import ModelProcess
 
     sampling = _sampling(args)
     folder = Path(args.output)
+    user = primer_dance(args.model)
     folder.mkdir(parents=True, exist_ok=True)
-    choreographer = Choreographer.load(args.model, args.generator)
-    result = dance(choreographer, None, folder / "bopbot-demo.mp4", args.seconds, sampling, "continue", gif=True)
+    with ModelProcess(args.model, args.generator) as model:  # loads while the primer is drawn
+        result = dance(model, user, folder / "bopbot-demo.mp4", args.seconds, sampling, "continue", gif=True)
     _print_dance(result)
     print(f"the bopbot dancer is in {folder.resolve()}/")
     return 0
@@ -384,7 +399,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _tokens_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
-        "tokens", help="print a dance as its sentence of pose words",
+        "tokens", help=SUMMARIES["tokens"],
         description="Extract INPUT and print it as pose words, one per frame at 20 fps.",
     )
     parser.add_argument("input", help="a dance video or motion file")
@@ -423,7 +438,7 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
 
     settings = EvalSettings()
     parser = verbs.add_parser(
-        "evaluate", help="score generated dances against real held-out dances, with intervals",
+        "evaluate", help=SUMMARIES["evaluate"],
         description=(
             "Cut every held-out dance into stretches, give each generator the first seconds of each "
             "stretch, let it continue, and score the dances (FID_k, FID_g, Div_k, Div_g, perplexity, unique "
@@ -477,12 +492,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. With `only`, just that verb's arguments are built (none for a name that is
+    no verb): building a verb's arguments imports its modules for their defaults, and neither
+    `bopbot --help` nor any one verb needs the others'."""
     parser = argparse.ArgumentParser(prog="bopbot", description="BopBot, the AI dancer: watches a dance and keeps dancing.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for add in (_extract_parser, _vocab_parser, _train_parser, _dance_parser, _demo_parser, _tokens_parser, _evaluate_parser):
-        add(verbs)
+    for name, add in PARSERS.items():
+        if only is None or only == name:
+            add(verbs)
+        else:
+            verbs.add_parser(name, help=SUMMARIES[name])
     return parser
+
+
+PARSERS = {
+    "extract": _extract_parser, "vocab": _vocab_parser, "train": _train_parser, "dance": _dance_parser,
+    "demo": _demo_parser, "tokens": _tokens_parser, "evaluate": _evaluate_parser,
+}
 
 
 RUNNERS = {
@@ -493,7 +520,8 @@ RUNNERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; bad input ends in one line on stderr and a non-zero exit, never a traceback."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=argv[0] if argv else "").parse_args(argv)
     warnings.showwarning = _show_warning
     try:
         return RUNNERS[args.verb](args)

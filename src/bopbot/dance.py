@@ -12,7 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -22,13 +22,12 @@ from .choreograph import Sampling, smooth, word_motion
 from .errors import BopBotError
 from .extract import extract, kind_of
 from .model_folder import Choreographer
+from .model_process import ModelProcess
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
-from .render import background, dancer_frames, draw_dancer, write_gif, write_mp4
+from .render import LAYOUTS, background, dancer_frames, draw_dancer, gif_frame, write_gif, write_mp4
 from .skeleton import INDEX
-from .travel import travel_path, user_pace
 
-LAYOUTS = ("continue", "side-by-side", "dancer-only")
 #: Output videos are scaled so their long side is at most this many pixels.
 MAX_SIDE = 960
 #: The stage for a dance with no user video (the demo): a square, the dancer centred.
@@ -42,6 +41,9 @@ CARRY_DECAY = 0.8
 ROBOT_MARGINS = (0.35, 0.3, 0.15)
 #: A dancer taller or wider than this share of the picture is shrunk to it.
 FIT = 0.95
+#: The user's video frames are kept from extraction for the layouts that show the clip, up to this
+#: many bytes (about 70 s of a 540x960 clip at 20 fps); a longer clip is decoded again to draw it.
+KEEP_FRAMES_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -54,6 +56,28 @@ class UserDance:
     video: Path | None
     audio: Path | None
     audio_offset: float = 0.0
+    #: The video's frames as the detector saw them: (seconds, RGB) 20 a second, the long side at
+    #: most `pose_detector.DETECT_MAX_SIDE`; None where they were not kept.
+    frames: list[tuple[float, np.ndarray]] | None = None
+
+
+class KeptFrames(list):
+    """(seconds, frame) pairs kept up to `limit` bytes; past it the list empties itself and keeps
+    nothing more (`complete` turns False), so a long video costs no more memory than that."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.bytes, self.complete = limit, 0, True
+
+    def append(self, item: tuple[float, np.ndarray]) -> None:
+        if not self.complete:
+            return
+        self.bytes += item[1].nbytes
+        if self.bytes > self.limit:
+            self.complete = False
+            self.clear()
+            return
+        super().append(item)
 
 
 @dataclass
@@ -70,39 +94,60 @@ class DanceResult:
 def read_user_dance(path: str | os.PathLike, progress: bool = False) -> UserDance:
     """Extract the user's dance (first view for mocap) with its placement, video and music."""
     path = Path(path)
-    sequence = extract(path, progress=progress)[0]
+    is_video = kind_of(path) == "video"
+    kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video else None
+    sequence = extract(path, progress=progress, keep_frames=kept)[0]
     if not sequence.present.any():
         raise BopBotError(path, "nobody found to continue dancing from")
     poses, placement = normalise(sequence.keypoints)
-    is_video = kind_of(path) == "video"
     audio = Path(sequence.meta["audio"]) if sequence.meta.get("audio") else (path if is_video else None)
-    return UserDance(sequence, poses, placement, path if is_video else None, audio, float(sequence.meta.get("audio_offset", 0.0)))
+    return UserDance(sequence, poses, placement, path if is_video else None, audio,
+                     float(sequence.meta.get("audio_offset", 0.0)), kept if kept is not None and kept.complete else None)
 
 
-def primer_dance(choreographer: Choreographer) -> UserDance:
-    """The few seconds of real dance stored with the model as words, on the demo stage."""
-    words = choreographer.info.get("primer", {}).get("words")
+def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
+    """The few seconds of real dance stored with the model in `folder` (the embedded one when None)
+    as words, on the demo stage. Reads the vocabulary and settings only, not the generators."""
+    from .model_folder import DEFAULT_MODEL, read_pipeline_info
+    from .vocabulary import PoseVocabulary
+
+    folder = Path(folder) if folder is not None else DEFAULT_MODEL
+    if not folder.is_dir():
+        raise BopBotError(folder, "no such model folder")
+    words = read_pipeline_info(folder).get("primer", {}).get("words")
     if not words:
-        raise BopBotError(choreographer.folder, "the model has no primer dance; give an INPUT to continue")
-    poses = smooth(word_motion(choreographer.vocabulary, choreographer.vocabulary.ids_of(words.split())))
+        raise BopBotError(folder, "the model has no primer dance; give an INPUT to continue")
+    vocabulary = PoseVocabulary.load(folder)
+    poses = smooth(word_motion(vocabulary, vocabulary.ids_of(words.split())))
     width, height = STAGE
     placement = np.tile(np.array([width / 2, height * 0.58, height / 5.5], dtype=np.float32), (len(poses), 1))
     sequence = PoseSequence(denormalise(poses, placement), CORPUS_FPS, STAGE, "primer")
     return UserDance(sequence, poses, placement, None, None)
 
 
-def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Context ids, new ids (None for a generator without words), and the new dance as smoothed
-    pixel keypoints, travelling on from where the user's dance ends."""
-    if not seconds > 0:
-        raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
+@dataclass
+class NewDance:
+    """What the model wrote after the user's dance: the new dance as pixel keypoints on the user's
+    canvas, its word ids and words (none for a generator without words)."""
+
+    context_words: int
+    ids: np.ndarray | None
+    keypoints: np.ndarray
+    words: list[str]
+    generator: str
+
+
+def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> NewDance:
+    """Encode the user's dance as words, let the generator continue it for `seconds`, and put the
+    new dance on the user's canvas (`continue_on_canvas`)."""
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
     count = max(1, round(seconds * CORPUS_FPS))
     new = choreographer.generator.continue_dance(user.poses, count, sampling)
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
                                    user.sequence.size, context)
-    return context, new.ids, keypoints
+    words = vocabulary.words_of(new.ids) if new.ids is not None else []
+    return NewDance(len(context), new.ids, keypoints, words, choreographer.generator.name)
 
 
 def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
@@ -143,6 +188,8 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     from the poses at the user's own pace (the dancer stays there when the model folder has no
     travel model), and kept inside the frame from its first second on (eased in: a user cut off by
     the frame is continued from where they were)."""
+    from .travel import travel_path, user_pace  # torch: imported only once a dance is written
+
     if context_ids is None:
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids)
@@ -218,7 +265,7 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     return keypoints
 
 
-def _fit(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
+def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
     """Scale factor and even-sided output size with the long side at most `max_side`."""
     factor = min(1.0, max_side / max(size))
     return factor, (int(size[0] * factor) // 2 * 2, int(size[1] * factor) // 2 * 2)
@@ -230,12 +277,17 @@ def _scaled(keypoints: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
-def video_frames(path: Path, count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
-    """`count` frames of the video at 20 fps and `size`, holding the last frame past its end."""
+def video_frames(user: UserDance, count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """`count` frames of the user's video at 20 fps and `size`, holding the last frame past its end:
+    the frames kept from extraction, or else the video decoded again (ahead, in a thread)."""
+    from .ahead import read_ahead
     from .video import decode_frames
 
+    source = user.frames
+    if source is None:
+        source = read_ahead(decode_frames(user.video, max_side=max(size), fps=CORPUS_FPS))
     tick, last = 0, None
-    for seconds, image in decode_frames(path, max_side=max(size)):
+    for seconds, image in source:
         last = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if image.shape[1::-1] != size else image
         while tick < count and tick / CORPUS_FPS <= seconds + 0.5 / CORPUS_FPS:
             yield last
@@ -245,60 +297,82 @@ def video_frames(path: Path, count: int, size: tuple[int, int]) -> Iterator[np.n
         tick += 1
 
 
-def layout_frames(layout: str, user: UserDance, new: np.ndarray) -> tuple[Iterator[np.ndarray], int]:
-    """The output frames for a layout, and how many there are."""
-    factor, size = _fit(user.sequence.size)
+def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarray]) -> Iterator[np.ndarray]:
+    """The output frames of a layout. `new_dance` gives the new dance's pixel keypoints; it is called
+    only when they are first drawn (in `continue`, after the user's part: that part is drawn and
+    encoded while the model may still be loading)."""
+    factor, size = output_scale(user.sequence.size)
     user_points = _scaled(user.sequence.keypoints, factor)
-    new_sequence = PoseSequence(_scaled(new, factor), CORPUS_FPS, size)
     user_count = len(user_points)
-    if layout == "dancer-only":
-        return dancer_frames(new_sequence), len(new)
+
+    def dancer() -> Iterator[np.ndarray]:
+        yield from dancer_frames(PoseSequence(_scaled(new_dance(), factor), CORPUS_FPS, size))
 
     def user_part(count: int) -> Iterator[np.ndarray]:
         if user.video is not None:
-            yield from video_frames(user.video, count, size)
+            yield from video_frames(user, count, size)
         else:
             yield from dancer_frames(PoseSequence(user_points[:count], CORPUS_FPS, size))
 
-    if layout == "continue":
-        def both() -> Iterator[np.ndarray]:
-            yield from user_part(user_count)
-            yield from dancer_frames(new_sequence)
-        return both(), user_count + len(new)
-
-    total = max(user_count, len(new))
-
-    def side_by_side() -> Iterator[np.ndarray]:
+    if layout == "dancer-only":
+        yield from dancer()
+    elif layout == "continue":
+        yield from user_part(user_count)
+        yield from dancer()
+    else:
+        new = _scaled(new_dance(), factor)
         stage = background(*size)
         left = user_part(user_count)
         last_left = None
-        for t in range(total):
+        for t in range(max(user_count, len(new))):
             last_left = next(left, last_left)
-            right = draw_dancer(stage.copy(), new_sequence.keypoints[min(t, len(new) - 1)])
+            right = draw_dancer(stage.copy(), new[min(t, len(new) - 1)])
             yield np.concatenate([last_left if last_left is not None else stage, right], axis=1)
-    return side_by_side(), total
 
 
-def dance(choreographer: Choreographer, input_path: str | os.PathLike | None, output: str | os.PathLike,
-          seconds: float = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
-          save_poses: bool = False, progress: bool = False) -> DanceResult:
-    """Continue the dance in `input_path` (or the model's primer) and write it to `output`."""
+def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike, seconds: float = 10.0,
+          sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
+          save_poses: bool = False) -> DanceResult:
+    """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
+    GIF made from the same frames and the new poses if asked.
+
+    `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
+    the new dance only when that is first drawn, after the user's part of a `continue` video has
+    been drawn and encoded.
+    """
     if layout not in LAYOUTS:
         raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     output = Path(output)
     if not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
-    user = read_user_dance(input_path, progress) if input_path is not None else primer_dance(choreographer)
-    context, new_ids, keypoints = choreograph(choreographer, user, seconds, sampling)
-    frames, _ = layout_frames(layout, user, keypoints)
-    written = write_mp4(frames, output, CORPUS_FPS, audio=user.audio, audio_offset=user.audio_offset)
+    written: list[NewDance] = []
+
+    def new_keypoints() -> np.ndarray:
+        if isinstance(model, Choreographer):
+            written.append(choreograph(model, user, seconds, sampling))
+        else:
+            written.append(model.choreograph(user, seconds, sampling))
+        return written[0].keypoints
+
+    frames = layout_frames(layout, user, new_keypoints)
+    small: list[np.ndarray] = []
+    count = write_mp4(_keeping(frames, small) if gif else frames, output, CORPUS_FPS, audio=user.audio,
+                      audio_offset=user.audio_offset)
+    new = written[0]
     gif_path = poses_path = None
     if gif:
         gif_path = output.with_suffix(".gif")
-        write_gif(layout_frames(layout, user, keypoints)[0], gif_path, CORPUS_FPS)
-    words = choreographer.vocabulary.words_of(new_ids) if new_ids is not None else []
+        write_gif(small, gif_path, CORPUS_FPS)
     if save_poses:
         poses_path = output.with_suffix(".npz")
-        meta = {"generator": choreographer.generator.name, "words": " ".join(words)}
-        PoseSequence(keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {input_path or 'primer'}", meta).save(poses_path)
-    return DanceResult(output, gif_path, poses_path, len(context), len(keypoints), words, written)
+        meta = {"generator": new.generator, "words": " ".join(new.words)}
+        PoseSequence(new.keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {user.sequence.source}",
+                     meta).save(poses_path)
+    return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count)
+
+
+def _keeping(frames: Iterator[np.ndarray], small: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """`frames` passed on, each also kept shrunk for the GIF in `small`."""
+    for frame in frames:
+        small.append(gif_frame(frame))
+        yield frame

@@ -12,3 +12,7 @@ class BopBotError(Exception):
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+    def __reduce__(self):
+        """Pickled by its path and problem, so it crosses from the model's process intact."""
+        return BopBotError, (self.path, self.problem)

@@ -79,14 +79,16 @@ def _project_all(motion, options: ExtractOptions) -> list[PoseSequence]:
     return pieces
 
 
-def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False) -> list[PoseSequence]:
-    """Read one input as PoseSequences at its own frame rate (several for 3D sources)."""
+def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False,
+             keep_frames: list | None = None) -> list[PoseSequence]:
+    """Read one input as PoseSequences at its own frame rate (several for 3D sources); a video's
+    frames as the detector saw them go into `keep_frames` if given (see `extract_video`)."""
     path = Path(path)
     kind = kind_of(path)
     if kind == "video":
         from .pose_detector import extract_video
 
-        return [extract_video(path, progress=progress)]
+        return [extract_video(path, progress=progress, keep_frames=keep_frames)]
     if kind == "openpose":
         from .openpose import load_openpose
 
@@ -106,9 +108,10 @@ def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progr
     return _project_all(load_tang(path), options)
 
 
-def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False) -> list[PoseSequence]:
+def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False,
+            keep_frames: list | None = None) -> list[PoseSequence]:
     """Read one input and resample it to the corpus rate (20 fps); too-short dances are errors."""
-    sequences = [sequence.resample(CORPUS_FPS) for sequence in load_any(path, options, progress)]
+    sequences = [sequence.resample(CORPUS_FPS) for sequence in load_any(path, options, progress, keep_frames)]
     for sequence in sequences:
         if len(sequence) < 2:
             raise BopBotError(path, f"too short to be a dance: {len(sequence)} frame(s) at {CORPUS_FPS:g} fps")

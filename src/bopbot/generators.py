@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .choreograph import word_motion
 from .errors import BopBotError
 
 if TYPE_CHECKING:
@@ -70,6 +69,8 @@ class WordGenerator(Generator):
         self.name = words.name
 
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling) -> Continuation:
+        from .choreograph import word_motion
+
         sampling.check()
         ids = self.words.continue_words(self.vocabulary.encode(context), count, sampling.temperature,
                                         np.random.default_rng(sampling.seed))
@@ -86,7 +87,7 @@ class GPT2Generator(Generator):
         self.model = model
 
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling) -> Continuation:
-        from .choreograph import continue_words
+        from .choreograph import continue_words, word_motion
 
         words = self.vocabulary.encode(context)[-(self.model.config.n_positions * 3 // 4):]
         ids = continue_words(self.model, words, count, sampling)
@@ -94,7 +95,7 @@ class GPT2Generator(Generator):
 
     def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling) -> list[Continuation]:
         """Contexts of one length are written as one batch, with the one seed."""
-        from .choreograph import continue_words
+        from .choreograph import continue_words, word_motion
 
         if len({len(context) for context in contexts}) != 1:
             return super().continue_dances(contexts, count, sampling)

@@ -9,6 +9,7 @@ a frame without a pts is placed one average frame interval after the one before 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -118,11 +119,15 @@ class _Clock:
 
 
 def decode_frames(
-    path: str | os.PathLike, max_side: int | None = None
+    path: str | os.PathLike, max_side: int | None = None, fps: float | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (seconds since the first frame, upright RGB uint8 H×W×3) for each frame of the first video.
 
-    With `max_side`, frames are scaled while converting to RGB so their long side is at most that.
+    With `max_side`, frames are scaled while converting to RGB so their long side is at most that
+    (FFmpeg's swscale, in the one conversion). With `fps`, only the frames nearest a grid of `fps`
+    frames a second are converted and yielded (every frame of a slower video): a 24 fps video at
+    `fps=20` yields 5 of every 6. Every frame is still decoded, and counted for damage.
+
     A video damaged or cut short part way keeps the frames before the damage (with a warning) when
     there are at least MIN_FRAMES of them; otherwise, and for videos of fewer frames, BopBotError is
     raised. (A cut-short file often decodes without error, so the count is checked against the
@@ -133,11 +138,17 @@ def decode_frames(
         stream.thread_type = "AUTO"
         clock = _Clock(1.0 / _average_fps(stream))
         size = _scaled_size(stream.codec_context.width, stream.codec_context.height, max_side)
-        count = 0
+        count, last_tick = 0, -1
         try:
             for frame in container.decode(stream):
-                yield clock.seconds(frame), _upright(frame, *size)
+                seconds = clock.seconds(frame)
                 count += 1
+                if fps is not None:
+                    tick = math.floor(seconds * fps + 0.5)
+                    if tick == last_tick:
+                        continue
+                    last_tick = tick
+                yield seconds, _upright(frame, *size)
         except av.FFmpegError as exc:
             if count < MIN_FRAMES:
                 problem = f"is damaged: decoding failed after {count} frame(s) ({exc.strerror})"

@@ -1,0 +1,93 @@
+"""The model in a process of its own, loading while the user's video is read.
+
+Importing torch and transformers and loading the GPT-2 takes about 5 s of one core; reading a
+phone video (decoding, and MediaPipe on every kept frame) keeps the other core and more busy. In a
+thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920 benchmark clip
+the video was read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and 9.4 s in two
+processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
+spawned (a fresh interpreter: nothing is inherited, the same on every platform); only small arrays
+cross, the user's poses in and the new dance out (`dance.NewDance`), never the video's frames.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+
+def _serve(connection, folder: str | None, generator: str) -> None:
+    """The worker: load the model, say so (or send the error), then write dances until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from .dance import choreograph
+    from .model_folder import Choreographer
+
+    try:
+        model = Choreographer.load(folder, generator)
+    except BaseException as exc:
+        connection.send(("error", _portable(exc)))
+        return
+    connection.send(("ready", None))
+    while (request := connection.recv()) is not None:
+        try:
+            connection.send(("done", choreograph(model, *request)))
+        except Exception as exc:
+            connection.send(("error", _portable(exc)))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """`exc` if it survives pickling, else a RuntimeError that says what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+class ModelProcess:
+    """A model folder (the embedded one when None) with one generator, loading in a worker process
+    from the moment this is made; `choreograph` waits for it, then writes a dance there."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2"):
+        context = multiprocessing.get_context("spawn")
+        self._connection, theirs = context.Pipe()
+        folder = None if folder is None else str(Path(folder))
+        self._process = context.Process(target=_serve, args=(theirs, folder, generator), name="bopbot-model",
+                                        daemon=True)
+        self._process.start()
+        theirs.close()
+        self._ready = False
+
+    def _receive(self):
+        try:
+            kind, value = self._connection.recv()
+        except EOFError:
+            raise RuntimeError(f"the model process stopped (exit code {self._process.exitcode})") from None
+        if kind == "error":
+            raise value
+        return value
+
+    def choreograph(self, user, seconds: float, sampling):
+        """`dance.choreograph` of `user` in the worker (the video's frames stay here)."""
+        if not self._ready:
+            self._receive()
+            self._ready = True
+        self._connection.send((replace(user, frames=None), seconds, sampling))
+        return self._receive()
+
+    def close(self) -> None:
+        """Stop the worker, at once."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._connection.close()
+
+    def __enter__(self) -> "ModelProcess":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
