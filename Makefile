@@ -42,7 +42,7 @@ default-model: install
 	rm -rf build/train-corpus $(MODEL)/checkpoint $(MODEL)/*.safetensors $(MODEL)/*.json
 	$(VENV)/bin/bopbot extract training/train_inputs.txt -o build/train-corpus --yaws $(YAWS) --mirror --facing $(FACING)
 	$(VENV)/bin/bopbot vocab build/train-corpus -k 1024 --max-training-frames 262144 -o $(MODEL)
-	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL)
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --steps 3000
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --travel
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator lstm
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator ngram
