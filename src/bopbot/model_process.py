@@ -19,22 +19,26 @@ from pathlib import Path
 
 
 def _serve(connection, folder: str | None, generator: str) -> None:
-    """The worker: load the model, say so (or send the error), then write dances until told to stop."""
+    """The worker: load the model, say so (or send the error), then write dances until told to stop.
+    A parent that has gone (its end of the pipe closed) ends the worker quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from .dance import choreograph
     from .model_folder import Choreographer
 
     try:
-        model = Choreographer.load(folder, generator)
-    except BaseException as exc:
-        connection.send(("error", _portable(exc)))
-        return
-    connection.send(("ready", None))
-    while (request := connection.recv()) is not None:
         try:
-            connection.send(("done", choreograph(model, *request)))
-        except Exception as exc:
+            model = Choreographer.load(folder, generator)
+        except BaseException as exc:
             connection.send(("error", _portable(exc)))
+            return
+        connection.send(("ready", None))
+        while (request := connection.recv()) is not None:
+            try:
+                connection.send(("done", choreograph(model, *request)))
+            except Exception as exc:
+                connection.send(("error", _portable(exc)))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return
 
 
 def _portable(exc: BaseException) -> BaseException:
