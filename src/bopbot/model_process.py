@@ -2,9 +2,9 @@
 
 Importing torch and transformers and loading the GPT-2 takes about 5 s of one core; reading a
 phone video (decoding, and MediaPipe on every kept frame) keeps the other core and more busy. In a
-thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920 benchmark clip
-the video was read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and 9.4 s in two
-processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
+thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920 benchmark
+clip (one run each) the video was read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and
+9.4 s in two processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
 spawned (a fresh interpreter: nothing is inherited, the same on every platform); only small arrays
 cross, the user's poses in and the new dance out (`dance.NewDance`), never the video's frames.
 """

@@ -38,7 +38,7 @@ absl.logging.set_verbosity(absl.logging.ERROR)
 #: A person is detected when MediaPipe's detector scores them at least this.
 MIN_DETECTION_CONFIDENCE = 0.5
 #: Frames are scaled so their long side is at most this before detection, in the one conversion
-#: to RGB (the size of the videos `bopbot dance` writes, which reuses them). Measured on a 12 s
+#: to RGB (the size of the videos `bopbot dance` writes, which reuses them). Measured once on a 12 s
 #: 1080x1920 phone clip: MediaPipe 26.1 ms a frame at full size against 20.4 at 960 (it crops and
 #: scales the person itself, so smaller frames gain little more: 21.2 at 640), decoding and
 #: converting 4.7 s against 2.4; the joints found move by a median 0.005 torso lengths (95th

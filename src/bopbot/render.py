@@ -227,8 +227,8 @@ def write_gif(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float,
     """Write RGB frames as a looping GIF (shrunk to `max_width`), atomically; returns the frame count.
 
     One palette of GIF_COLOURS serves every frame, chosen by an octree from GIF_PALETTE_FRAMES of
-    them: a palette per frame took 6 s of the 12 s demo, and one palette keeps the colours from
-    flickering between frames. Measured on the demo: the octree is the fastest (0.4 s for every
+    them: a palette per frame took 6 s of the 22 s demo (measured once, cProfile), and one palette
+    keeps the colours from flickering between frames. Measured on the demo: the octree is the fastest (0.4 s for every
     frame) and the truest to the dancer's small areas of colour (its translucent torso 4 levels off
     on average, against 27 for median cut, which spends its colours on the stage's gradient).
     """
