@@ -11,7 +11,7 @@ import pytest
 from bopbot import continuity
 from bopbot.choreograph import smooth
 from bopbot.corpus import Corpus
-from bopbot.dance import join_smoothly, keep_in_frame
+from bopbot.dance import hand_over_path, join_smoothly, keep_in_frame
 from bopbot.normalise import denormalise
 from bopbot.travel import (
     PACE_RANGE,
@@ -73,13 +73,28 @@ def test_keep_in_frame_moves_and_shrinks_the_dancer_smoothly_and_leaves_others_a
     assert np.all(height < 150) and np.ptp(height) < 1e-3  # shrunk, and the same every frame
 
 
-def test_keep_in_frame_eases_in_from_a_user_cut_off_by_the_frame():
-    tall = _walking(60, 0.0)  # 160 px of dancer on a 150 px canvas from the first frame
-    eased = keep_in_frame(tall, (300, 150), ease_in=True)
+def test_keep_in_frame_eases_the_robot_in_and_keeps_every_joint_inside_from_the_first_frame():
+    tall = _walking(60, 0.0) - np.array([0.0, 30.0, 0.0], np.float32)  # joints 6 to 170 px: the helmet is cut off
+    eased = keep_in_frame(tall, (300, 175), ease_in=True)
     np.testing.assert_allclose(eased[0], tall[0])  # starts where the user was
-    assert continuity.inside_frame(eased[20:], (300, 150)) == 1.0  # inside from the first second on
+    assert continuity.inside_frame(eased, (300, 175)) == 1.0
+    helmet = 0.35 * 60 * (eased[:, :, 1].max(axis=1) - eased[:, :, 1].min(axis=1)) / 164
+    assert np.all(eased[20:, :, 1].min(axis=1) - helmet[20:] >= -1e-3)  # the whole robot in from the first second
     height = eased[:, :, 1].max(axis=1) - eased[:, :, 1].min(axis=1)
     assert np.all(np.diff(height[:21]) <= 1e-6) and np.abs(np.diff(height)).max() < 0.1 * 160  # shrinks gently
+    cut_off = keep_in_frame(_walking(60, 0.0), (300, 150), ease_in=True)  # the user's feet below the frame
+    assert continuity.inside_frame(cut_off, (300, 150)) == 1.0  # every joint in, even at the join
+
+
+def test_the_placement_hands_over_from_the_users_own_step():
+    context = np.tile(np.array([100.0, 200.0, 50.0], np.float32), (20, 1))
+    context[:, 0] += 4.0 * np.arange(20)  # the user walks right 4 px a frame
+    model_path = np.tile(context[-1], (40, 1)) + np.array([0.0, 0.0, 0.0], np.float32)
+    model_path[:, 1] -= 30.0 * np.arange(1, 41)  # the model's path leaps up 30 px a frame at once
+    path = hand_over_path(context, model_path)
+    assert path[0, 0] - context[-1, 0] == pytest.approx(0.8 * 4.0, abs=0.1)  # the user's step, slowing
+    assert abs(path[0, 1] - context[-1, 1]) < 1.0  # not the model's stride yet
+    np.testing.assert_allclose(np.diff(path[15:, 1]), -30.0, atol=1e-3)  # then the model's path
 
 
 def test_the_join_hands_over_from_the_users_own_motion(tiny_model, small_corpus):

@@ -86,12 +86,12 @@ def test_a_subset_of_stretches_is_summarised_on_its_own():
 def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_model, small_corpus, tmp_path):
     take = data / "mocap" / "tang2018" / "DANCE_R_8"
     assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus),
-                 "--generators", "gpt2,lstm,random,ngram,nearest", "--yaws", "0,180", "--context-seconds", "4",
+                 "--generators", "gpt2,lstm,random,ngram,nearest,gpt2+beats", "--yaws", "0,180", "--context-seconds", "4",
                  "--seconds", "5", "--seeds", "2", "--resamples", "50", "-o", str(tmp_path), "-q"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     table = results["table"]
     names = [n for n in table if n != "real (pool floor)"]
-    assert names == ["real (held-out)", "oracle words", "gpt2", "lstm", "random", "ngram", "nearest"]
+    assert names == ["real (held-out)", "oracle words", "gpt2", "lstm", "random", "ngram", "nearest", "gpt2+beats"]
     stretches = table["real (held-out)"]["stretches"]
     assert stretches == results["stretches"] >= 10 and table["gpt2"]["dances"] == 2 * 2 * stretches
     for name in names:
@@ -100,6 +100,8 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
     # the beat score only for dances made with the music, always beside its shifted-music null
     assert table["real (held-out)"]["BAS"] is not None and table["real (held-out)"]["BAS_null"] is not None
     assert table["gpt2"]["BAS"] is None and table["nearest"]["BAS"] is None
+    on_beat = table["gpt2+beats"]  # the GPT-2's dances played on the beat of the take's song
+    assert on_beat["BAS"]["value"] > on_beat["BAS_null"]["value"] + 0.1 and on_beat["perplexity"] is None
     assert table["gpt2"]["perplexity"] is not None and table["nearest"]["perplexity"] is None
     assert table["random"]["perplexity"]["value"] > table["ngram"]["perplexity"]["value"]
     pairs = {(c["first"], c["second"]) for c in results["comparisons"]}

@@ -7,7 +7,7 @@ import pytest
 
 from bopbot.corpus import Corpus
 from bopbot.errors import BopBotError
-from bopbot.vocabulary import PoseVocabulary, chunked
+from bopbot.vocabulary import LOWER_BODY, PoseVocabulary, chunked
 from bopbot.words import made_up_words
 
 
@@ -71,6 +71,24 @@ def test_save_and_load_keep_words_and_poses(fitted, frames, tmp_path):
     (tmp_path / "vocabulary.safetensors").write_bytes(b"garbage")
     with pytest.raises(BopBotError, match="vocabulary.safetensors"):
         PoseVocabulary.load(tmp_path)
+
+
+def test_a_part_wise_vocabulary_pairs_every_upper_pose_with_every_lower_pose(small_corpus, frames, tmp_path):
+    vocabulary = PoseVocabulary(parts=(8, 4), niter=10)
+    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 5000))
+    assert vocabulary.k == 32 and report.frames == len(frames)
+    vocabulary.save(tmp_path)
+    loaded = PoseVocabulary.load(tmp_path)
+    assert loaded.parts == (8, 4) and loaded.k == 32
+    # before the exact means, word u*4+l held upper pose u and lower pose l: the words sharing an
+    # upper pose share their k-means arms (the means then follow each pair's own frames)
+    fresh = PoseVocabulary(parts=(8, 4), niter=10)
+    sample = frames[(frames[:, :, 2] > 0).all(axis=1)][:, :, :2].reshape(-1, 34)
+    centroids = fresh._part_centroids(np.ascontiguousarray(sample)).reshape(8, 4, 17, 2)
+    upper = [j for j in range(17) if j not in LOWER_BODY]
+    assert np.ptp(centroids[:, :, upper], axis=1).max() == 0 and np.ptp(centroids[:, :, LOWER_BODY], axis=0).max() == 0
+    assert np.ptp(centroids[:, 0, upper], axis=0).max() > 0.1 and np.ptp(centroids[0, :, LOWER_BODY], axis=0).max() > 0.1
+    assert loaded.quantisation_error(frames) < 0.5
 
 
 def test_too_few_frames_for_k_is_a_clear_error(frames):

@@ -42,6 +42,14 @@ def audio_rate(path: str | os.PathLike) -> int | None:
         raise BopBotError(path, f"unreadable audio ({exc})") from None
 
 
+def check_music(path: str | os.PathLike) -> None:
+    """Raise a BopBotError naming `path` unless it is a file PyAV opens with an audio stream."""
+    if not os.path.isfile(path):
+        raise BopBotError(path, "no such music file")
+    if audio_rate(path) is None:
+        raise BopBotError(path, "has no audio stream to dance to")
+
+
 def read_audio(path: str | os.PathLike, rate: int | None = None, channels: int = 1, start: float = 0.0,
                duration: float | None = None) -> Audio:
     """`duration` seconds (all when None) of the first audio stream from `start` s, resampled to

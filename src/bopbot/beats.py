@@ -25,6 +25,7 @@ to real dances with their own music, never to generators that do not hear it.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ NULL_SHIFTS = np.concatenate([-np.arange(1.0, 5.0001, 0.1), np.arange(1.0, 5.000
 #: Sample rate audio is analysed at (librosa's default), and the onset envelope's hop.
 AUDIO_RATE = 22050
 HOP = 512
+#: Music whose loudest sample stays below this (full scale 1) is silence: it has no beats.
+SILENCE = 1e-3
 
 
 def mean_joint_speed(poses: np.ndarray, fps: float) -> np.ndarray:
@@ -73,25 +76,41 @@ def motion_beats(poses: np.ndarray, fps: float, smoothing_seconds: float = MOTIO
 
 @dataclass
 class TrackBeats:
-    """The beats of a whole track: `times` in seconds from its start, and its length in seconds."""
+    """The beats of a whole track: `times` in seconds from its start, its length in seconds, and
+    its tempo in beats a minute (0 where no beat was found)."""
 
     times: np.ndarray
     seconds: float
+    tempo: float = 0.0
+
+    def between(self, start: float, seconds: float) -> np.ndarray:
+        """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
+        track's end (a clip's song stops where the clip does) the last beats carry on at the tempo."""
+        times = self.times
+        if len(times) >= 2 and start + seconds > times[-1]:
+            period = float(np.median(np.diff(times[-8:])))
+            more = int((start + seconds - times[-1]) / period) + 2
+            times = np.concatenate([times, times[-1] + period * np.arange(1, more)])
+        inside = times[(times >= start) & (times < start + seconds)]
+        return inside - start
 
 
+@functools.lru_cache(maxsize=16)
 def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
-    """The beats of the whole track in `audio_path` (see the module docs)."""
+    """The beats of the whole track in `audio_path` (see the module docs); none in silence. Kept
+    for the process's life: the model's worker tracks a song while the user's video is read."""
     import librosa
 
     samples = read_audio(audio_path, AUDIO_RATE, channels=1).mono()
     seconds = samples.size / AUDIO_RATE
-    if samples.size < AUDIO_RATE:
+    if samples.size < AUDIO_RATE or not np.abs(samples).max() > SILENCE:
         return TrackBeats(np.zeros(0), seconds)
     envelope = librosa.onset.onset_strength(y=samples, sr=AUDIO_RATE, hop_length=HOP)
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP))[0])
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
                                        tightness=100, units="time")
-    return TrackBeats(np.asarray(beats, dtype=np.float64), seconds)
+    beats = np.asarray(beats, dtype=np.float64)
+    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0)
 
 
 def beat_align_score(motion: np.ndarray, music: np.ndarray, sigma_seconds: float = BEAT_SIGMA_SECONDS) -> float:

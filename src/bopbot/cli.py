@@ -138,6 +138,9 @@ def _vocab_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
     parser.add_argument("-k", type=int, default=1024, help="number of pose words (default 1024; up to 52,000 and more)")
     parser.add_argument("-o", "--output", required=True, help="model folder to create")
+    parser.add_argument("--parts", metavar="UxL", default=None,
+                        help="a part-wise vocabulary instead: U upper-body poses by L lower-body poses, every pair a "
+                             "word (U x L words; -k is then ignored), e.g. 32x32")
     parser.add_argument("--niter", type=int, default=20, help="k-means iterations (default 20)")
     parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 64 x K)")
     parser.add_argument("--seed", type=int, default=0)
@@ -155,10 +158,12 @@ def run_vocab(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if (output / "model.safetensors").exists() or (output / "checkpoint").exists():
         raise BopBotError(output, "already holds a trained model; give a new folder for a new vocabulary")
-    if args.k < 2:
+    parts = _parts(args.parts) if args.parts else None
+    if parts is None and args.k < 2:
         raise BopBotError(None, f"-k must be at least 2, got {args.k}")
     frames = corpus.summary()["frames"]
-    vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames)
+    vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames,
+                                parts=parts)
     bars = {}
 
     def progress(stage: str, count: int) -> None:
@@ -175,16 +180,27 @@ def run_vocab(args: argparse.Namespace) -> int:
     output.mkdir(parents=True, exist_ok=True)
     vocabulary.save(output)
     summary = {
-        "k": args.k, "frames": report.frames, "training_frames": report.training_frames,
+        "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames, "training_frames": report.training_frames,
         "quantisation_error": round(report.quantisation_error, 4),
         "quantisation_error_percent_torso": round(100 * report.quantisation_error, 2),
         "empty_words": report.empty_words, "corpus": str(corpus.folder),
     }
     update_pipeline_info(output, **{**pipeline_info(), **read_pipeline_info(output), "vocabulary": summary})
-    print(f"wrote {output / 'vocabulary.safetensors'}: {args.k} words over {report.frames} frames "
+    print(f"wrote {output / 'vocabulary.safetensors'}: {vocabulary.k} words over {report.frames} frames "
           f"(k-means on {report.training_frames}); quantisation error {report.quantisation_error:.3f} torso lengths "
           f"({100 * report.quantisation_error:.1f}% of the torso), {report.empty_words} empty words")
     return 0
+
+
+def _parts(text: str) -> tuple[int, int]:
+    """'32x32' -> (32, 32): the upper-body and lower-body pose counts of a part-wise vocabulary."""
+    try:
+        upper, lower = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise BopBotError(None, f"--parts takes UPPERxLOWER pose counts such as 32x32, not {text!r}") from None
+    if min(upper, lower) < 2:
+        raise BopBotError(None, f"--parts needs at least 2 poses a part, got {text!r}")
+    return upper, lower
 
 
 def _train_parser(verbs: argparse._SubParsersAction) -> None:
@@ -315,8 +331,11 @@ def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--echo", type=float, default=2.0,
                         help="favour the user's own pose words by this many nats, fading over the first seconds "
                              "(default 2, chosen in docs/sweeps.md; 0: off)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of new dance (default 10)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="seconds of new dance (default 10; with --music, the rest of the song up to 60)")
     parser.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
+    parser.add_argument("--music", metavar="FILE", default=None,
+                        help="dance to this song (any audio or video file with sound) instead of the input's own music")
 
 
 def _dance_parser(verbs: argparse._SubParsersAction) -> None:
@@ -336,6 +355,10 @@ def _dance_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout", choices=LAYOUTS, default="continue",
                         help="continue: the clip then the dancer; side-by-side; dancer-only")
     parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
+    parser.add_argument("--music-from-start", action="store_true",
+                        help="with --music and the continue layout: the song plays under the clip too, and the new "
+                             "dance picks it up where the clip ends (default: the clip keeps its own sound and the "
+                             "song starts with the new dance)")
 
 
 def _sampling(args: argparse.Namespace):
@@ -343,13 +366,23 @@ def _sampling(args: argparse.Namespace):
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
     sampling.check()
-    if not args.seconds > 0:
+    if args.seconds is not None and not args.seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
+    if args.music is not None:
+        from .audio import check_music
+
+        check_music(args.music)
     return sampling
+
+
+def _seconds(args: argparse.Namespace, default: float) -> float | None:
+    """The new dance's length: as asked, else the rest of the song (None) with --music, else `default`."""
+    return args.seconds if args.seconds is not None else (None if args.music else default)
 
 
 def run_dance(args: argparse.Namespace) -> int:
     from .dance import dance, read_user_dance
+    from .extract import kind_of
     from .model_process import ModelProcess
 
     sampling = _sampling(args)
@@ -357,9 +390,11 @@ def run_dance(args: argparse.Namespace) -> int:
         raise BopBotError(args.output, "the output must be an .mp4 file")
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
-    with ModelProcess(args.model, args.generator) as model:  # loads while the video is read
+    songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
+    with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
         user = read_user_dance(args.input, progress=True)
-        result = dance(model, user, args.output, args.seconds, sampling, args.layout, args.gif, args.save_poses)
+        result = dance(model, user, args.output, _seconds(args, 10.0), sampling, args.layout, args.gif,
+                       args.save_poses, args.music, args.music_from_start)
     _print_dance(result)
     return 0
 
@@ -367,6 +402,12 @@ def run_dance(args: argparse.Namespace) -> int:
 def _print_dance(result) -> None:
     print(f"wrote {result.video} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
           f"after {result.context_words / 20:g} s from the input")
+    if result.music is None:
+        print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
+    elif not result.beats:
+        warnings.warn(f"{result.music}: no beat found in the music; the new dance keeps its own time")
+    else:
+        print(f"danced to {result.music.name}: {result.beats} beats at {result.tempo:.0f} beats a minute")
     for extra in (result.gif, result.poses):
         if extra is not None:
             print(f"wrote {extra}")
@@ -379,7 +420,7 @@ def _demo_parser(verbs: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
     _sampling_arguments(parser)
-    parser.set_defaults(seconds=12.0, seed=0)
+    parser.set_defaults(seed=0)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -390,8 +431,10 @@ def run_demo(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     user = primer_dance(args.model)
     folder.mkdir(parents=True, exist_ok=True)
-    with ModelProcess(args.model, args.generator) as model:  # loads while the primer is drawn
-        result = dance(model, user, folder / "bopbot-demo.mp4", args.seconds, sampling, "continue", gif=True)
+    songs = [args.music] if args.music else []
+    with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
+        result = dance(model, user, folder / "bopbot-demo.mp4", _seconds(args, 12.0), sampling, "continue", gif=True,
+                       song=args.music)
     _print_dance(result)
     print(f"the bopbot dancer is in {folder.resolve()}/")
     return 0
@@ -452,7 +495,9 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("heldout", nargs="+", help="held-out dances (files, folders, .txt lists)")
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
-    parser.add_argument("--generators", default=",".join(GENERATOR_NAMES), help="comma-separated (default: all)")
+    parser.add_argument("--generators", default=",".join(GENERATOR_NAMES + ("gpt2+beats",)),
+                        help="comma-separated (default: all, and gpt2+beats: the GPT-2's dances played on the beat "
+                             "of the take's music)")
     parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
     parser.add_argument("--yaws", type=_yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
     parser.add_argument("--seeds", type=int, default=settings.seeds,

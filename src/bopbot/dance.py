@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from .audio import audio_rate
 from .choreograph import Sampling, smooth, word_motion
 from .errors import BopBotError
 from .extract import extract, kind_of
@@ -25,7 +26,7 @@ from .model_folder import Choreographer
 from .model_process import ModelProcess
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
-from .render import LAYOUTS, background, dancer_frames, draw_dancer, gif_frame, write_gif, write_mp4
+from .render import LAYOUTS, AudioPiece, background, dancer_frames, draw_dancer, gif_frame, write_gif, write_mp4
 from .skeleton import INDEX
 
 #: Output videos are scaled so their long side is at most this many pixels.
@@ -41,6 +42,8 @@ CARRY_DECAY = 0.8
 ROBOT_MARGINS = (0.35, 0.3, 0.15)
 #: A dancer taller or wider than this share of the picture is shrunk to it.
 FIT = 0.95
+#: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
+MAX_SONG_SECONDS = 60.0
 #: The user's video frames are kept from extraction for the layouts that show the clip, up to this
 #: many bytes (about 70 s of a 540x960 clip at 20 fps); a longer clip is decoded again to draw it.
 KEEP_FRAMES_BYTES = 2 * 1024**3
@@ -80,6 +83,14 @@ class KeptFrames(list):
         super().append(item)
 
 
+@dataclass(frozen=True)
+class Music:
+    """The music the new dance is danced to: a file with sound, and where in it the new dance starts (s)."""
+
+    path: Path
+    start: float
+
+
 @dataclass
 class DanceResult:
     video: Path
@@ -89,6 +100,10 @@ class DanceResult:
     new_frames: int
     new_words: list[str]
     frames: int
+    #: The music the new dance followed (None: it had none), its tempo and how many beats it met.
+    music: Path | None = None
+    tempo: float = 0.0
+    beats: int = 0
 
 
 def read_user_dance(path: str | os.PathLike, progress: bool = False) -> UserDance:
@@ -135,19 +150,40 @@ class NewDance:
     keypoints: np.ndarray
     words: list[str]
     generator: str
+    #: The tempo of the music it was danced to (0: none, or no beat found) and its beats in the dance.
+    tempo: float = 0.0
+    beats: int = 0
 
 
-def choreograph(choreographer: Choreographer, user: UserDance, seconds: float, sampling: Sampling) -> NewDance:
-    """Encode the user's dance as words, let the generator continue it for `seconds`, and put the
-    new dance on the user's canvas (`continue_on_canvas`)."""
+def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,
+                music: Music | None = None) -> NewDance:
+    """Encode the user's dance as words, let the generator continue it for `seconds`, put the new
+    dance on the user's canvas (`continue_on_canvas`), and play it on the beat of the `music`
+    (`retime`: the generator then writes a little more, for the warp to draw on). With music, `seconds` None is the rest of the song (`MAX_SONG_SECONDS` at most)."""
+    from .beats import music_beats  # librosa: imported only for a dance with music
+    from .retime import beat_warp, play, source_frames_needed
+
+    track = music_beats(str(music.path)) if music is not None else None
+    if seconds is None:
+        if track is None:
+            raise BopBotError(None, "say how many --seconds to dance: there is no song to last")
+        seconds = min(track.seconds - music.start, MAX_SONG_SECONDS)
+        if not seconds > 0:
+            raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new dance starts")
+    count = max(1, round(seconds * CORPUS_FPS))
+    beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
-    count = max(1, round(seconds * CORPUS_FPS))
-    new = choreographer.generator.continue_dance(user.poses, count, sampling)
+    new = choreographer.generator.continue_dance(user.poses, source_frames_needed(count) if len(beats) else count,
+                                                 sampling)
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
                                    user.sequence.size, context)
-    words = vocabulary.words_of(new.ids) if new.ids is not None else []
-    return NewDance(len(context), new.ids, keypoints, words, choreographer.generator.name)
+    shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
+    keypoints = play(keypoints, shown)
+    ids = new.ids[np.round(shown).astype(int)] if new.ids is not None else None
+    words = vocabulary.words_of(ids) if ids is not None else []
+    return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
+                    track.tempo if track is not None else 0.0, len(beats))
 
 
 def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
@@ -158,6 +194,14 @@ def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = No
     lead = np.where(lead[:, :, 2:3] > 0, lead, vocabulary.decode(context_ids[-len(lead):]))
     lead[:, :, 2] = 1.0
     return lead
+
+
+def _handover(frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """For the first `frames` new frames: how much of the user's last step each carries on (decaying
+    by `CARRY_DECAY` a frame), and the smoothstep weight of the new movement against it."""
+    steps = np.arange(1, frames + 1)
+    ramp = steps / (frames + 1)
+    return CARRY_DECAY ** steps, ramp * ramp * (3 - 2 * ramp)
 
 
 def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
@@ -173,12 +217,32 @@ def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, contex
     moving = smooth(np.concatenate([lead, keyframes]))[len(lead):]
     frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
     if frames and len(lead) > 1:
-        velocity = lead[-1, :, :2] - lead[-2, :, :2]
-        steps = np.arange(1, frames + 1)
-        carried = lead[-1, :, :2] + velocity * np.cumsum(CARRY_DECAY ** steps)[:, None, None]
-        weight = (steps / (frames + 1)) ** 2 * (3 - 2 * steps / (frames + 1))
+        carry, weight = _handover(frames)
+        carried = lead[-1, :, :2] + (lead[-1, :, :2] - lead[-2, :, :2]) * np.cumsum(carry)[:, None, None]
         moving[:frames, :, :2] = (1 - weight)[:, None, None] * carried + weight[:, None, None] * moving[:frames, :, :2]
     return moving
+
+
+def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.ndarray:
+    """The new dance's (T, 3) placement (hip x, hip y, scale in pixels) with its first steps handed
+    over from the user's last step as `join_smoothly` hands over the poses: the hips carry on the
+    way they were going and turn to the travel model's path over `HANDOVER_SECONDS`, instead of
+    taking the model's first stride at once."""
+    frames = min(len(placement), round(HANDOVER_SECONDS * CORPUS_FPS))
+    if not frames or len(context_placement) < 2:
+        return placement
+    path = np.concatenate([context_placement[-1:], placement]).astype(np.float64)
+    steps = np.diff(path[:, :2], axis=0)
+    zooms = np.diff(np.log(np.maximum(path[:, 2], 1e-9)))
+    last = np.asarray(context_placement[-1], dtype=np.float64) - np.asarray(context_placement[-2], dtype=np.float64)
+    last_zoom = np.log(max(context_placement[-1][2], 1e-9) / max(context_placement[-2][2], 1e-9))
+    carry, weight = _handover(frames)
+    steps[:frames] = (1 - weight)[:, None] * carry[:, None] * last[:2] + weight[:, None] * steps[:frames]
+    zooms[:frames] = (1 - weight) * carry * last_zoom + weight * zooms[:frames]
+    out = np.empty_like(placement, dtype=np.float64)
+    out[:, :2] = path[0, :2] + np.cumsum(steps, axis=0)
+    out[:, 2] = path[0, 2] * np.exp(np.cumsum(zooms))
+    return out.astype(np.float32)
 
 
 def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placement: np.ndarray, keyframes: np.ndarray,
@@ -194,7 +258,8 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids)
     pace = user_pace(travel, smooth(word_motion(vocabulary, context_ids)), context_placement)
-    placement = travel_path(travel, lead_in(vocabulary, context, context_ids), poses, context_placement[-1], pace)
+    placement = hand_over_path(context_placement, travel_path(travel, lead_in(vocabulary, context, context_ids), poses,
+                                                              context_placement[-1], pace))
     return keep_in_frame(denormalise(poses, placement), size, ease_in=True)
 
 
@@ -214,6 +279,28 @@ def _shift_within(low: np.ndarray, high: np.ndarray, frames: int, rounds: int = 
     return shift
 
 
+def _fit(xy: np.ndarray, hips: np.ndarray, margins: tuple[np.ndarray, ...], size: tuple[int, int], fit: float,
+         frames: int) -> np.ndarray:
+    """(T, 17, 2) joints (NaN where missing) shrunk about the `hips` wherever the body plus its
+    `margins` (above, below, to each side, per frame) is over `fit` of the canvas, then moved by the
+    smallest smooth shift that puts it inside; both changes reach at most `frames` either side."""
+    width, height = size
+    above, below, side = margins
+
+    def extent(points: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Left, right, top, bottom of the body drawn at `points`, margins included."""
+        return (np.nanmin(points[:, :, 0], axis=1) - side * scale, np.nanmax(points[:, :, 0], axis=1) + side * scale,
+                np.nanmin(points[:, :, 1], axis=1) - above * scale, np.nanmax(points[:, :, 1], axis=1) + below * scale)
+
+    left, right, top, bottom = extent(xy, np.ones(len(xy)))
+    fits = np.minimum(fit * width / np.maximum(right - left, 1e-6), fit * height / np.maximum(bottom - top, 1e-6))
+    scale = _smallest_scale(np.minimum(1.0, fits), frames)
+    xy = hips[:, None, :] + (xy - hips[:, None, :]) * scale[:, None, None]
+    left, right, top, bottom = extent(xy, scale)
+    shift = np.stack([_shift_within(-left, width - right, frames), _shift_within(-top, height - bottom, frames)], axis=1)
+    return xy + shift[:, None, :]
+
+
 def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
     """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
     (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
@@ -224,15 +311,15 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     gently rather than jumping.
 
     With `ease_in` the first frame is left where it is and the correction grows to its whole over
-    `seconds` (smoothstep): a continuation of a user who fills the picture, feet cut off, starts
-    where the user was and moves into the frame, instead of shrinking at the join. Every frame from
-    `seconds` on is inside.
+    `seconds` (smoothstep): a continuation of a user who fills the picture starts where the user was
+    and moves its helmet and shadow into the frame, instead of shrinking at the join. Every joint is
+    inside the canvas in every frame all the same (a user whose feet the frame cut off is continued
+    with the feet in, the one jump this allows); every frame from `seconds` on has the whole robot in.
     """
     keypoints = np.asarray(keypoints, dtype=np.float32).copy()
     present = keypoints[:, :, 2] > 0
     if not present.any(axis=1).all():
         return keypoints
-    width, height = size
     frames = max(1, round(seconds * CORPUS_FPS))
     xy = np.where(present[..., None], keypoints[:, :, :2], np.nan).astype(np.float64)
     with warnings.catch_warnings():
@@ -242,26 +329,19 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     torso = np.linalg.norm(shoulders - hips, axis=1)
     torso = np.where(np.isnan(torso), np.ptp(np.nan_to_num(xy[:, :, 1]), axis=1) / 3.3, torso)
     hips = np.where(np.isnan(hips), np.nanmean(xy, axis=1), hips)
-    above, below, side = (margin * torso for margin in ROBOT_MARGINS)
-
-    def extent(points: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Left, right, top, bottom of the robot drawn at `points` (room for helmet, limbs, shadow)."""
-        return (np.nanmin(points[:, :, 0], axis=1) - side * scale, np.nanmax(points[:, :, 0], axis=1) + side * scale,
-                np.nanmin(points[:, :, 1], axis=1) - above * scale, np.nanmax(points[:, :, 1], axis=1) + below * scale)
-
-    left, right, top, bottom = extent(xy, np.ones(len(xy)))
-    fits = np.minimum(FIT * width / np.maximum(right - left, 1e-6), FIT * height / np.maximum(bottom - top, 1e-6))
-    scale = _smallest_scale(np.minimum(1.0, fits), frames)
-    xy = hips[:, None, :] + (xy - hips[:, None, :]) * scale[:, None, None]
-    left, right, top, bottom = extent(xy, scale)
-    shift = np.stack([_shift_within(-left, width - right, frames), _shift_within(-top, height - bottom, frames)], axis=1)
+    robot = tuple(margin * torso for margin in ROBOT_MARGINS)
+    fitted = _fit(xy, hips, robot, size, FIT, frames)
     if ease_in:
         ramp = np.clip(np.arange(len(xy)) / frames, 0.0, 1.0)
         weight = (ramp * ramp * (3 - 2 * ramp))[:, None, None]
-        original = np.where(present[..., None], keypoints[:, :, :2], np.nan)
-        xy = original + weight * (xy - original)
-        shift = shift * weight[:, :, 0]
-    keypoints[:, :, :2] = np.where(present[..., None], xy + shift[:, None, :], keypoints[:, :, :2])
+        fitted = xy + weight * (fitted - xy)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            eased_hips = np.nanmean(fitted[:, [INDEX["left_hip"], INDEX["right_hip"]]], axis=1)
+        eased_hips = np.where(np.isnan(eased_hips), np.nanmean(fitted, axis=1), eased_hips)
+        half_pixel = tuple(np.full(len(xy), 0.5) for _ in ROBOT_MARGINS)  # joints on the canvas, rounding aside
+        fitted = _fit(fitted, eased_hips, half_pixel, size, 1.0, max(1, frames // 4))
+    keypoints[:, :, :2] = np.where(present[..., None], fitted, keypoints[:, :, :2])
     return keypoints
 
 
@@ -330,11 +410,36 @@ def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarr
             yield np.concatenate([last_left if last_left is not None else stage, right], axis=1)
 
 
-def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike, seconds: float = 10.0,
-          sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
-          save_poses: bool = False) -> DanceResult:
+def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = None,
+               song_from_start: bool = False) -> tuple[Music | None, list[AudioPiece]]:
+    """The music the new dance follows, and the audio the output carries.
+
+    Without a `song`, the input's own music (a video's sound, a take's song) plays under the whole
+    output, and the new dance follows it from where it starts in it: past the end of a clip's sound
+    its beats carry on at its tempo. With a `song`, in the `continue` layout the clip keeps its own
+    sound and the song starts with the new dance, or (`song_from_start`) the song plays from the
+    start and the new dance picks it up where the clip ends; in the other layouts, where the new
+    dance starts with the video, the song plays from the start.
+    """
+    before = len(user.sequence.keypoints) / CORPUS_FPS if layout == "continue" else 0.0
+    if song is None:
+        if user.audio is None or not audio_rate(user.audio):
+            return None, []
+        return Music(Path(user.audio), user.audio_offset + before), [AudioPiece(user.audio, user.audio_offset)]
+    song = Path(song)
+    if layout != "continue" or song_from_start:
+        return Music(song, before), [AudioPiece(song)]
+    under_clip = AudioPiece(user.audio, user.audio_offset, before) if user.audio else AudioPiece(None, 0.0, before)
+    return Music(song, 0.0), [under_clip, AudioPiece(song)]
+
+
+def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike,
+          seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
+          save_poses: bool = False, song: str | os.PathLike | None = None,
+          song_from_start: bool = False) -> DanceResult:
     """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
-    GIF made from the same frames and the new poses if asked.
+    GIF made from the same frames and the new poses if asked. The new dance follows the music of
+    `soundtrack` (with a `song`, `seconds` None is the rest of it).
 
     `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
     the new dance only when that is first drawn, after the user's part of a `continue` video has
@@ -343,21 +448,21 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
     if layout not in LAYOUTS:
         raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     output = Path(output)
-    if not seconds > 0:
+    if seconds is not None and not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
+    music, audio = soundtrack(user, layout, song, song_from_start)
     written: list[NewDance] = []
 
     def new_keypoints() -> np.ndarray:
         if isinstance(model, Choreographer):
-            written.append(choreograph(model, user, seconds, sampling))
+            written.append(choreograph(model, user, seconds, sampling, music))
         else:
-            written.append(model.choreograph(user, seconds, sampling))
+            written.append(model.choreograph(user, seconds, sampling, music))
         return written[0].keypoints
 
     frames = layout_frames(layout, user, new_keypoints)
     small: list[np.ndarray] = []
-    count = write_mp4(_keeping(frames, small) if gif else frames, output, CORPUS_FPS, audio=user.audio,
-                      audio_offset=user.audio_offset)
+    count = write_mp4(_keeping(frames, small) if gif else frames, output, CORPUS_FPS, audio=audio)
     new = written[0]
     gif_path = poses_path = None
     if gif:
@@ -368,7 +473,8 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
         meta = {"generator": new.generator, "words": " ".join(new.words)}
         PoseSequence(new.keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {user.sequence.source}",
                      meta).save(poses_path)
-    return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count)
+    return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count,
+                       music.path if music is not None else None, new.tempo, new.beats)
 
 
 def _keeping(frames: Iterator[np.ndarray], small: list[np.ndarray]) -> Iterator[np.ndarray]:

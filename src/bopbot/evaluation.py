@@ -19,13 +19,15 @@ The rows
 * `oracle words`: the real continuation turned into pose words and back, moved through (`word_motion`), joined and smoothed
   exactly as `bopbot dance` joins a generator's words: the best any word generator can do with
   this vocabulary.
-* one row per generator, `seeds` samples per stretch and camera.
+* one row per generator, `seeds` samples per stretch and camera; a generator named with `+beats`
+  (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
+  music (`retime.beat_warp`), as `bopbot dance` does with music.
 
 Every row is scored the same way against the same reference, the training pool (`pool_stretches`
 `seconds`-long stretches of the training split): FID_k/FID_g say how far a set is from real
 training dance, Div_k/Div_g how varied it is. Word counts and copies use the row's final poses
 encoded with the vocabulary, jitter the final poses. The Beat Align Score is given only to
-dances made with their music (the real rows, on takes that have music), beside the same dances
+dances made with their music (the real rows and the `+beats` rows, on takes that have music), beside the same dances
 scored against the music shifted by 1 to 5 s (`bopbot.beats`). Perplexity is that of the real
 continuations, each word given everything before it that the model's window holds.
 
@@ -54,6 +56,7 @@ from .extract import ExtractOptions, expand_inputs, extract
 from .generators import NAMES, load_generator
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS
+from .retime import beat_warp, play, source_frames_needed
 from .train import is_validation
 from .travel import load_travel
 from .vocabulary import PoseVocabulary
@@ -68,6 +71,8 @@ USER_SECONDS = 10.0
 CURVE_SHIFTS = np.round(np.arange(-5.0, 5.0001, 0.05), 2)
 FLOOR = "real (pool floor)"
 ORACLE = "oracle words"
+#: A generator's name with this after it: its dances played on the beat of the take's music.
+ON_THE_BEAT = "+beats"
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,7 @@ class Scorer:
             row.per_dance["BAS_null"] = np.array([np.nan if a is None or a[1] is None else a[1] for a in aligned])
         return row
 
-    def _track(self, audio: str) -> TrackBeats:
+    def track(self, audio: str) -> TrackBeats:
         if audio not in self.music:
             self.music[audio] = music_beats(audio)
         return self.music[audio]
@@ -250,7 +255,7 @@ class Scorer:
     def _beats(self, poses: np.ndarray, test: Test) -> tuple[float, float | None] | None:
         if test.audio is None:
             return None
-        return beat_alignment(motion_beats(poses, CORPUS_FPS), self._track(test.audio), test.audio_start,
+        return beat_alignment(motion_beats(poses, CORPUS_FPS), self.track(test.audio), test.audio_start,
                               len(poses) / CORPUS_FPS)
 
     def shift_curve(self, tests: list[Test], resamples: int) -> dict | None:
@@ -259,7 +264,7 @@ class Scorer:
         tests = [t for t in tests if t.audio]
         if not tests:
             return None
-        curves = np.stack([shift_curve(motion_beats(t.continuation, CORPUS_FPS), self._track(t.audio), t.audio_start,
+        curves = np.stack([shift_curve(motion_beats(t.continuation, CORPUS_FPS), self.track(t.audio), t.audio_start,
                                        len(t.continuation) / CORPUS_FPS, CURVE_SHIFTS) for t in tests])
         return {"shifts": CURVE_SHIFTS.tolist(), "tests": len(tests),
                 **cluster_mean(curves, np.array([t.stretch for t in tests]), resamples)}
@@ -300,7 +305,7 @@ def _gpt2_log_loss(model, sentence: np.ndarray, first: int) -> tuple[float, int]
 def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[str], generators: list[str],
              settings: EvalSettings = EvalSettings(), progress: bool = True) -> dict:
     """Score every row (see the module docs); returns the table, the comparisons and samples for the report."""
-    unknown = [g for g in generators if g not in NAMES]
+    unknown = [g for g in generators if g.removesuffix(ON_THE_BEAT) not in NAMES]
     if unknown:
         raise BopBotError(None, f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
     vocabulary = PoseVocabulary.load(model_folder)
@@ -332,20 +337,25 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     bar = tqdm(total=len(generators) * len(tests) * settings.seeds, desc="generating", unit="dance",
                disable=not progress)
     for name in generators:
-        generator = load_generator(name, model_folder, vocabulary)
+        on_beat = name.endswith(ON_THE_BEAT)
+        generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary)
+        written = source_frames_needed(count) if on_beat else count
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
             sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
-            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], count, sampling)):
-                dances.append(carry_on(test, new.poses))
+            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling)):
+                music = scorer.track(test.audio) if on_beat and test.audio else None
+                beats = music.between(test.audio_start, settings.seconds) if music is not None else []
+                shown = carry_on(test, new.poses)
+                dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))
-        rows[name] = scorer.score(name, dances, dance_tests, with_music=False)
+        rows[name] = scorer.score(name, dances, dance_tests, with_music=on_beat)
         samples[name] = normalise(dances[0])[0]
-        losses = [continuation_log_loss(name, generator, vocabulary, t) for t in tests]
-        if all(loss is not None for loss in losses):
+        losses = [] if on_beat else [continuation_log_loss(name, generator, vocabulary, t) for t in tests]
+        if losses and all(loss is not None for loss in losses):
             rows[name].log_loss = np.array([loss[0] for loss in losses])
             rows[name].words = np.array([loss[1] for loss in losses])
             rows[name].loss_stretch = np.array([t.stretch for t in tests])

@@ -18,10 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def _serve(connection, folder: str | None, generator: str) -> None:
-    """The worker: load the model, say so (or send the error), then write dances until told to stop.
-    A parent that has gone (its end of the pipe closed) ends the worker quietly."""
+def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> None:
+    """The worker: load the model and track the beats of `songs`, say so (or send the error), then
+    write dances until told to stop. A parent that has gone (its end of the pipe closed) ends the
+    worker quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from .beats import music_beats
     from .dance import choreograph
     from .model_folder import Choreographer
 
@@ -31,6 +33,11 @@ def _serve(connection, folder: str | None, generator: str) -> None:
         except BaseException as exc:
             connection.send(("error", _portable(exc)))
             return
+        for song in songs:  # kept by music_beats for the dance; a bad song is reported when it is asked for
+            try:
+                music_beats(song)
+            except Exception:
+                pass
         connection.send(("ready", None))
         while (request := connection.recv()) is not None:
             try:
@@ -54,13 +61,16 @@ def _portable(exc: BaseException) -> BaseException:
 
 class ModelProcess:
     """A model folder (the embedded one when None) with one generator, loading in a worker process
-    from the moment this is made; `choreograph` waits for it, then writes a dance there."""
+    from the moment this is made, which also tracks the beats of `songs` (the music the dance may
+    follow); `choreograph` waits for it, then writes a dance there."""
 
-    def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2"):
+    def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
+                 songs: list[str | os.PathLike] = ()):
         context = multiprocessing.get_context("spawn")
         self._connection, theirs = context.Pipe()
         folder = None if folder is None else str(Path(folder))
-        self._process = context.Process(target=_serve, args=(theirs, folder, generator), name="bopbot-model",
+        self._process = context.Process(target=_serve, args=(theirs, folder, generator, [str(s) for s in songs]),
+                                        name="bopbot-model",
                                         daemon=True)
         self._process.start()
         theirs.close()
@@ -75,12 +85,12 @@ class ModelProcess:
             raise value
         return value
 
-    def choreograph(self, user, seconds: float, sampling):
+    def choreograph(self, user, seconds: float | None, sampling, music=None):
         """`dance.choreograph` of `user` in the worker (the video's frames stay here)."""
         if not self._ready:
             self._receive()
             self._ready = True
-        self._connection.send((replace(user, frames=None), seconds, sampling))
+        self._connection.send((replace(user, frames=None), seconds, sampling, music))
         return self._receive()
 
     def close(self) -> None:

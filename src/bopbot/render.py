@@ -9,6 +9,7 @@ length, so the robot looks the same at any scale.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -149,9 +150,18 @@ def dancer_frames(sequence: PoseSequence, size: tuple[int, int] | None = None,
         yield draw_dancer(canvas, frame)
 
 
+@dataclass(frozen=True)
+class AudioPiece:
+    """`seconds` (to its end when None) of the audio of `path` from `offset` s; silence when `path` is None."""
+
+    path: str | os.PathLike | None
+    offset: float = 0.0
+    seconds: float | None = None
+
+
 def write_mp4(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float,
-              audio: str | os.PathLike | None = None, audio_offset: float = 0.0) -> int:
-    """Encode RGB frames as H.264 MP4 (atomically), with `audio` from `audio_offset` s if given.
+              audio: list[AudioPiece] | None = None) -> int:
+    """Encode RGB frames as H.264 MP4 (atomically), with the `audio` pieces one after another if given.
 
     The audio is cut to the video's length; returns the number of video frames written. Frames are
     drawn in a thread while the last is encoded, and turned into the encoder's YUV 4:2:0 by OpenCV
@@ -169,7 +179,7 @@ def write_mp4(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float,
             video.pix_fmt = "yuv420p"
             video.options = dict(X264_OPTIONS)
             # every stream must exist before the first packet is written
-            music = _AudioCopy(audio, output, audio_offset) if audio is not None else None
+            music = _AudioCopy(audio, output) if audio else None
             count = 0
             for image in _chain(first, frames):
                 frame = av.VideoFrame.from_ndarray(
@@ -189,22 +199,42 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
 
 
 class _AudioCopy:
-    """The first audio stream of a source file, re-encoded as stereo AAC into an output container."""
+    """Audio pieces, one after another, re-encoded as stereo AAC into an output container at the
+    rate of the first piece that has sound (none is added if no piece has any)."""
 
-    def __init__(self, source: str | os.PathLike, output, offset: float):
-        self.source, self.output, self.offset = source, output, offset
-        self.rate = audio_rate(source)
+    def __init__(self, pieces: list[AudioPiece], output):
+        self.pieces, self.output = pieces, output
+        rates = (audio_rate(piece.path) for piece in pieces if piece.path is not None)
+        self.rate = next((rate for rate in rates if rate), None)
         if self.rate:
             self.encoder = output.add_stream("aac", rate=self.rate)
             self.encoder.layout = "stereo"
 
+    def _samples(self, duration: float) -> np.ndarray:
+        """(2, n) samples of the pieces in turn, `duration` seconds at most (less if they end first)."""
+        parts, left = [], int(round(duration * self.rate))
+        for piece in self.pieces:
+            want = left if piece.seconds is None else min(left, int(round(piece.seconds * self.rate)))
+            if want <= 0:
+                break
+            if piece.path is None or not audio_rate(piece.path):
+                part = np.zeros((2, want if piece.seconds is not None else 0), dtype=np.float32)
+            else:
+                part = read_audio(piece.path, self.rate, channels=2, start=piece.offset,
+                                  duration=want / self.rate).samples
+            if piece.seconds is not None:  # a piece that ends early is padded, so the next starts on time
+                part = np.pad(part, ((0, 0), (0, want - part.shape[1])))
+            parts.append(part)
+            left -= part.shape[1]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), dtype=np.float32)
+
     def copy(self, duration: float) -> None:
-        """Write `duration` seconds of the audio from the offset (less if the audio ends first)."""
+        """Write `duration` seconds of the pieces (less if they end first)."""
         import av
 
         if not self.rate:
             return
-        samples = read_audio(self.source, self.rate, channels=2, start=self.offset, duration=duration).samples
+        samples = self._samples(duration)
         for start in range(0, samples.shape[1], self.rate):
             piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + self.rate]),
                                                format="fltp", layout="stereo")

@@ -8,6 +8,13 @@ sample of complete frames (all 17 joints present) and trains faiss k-means on it
 every frame to its nearest centroid and replaces each centroid by the exact mean of its frames,
 accumulating the quantisation error on the way. Frames with missing joints are matched on the
 joints they have (a masked distance); frames without a dancer hold the previous word.
+
+A part-wise vocabulary (`parts=(U, L)`, as Bailando and X-Dancer split the body) clusters the upper
+body (head, arms, shoulders) into U poses and the lower body (hips, legs) into L poses on the same
+sample, and its U x L words are every upper pose put together with every lower pose: a word is a
+pair, so arms and legs can be combined in ways no single training frame showed. Everything after
+the k-means (assignment, the exact means, encode, decode, the generators) is the same as for whole
+poses: the nearest pair on all joints is the nearest upper pose with the nearest lower pose.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from scipy import sparse
 
 from .errors import BopBotError
 from .files import atomic_path
-from .skeleton import NUM_JOINTS
+from .skeleton import INDEX, NUM_JOINTS
 from .words import made_up_words
 
 DIMS = NUM_JOINTS * 2
@@ -35,6 +42,8 @@ FILENAME = "vocabulary.safetensors"
 #: 0.075 torso lengths) in a quarter of the time, and the assignment pass still sees every frame.
 FRAMES_PER_CENTROID = 64
 CHUNK = 65_536
+#: The lower body of a part-wise vocabulary; every other joint is the upper body.
+LOWER_BODY = [INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle") for side in ("left", "right")]
 
 
 def features(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,10 +69,16 @@ class FitReport:
 class PoseVocabulary:
     """K pose words learnt by k-means over normalised COCO-17 frames."""
 
-    def __init__(self, k: int = 1024, niter: int = 20, seed: int = 0, max_training_frames: int | None = None):
+    def __init__(self, k: int = 1024, niter: int = 20, seed: int = 0, max_training_frames: int | None = None,
+                 parts: tuple[int, int] | None = None):
+        if parts is not None:
+            if min(parts) < 2:
+                raise ValueError(f"each part needs at least 2 poses, not {parts}")
+            k = parts[0] * parts[1]
         if k < 2:
             raise ValueError(f"a vocabulary needs at least 2 words, not {k}")
         self.k = k
+        self.parts = parts
         self.niter = niter
         self.seed = seed
         self.max_training_frames = max_training_frames or k * FRAMES_PER_CENTROID
@@ -74,13 +89,10 @@ class PoseVocabulary:
         sample, seen = self._reservoir(chunks(), progress)
         if len(sample) < self.k:
             raise BopBotError(None, f"{len(sample)} complete frames cannot make {self.k} words; lower -k or add data")
-        kmeans = faiss.Kmeans(DIMS, self.k, niter=self.niter, seed=self.seed, max_points_per_centroid=10**9,
-                              verbose=False)
         started = time.perf_counter()
-        kmeans.train(sample)
+        self.centroids_ = self._part_centroids(sample) if self.parts else self._kmeans(sample, self.k)
         kmeans_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        self.centroids_ = kmeans.centroids.reshape(self.k, NUM_JOINTS, 2).copy()
         self._faiss_index = None
         self.words_ = made_up_words(self.k)
         sums = np.zeros((self.k, NUM_JOINTS, 2))
@@ -110,6 +122,25 @@ class PoseVocabulary:
         self.counts_ = counts
         return FitReport(int(counts.sum()), len(sample), error_sum / max(joints, 1), int((counts == 0).sum()),
                          kmeans_seconds, time.perf_counter() - started)
+
+    def _kmeans(self, sample: np.ndarray, k: int) -> np.ndarray:
+        """(k, dims) faiss k-means centroids of the (N, dims) sample."""
+        kmeans = faiss.Kmeans(sample.shape[1], k, niter=self.niter, seed=self.seed, max_points_per_centroid=10**9,
+                              verbose=False)
+        kmeans.train(np.ascontiguousarray(sample))
+        return kmeans.centroids.reshape(k, -1, 2).copy()
+
+    def _part_centroids(self, sample: np.ndarray) -> np.ndarray:
+        """(U x L, 17, 2): the upper-body and the lower-body poses clustered apart, every pair joined."""
+        upper_count, lower_count = self.parts
+        poses = sample.reshape(len(sample), NUM_JOINTS, 2)
+        upper_joints = [j for j in range(NUM_JOINTS) if j not in LOWER_BODY]
+        upper = self._kmeans(poses[:, upper_joints].reshape(len(poses), -1), upper_count)
+        lower = self._kmeans(poses[:, LOWER_BODY].reshape(len(poses), -1), lower_count)
+        centroids = np.empty((upper_count, lower_count, NUM_JOINTS, 2), dtype=np.float32)
+        centroids[:, :, upper_joints] = upper[:, None]
+        centroids[:, :, LOWER_BODY] = lower[None, :]
+        return centroids.reshape(self.k, NUM_JOINTS, 2)
 
     def _reservoir(self, chunks: Iterable[np.ndarray], progress) -> tuple[np.ndarray, int]:
         """A uniform sample of at most `max_training_frames` complete frames (Algorithm R, in blocks)."""
@@ -210,7 +241,8 @@ class PoseVocabulary:
             save_file(
                 {"centroids": self.centroids_.astype(np.float32), "counts": self.counts_.astype(np.int64)},
                 str(tmp),
-                metadata={"words": " ".join(self.words_), "niter": str(self.niter), "seed": str(self.seed)},
+                metadata={"words": " ".join(self.words_), "niter": str(self.niter), "seed": str(self.seed),
+                          **({"parts": "x".join(map(str, self.parts))} if self.parts else {})},
             )
         return path
 
@@ -228,11 +260,15 @@ class PoseVocabulary:
             tensors = load_file(str(path))
             centroids = tensors["centroids"]
             words = metadata["words"].split()
+            parts = tuple(int(n) for n in metadata["parts"].split("x")) if metadata.get("parts") else None
         except Exception as exc:  # safetensors raises several kinds for a damaged file
             raise BopBotError(path, f"unreadable pose vocabulary ({exc})") from None
         if centroids.ndim != 3 or centroids.shape[1:] != (NUM_JOINTS, 2) or len(words) != len(centroids):
             raise BopBotError(path, f"centroids {centroids.shape} and {len(words)} words do not match")
-        vocabulary = cls(k=len(centroids), niter=int(metadata.get("niter", 20)), seed=int(metadata.get("seed", 0)))
+        if parts is not None and (len(parts) != 2 or parts[0] * parts[1] != len(centroids)):
+            raise BopBotError(path, f"parts {metadata['parts']} do not make its {len(centroids)} words")
+        vocabulary = cls(k=len(centroids), niter=int(metadata.get("niter", 20)), seed=int(metadata.get("seed", 0)),
+                         parts=parts)
         vocabulary.centroids_ = centroids
         vocabulary.counts_ = tensors.get("counts", np.zeros(len(centroids), dtype=np.int64))
         vocabulary.words_ = words

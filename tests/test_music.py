@@ -1,0 +1,146 @@
+"""Dancing to the music: beats past a song's end, the time warp that puts the dancer's stops on the
+beats, `bopbot dance --music` on a song made here (a click track), and bad audio."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from bopbot.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats
+from bopbot.cli import main
+from bopbot.normalise import normalise
+from bopbot.pose_sequence import PoseSequence
+from bopbot.retime import MAX_STRETCH, beat_warp, play
+
+BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+
+
+def _click_track(path: Path, bpm: float = 120.0, seconds: float = 20.0, first: float = 0.25, loud: float = 0.8,
+                 rate: int = 44100) -> np.ndarray:
+    """Write a click every beat from `first` s (a 1 kHz blip of 30 ms) as a WAV; returns the click times."""
+    clicks = np.arange(first, seconds, 60.0 / bpm)
+    samples = np.zeros(int(seconds * rate), dtype=np.float32)
+    blip = np.arange(int(0.03 * rate)) / rate
+    for time in clicks:
+        start = int(time * rate)
+        samples[start:start + len(blip)] += np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        for start in range(0, len(samples), rate):
+            frame = av.AudioFrame.from_ndarray((samples[None, start:start + rate] * 32767 * loud).astype(np.int16),
+                                               format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return clicks
+
+
+def _swaying(frames: int, period: float, fps: float = 20.0) -> np.ndarray:
+    """A dancer whose arms swing back and forth every `period` s: its speed dips at each turn."""
+    t = np.arange(frames) / fps
+    poses = np.ones((frames, 17, 3), dtype=np.float32)
+    poses[:, :, 0] = np.linspace(-1, 1, 17)[None, :]
+    poses[:, :, 1] = np.linspace(-2, 2, 17)[None, :]
+    poses[:, 5:11, 0] += 0.5 * np.sin(2 * np.pi * t / (2 * period))[:, None]
+    return poses
+
+
+def _aligned(poses: np.ndarray, beats: np.ndarray) -> tuple[float, float]:
+    """Beat Align Score of the poses' motion beats on `beats`, and on `beats` shifted 1 to 5 s."""
+    dips = motion_beats(poses, 20.0)
+    return beat_align_score(dips, beats), float(np.mean([beat_align_score(dips, beats - s) for s in NULL_SHIFTS]))
+
+
+def test_beats_carry_on_at_the_tempo_past_the_end_of_the_song():
+    track = TrackBeats(np.arange(0.5, 10.0, 0.5), 10.0, 120.0)
+    np.testing.assert_allclose(track.between(8.0, 3.0), [0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    np.testing.assert_allclose(track.between(1.2, 1.0), [0.3, 0.8])
+    assert len(TrackBeats(np.zeros(0), 10.0).between(0.0, 5.0)) == 0
+
+
+def test_the_time_warp_puts_the_dancers_stops_on_the_beats_within_bounds():
+    beats = np.arange(0.35, 12.0, 0.5)  # 120 beats a minute, off the dancer's phase
+    written = _swaying(260, period=0.6)  # stops every 0.6 s: it drifts across the beat
+    as_written, _ = _aligned(written[:200], beats)
+    shown = beat_warp(written, beats, 200, 20.0)
+    on_beat, null = _aligned(play(written, shown), beats)
+    assert as_written < 0.5 and on_beat > 0.8 and null < 0.5
+    assert shown[0] == 0.0 and np.all(np.diff(shown) >= 1 / MAX_STRETCH - 1e-6)
+    assert np.all(np.diff(shown) <= MAX_STRETCH + 1e-6)  # never faster or slower than the bound
+    np.testing.assert_array_equal(play(written, beat_warp(written, np.zeros(0), 200, 20.0)), written[:200])  # no music
+
+
+@pytest.fixture(scope="module")
+def click(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    path = tmp_path_factory.mktemp("song") / "click_120.wav"
+    return path, _click_track(path)
+
+
+def _audio_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return float(stream.duration * stream.time_base)
+
+
+def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_model, click, tmp_path, capsys):
+    song, clicks = click
+    output = tmp_path / "to_the_click.mp4"
+    take = data / "mocap" / "tang2018" / "DANCE_C_7"  # a take with a song of its own: --music replaces it
+    assert main(["dance", str(take), "-o", str(output), "--model", str(tiny_model), "--music", str(song),
+                 "--seconds", "8", "--layout", "dancer-only", "--save-poses", "--seed", "1"]) == 0
+    assert "danced to click_120.wav" in capsys.readouterr().out
+    assert _audio_seconds(output) == pytest.approx(8.0, abs=0.1)  # the song, from its start
+    poses = normalise(PoseSequence.load(output.with_suffix(".npz")).keypoints)[0]
+    score, null = _aligned(poses, clicks[clicks < 8.0])
+    assert score > null + 0.2, (score, null)
+
+
+def test_the_clip_keeps_its_sound_and_the_song_follows_or_plays_throughout(data, tiny_model, click, tmp_path):
+    song, _ = click
+    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s with sound
+    after = tmp_path / "after.mp4"
+    assert main(["dance", str(clip), "-o", str(after), "--model", str(tiny_model), "--music", str(song)]) == 0
+    assert _audio_seconds(after) == pytest.approx(2.6 + 20.0, abs=0.15)  # the clip, then the whole song
+    throughout = tmp_path / "throughout.mp4"
+    assert main(["dance", str(clip), "-o", str(throughout), "--model", str(tiny_model), "--music", str(song),
+                 "--music-from-start", "--seconds", "2"]) == 0
+    assert _audio_seconds(throughout) == pytest.approx(2.6 + 2.0, abs=0.15)
+
+
+def test_bad_music_gets_one_line_and_silence_a_warning(data, tiny_model, tmp_path):
+    take = str(data / "mocap" / "tang2018" / "DANCE_C_7")
+    text = tmp_path / "song.mp3"
+    text.write_text("not a song at all\n")
+    silent_video = tmp_path / "no_sound.mp4"
+    with av.open(str(silent_video), "w") as container:
+        stream = container.add_stream("libx264", rate=20)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(10):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    truncated = tmp_path / "half.wav"
+    _click_track(truncated, seconds=4.0)
+    truncated.write_bytes(truncated.read_bytes()[:40])  # the header and nothing after
+    cases = {"song.mp3: unreadable audio": text, "no_sound.mp4: has no audio stream": silent_video,
+             "missing.mp3: no such music file": tmp_path / "missing.mp3", "half.wav:": truncated}
+    for expected, music in cases.items():
+        run = subprocess.run(BOPBOT + ["dance", take, "-o", str(tmp_path / "x.mp4"), "--model", str(tiny_model),
+                                       "--music", str(music), "--seconds", "1"], capture_output=True, text=True)
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode == 1 and len(lines) == 1 and expected in lines[0], (expected, run.stderr)
+        assert lines[0].startswith("bopbot: error:")
+    assert not (tmp_path / "x.mp4").exists()
+    quiet = tmp_path / "quiet.wav"
+    _click_track(quiet, seconds=4.0, loud=0.0)
+    run = subprocess.run(BOPBOT + ["dance", take, "-o", str(tmp_path / "q.mp4"), "--model", str(tiny_model),
+                                   "--music", str(quiet), "--layout", "dancer-only"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "bopbot: warning:" in run.stderr and "no beat found in the music" in run.stderr
+    assert _audio_seconds(tmp_path / "q.mp4") == pytest.approx(4.0, abs=0.1)
