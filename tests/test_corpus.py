@@ -16,6 +16,7 @@ import pytest
 
 from bopbot.corpus import Corpus, build_corpus
 from bopbot.extract import expand_inputs, extract
+from bopbot.files import TMP_PREFIX
 
 BOPBOT = [sys.executable, "-m", "bopbot.cli"]
 
@@ -89,18 +90,22 @@ def test_resume_after_a_kill(data, tmp_path):
     corpus = tmp_path / "corpus"
     command = BOPBOT + ["extract", *map(str, videos), "-o", str(corpus), "-q", "-j", "2"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def whole_shards() -> list[Path]:  # whole shards only: pathlib's glob also finds the hidden temporaries being written
+        return [p for p in (corpus / "shards").glob("*.npz") if not p.name.startswith(TMP_PREFIX)]
+
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list((corpus / "shards").glob("*.npz")):
+    while time.monotonic() < deadline and not whole_shards():
         time.sleep(0.2)
     os.killpg(run.pid, signal.SIGKILL)  # the whole process group, workers included, mid-write or not
     run.wait()
-    landed = list((corpus / "shards").glob("*.npz"))
+    landed = whole_shards()
     assert 1 <= len(landed) < len(videos), "the kill should land between the first and the last input"
 
     rerun = subprocess.run(command, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{len(landed)} already done" in rerun.stdout
-    assert not [p for p in (corpus / "shards").iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in (corpus / "shards").iterdir() if p.name.startswith(TMP_PREFIX)]
     summary = Corpus(corpus).summary()
     assert summary["inputs"] == len(videos) and summary["frames"] > 0
     assert sum(1 for _ in Corpus(corpus).sequences()) == len(videos)

@@ -7,6 +7,11 @@ clip (one run each) the video was read in 12.8 s and the model loaded in 10.4 s,
 9.4 s in two processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
 spawned (a fresh interpreter: nothing is inherited, the same on every platform); only small arrays
 cross, the user's poses in and the new dance out (`dance.NewDance`), never the video's frames.
+
+A Python process that has already imported transformers (a test run, a notebook, a server) loads
+the model in place instead, when the dance is asked for: the worker is there to hide those imports,
+and a fresh interpreter would only pay them again (in the test suite, 1 to 3 s a dance became 7 to
+12 s).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,15 +72,18 @@ class ModelProcess:
 
     def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
                  songs: list[str | os.PathLike] = ()):
+        folder = None if folder is None else str(Path(folder))
+        self._in_place = "transformers" in sys.modules  # see the module docs
+        self._ready = False
+        if self._in_place:
+            self._folder, self._generator, self._model = folder, generator, None
+            return
         context = multiprocessing.get_context("spawn")
         self._connection, theirs = context.Pipe()
-        folder = None if folder is None else str(Path(folder))
         self._process = context.Process(target=_serve, args=(theirs, folder, generator, [str(s) for s in songs]),
-                                        name="bopbot-model",
-                                        daemon=True)
+                                        name="bopbot-model", daemon=True)
         self._process.start()
         theirs.close()
-        self._ready = False
 
     def _receive(self):
         try:
@@ -87,6 +96,13 @@ class ModelProcess:
 
     def choreograph(self, user, seconds: float | None, sampling, music=None):
         """`dance.choreograph` of `user` in the worker (the video's frames stay here)."""
+        if self._in_place:
+            from .dance import choreograph
+            from .model_folder import Choreographer
+
+            if self._model is None:
+                self._model = Choreographer.load(self._folder, self._generator)
+            return choreograph(self._model, user, seconds, sampling, music)
         if not self._ready:
             self._receive()
             self._ready = True
@@ -95,6 +111,8 @@ class ModelProcess:
 
     def close(self) -> None:
         """Stop the worker, at once."""
+        if self._in_place:
+            return
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
