@@ -104,7 +104,7 @@ def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_
 
 def test_the_clip_keeps_its_sound_and_the_song_follows_or_plays_throughout(data, tiny_model, click, tmp_path):
     song, _ = click
-    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s with sound
+    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s without sound: silence under the clip
     after = tmp_path / "after.mp4"
     assert main(["dance", str(clip), "-o", str(after), "--model", str(tiny_model), "--music", str(song)]) == 0
     assert _audio_seconds(after) == pytest.approx(2.6 + 20.0, abs=0.15)  # the clip, then the whole song

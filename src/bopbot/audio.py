@@ -68,6 +68,8 @@ def read_audio(path: str | os.PathLike, rate: int | None = None, channels: int =
     decoded = 0
     try:
         with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise BopBotError(path, "has no audio stream")
             for frame in container.decode(container.streams.audio[0]):
                 for chunk in resampler.resample(frame):
                     pieces.append(chunk.to_ndarray().reshape(channels, -1))
