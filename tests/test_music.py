@@ -144,3 +144,12 @@ def test_bad_music_gets_one_line_and_silence_a_warning(data, tiny_model, tmp_pat
     assert run.returncode == 0, run.stderr
     assert "bopbot: warning:" in run.stderr and "no beat found in the music" in run.stderr
     assert _audio_seconds(tmp_path / "q.mp4") == pytest.approx(4.0, abs=0.1)
+
+
+def test_demo_dances_to_a_song(data, tiny_model, click, tmp_path, capsys):
+    song, _ = click
+    primer = data / "mocap" / "tang2018" / "DANCE_W_30"
+    assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
+    assert main(["demo", "-o", str(tmp_path), "--model", str(tiny_model), "--music", str(song)]) == 0
+    assert "danced to click_120.wav" in capsys.readouterr().out
+    assert _audio_seconds(tmp_path / "bopbot-demo.mp4") == pytest.approx(1.5 + 20.0, abs=0.15)  # primer, then the song
