@@ -107,8 +107,9 @@ def test_errors_are_one_line(data, tiny_model, tmp_path):
     cases = {
         "nobody found": ["dance", str(blank), "-o", str(tmp_path / "a.mp4"), "--model", str(tiny_model)],
         "tokenizer.json: missing": ["dance", clip, "-o", str(tmp_path / "b.mp4"), "--model", str(broken_model)],
-        "--seconds must be above 0, got 0": ["dance", clip, "-o", str(tmp_path / "c.mp4"), "--seconds", "0"],
-        "--seconds must be above 0, got -2": ["dance", clip, "-o", str(tmp_path / "d.mp4"), "--seconds", "-2"],
+        "--seconds must be above 0 and at most 600, got 0": ["dance", clip, "-o", str(tmp_path / "c.mp4"), "--seconds", "0"],
+        "--seconds must be above 0 and at most 600, got -2": ["dance", clip, "-o", str(tmp_path / "d.mp4"),
+                                                              "--seconds", "-2"],
         "no such model folder": ["dance", clip, "-o", str(tmp_path / "e.mp4"), "--model", str(tmp_path / "nope")],
     }
     for expected, argv in cases.items():
@@ -117,6 +118,25 @@ def test_errors_are_one_line(data, tiny_model, tmp_path):
         assert run.returncode == 1, (expected, run.stderr)
         assert len(lines) == 1 and expected in lines[0] and lines[0].startswith("bopbot: error:"), (expected, lines)
     assert not list(tmp_path.glob("*.mp4")) or [p.name for p in tmp_path.glob("*.mp4")] == ["empty_room.mp4"]
+
+
+@pytest.mark.parametrize("argv,culprit", [
+    (["dance", "clip.mp4", "-o", "x.mp4", "--seconds", "inf"], "--seconds"),
+    (["dance", "clip.mp4", "-o", "x.mp4", "--seconds", "nan"], "--seconds"),
+    (["dance", "clip.mp4", "-o", "x.mp4", "--seconds", "1e9"], "--seconds"),
+    (["dance", "clip.mp4", "-o", "x.mp4", "--temperature", "inf"], "--temperature"),
+    (["dance", "clip.mp4", "-o", "x.mp4", "--seed", str(10**30)], "--seed"),
+    (["demo", "--top-p", "1.5"], "--top-p"),
+    (["extract", "clip.mp4", "-o", "x.npz", "--source-fps", "inf"], "--source-fps"),
+    (["vocab", "corpus", "-o", "m", "--niter", "-3"], "--niter"),
+    (["train", "corpus", "--model", "m", "--validation-fraction", "-1"], "--validation-fraction"),
+    (["train", "corpus", "--model", "m", "--validation-fraction", "1.5"], "--validation-fraction"),
+    (["evaluate", "held", "--corpus", "c", "--seeds", "-4"], "--seeds"),
+])
+def test_every_number_is_checked_before_any_work(argv, culprit, capsys):
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"bopbot: error: {culprit} must be"), lines
 
 
 def test_train_needs_a_vocabulary_first(small_corpus, tmp_path):

@@ -19,6 +19,21 @@ from .generators import NAMES as GENERATOR_NAMES
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
+#: The longest new dance `--seconds` asks for (10 minutes: 12,000 words, a few minutes' work here).
+MAX_SECONDS = 600.0
+#: Every numeric option, by its name in `args`: (lowest, highest, whether the lowest itself is
+#: allowed). `check_numbers` holds every verb to it, so no infinite, NaN, huge or negative value
+#: gets past the command line.
+LIMITS = {
+    "seconds": (0.0, MAX_SECONDS, False), "context_seconds": (0.0, 3600.0, False),
+    "min_context_seconds": (0.0, 3600.0, False), "temperature": (0.0, 100.0, False), "top_k": (0, 10**6, True),
+    "top_p": (0.0, 1.0, False), "echo": (0.0, 100.0, True), "seed": (0, 2**32 - 1, True),
+    "source_fps": (0.0, 1000.0, False), "jobs": (1, 1024, True), "k": (2, 10**7, True), "niter": (1, 10**5, True),
+    "max_training_frames": (1, 10**10, True), "steps": (1, 10**8, True), "batch_size": (1, 10**5, True),
+    "learning_rate": (0.0, 10.0, False), "eval_every": (1, 10**8, True), "n_layer": (1, 128, True),
+    "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 65536, True), "dropout": (0.0, 0.95, True),
+    "validation_fraction": (0.0, 0.5, True), "seeds": (1, 1000, True), "resamples": (1, 10**6, True),
+}
 
 
 #: One line per verb, for `bopbot --help`.
@@ -58,6 +73,18 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Raise a BopBotError naming the first option of `LIMITS` that `args` holds outside its range."""
+    for name, (low, high, low_allowed) in LIMITS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        above_low = value >= low if low_allowed else value > low
+        if not (above_low and value <= high):  # NaN fails both
+            floor = f"at least {low:g}" if low_allowed else f"above {low:g}"
+            raise BopBotError(None, f"--{name.replace('_', '-')} must be {floor} and at most {high:g}, got {value:g}")
 
 
 def _extract_parser(verbs: argparse._SubParsersAction) -> None:
@@ -159,8 +186,6 @@ def run_vocab(args: argparse.Namespace) -> int:
     if (output / "model.safetensors").exists() or (output / "checkpoint").exists():
         raise BopBotError(output, "already holds a trained model; give a new folder for a new vocabulary")
     parts = _parts(args.parts) if args.parts else None
-    if parts is None and args.k < 2:
-        raise BopBotError(None, f"-k must be at least 2, got {args.k}")
     frames = corpus.summary()["frames"]
     vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames,
                                 parts=parts)
@@ -366,8 +391,6 @@ def _sampling(args: argparse.Namespace):
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
     sampling.check()
-    if args.seconds is not None and not args.seconds > 0:
-        raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
     if args.music is not None:
         from .audio import check_music
 
@@ -463,8 +486,6 @@ def run_tokens(args: argparse.Namespace) -> int:
     vocabulary = PoseVocabulary.load(folder)
     sequence = extract(args.input)[0]
     if args.seconds is not None:
-        if not args.seconds > 0:
-            raise BopBotError(None, f"--seconds must be above 0, got {args.seconds:g}")
         sequence.keypoints = sequence.keypoints[: max(2, round(args.seconds * CORPUS_FPS))]
     try:
         words = " ".join(vocabulary.words_of(vocabulary.encode(normalise(sequence.keypoints)[0])))
@@ -569,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(only=argv[0] if argv else "").parse_args(argv)
     warnings.showwarning = _show_warning
     try:
+        check_numbers(args)
         return RUNNERS[args.verb](args)
     except BopBotError as exc:
         print(f"bopbot: error: {exc}", file=sys.stderr)
