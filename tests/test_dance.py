@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -137,6 +140,21 @@ def test_every_number_is_checked_before_any_work(argv, culprit, capsys):
     assert main(argv) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"bopbot: error: {culprit} must be"), lines
+
+
+def test_a_killed_dance_leaves_no_temporary_after_the_next_run(data, tiny_model, tmp_path):
+    output = tmp_path / "killed.mp4"
+    command = BOPBOT + ["dance", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(output), "--model",
+                        str(tiny_model), "--seconds", "2", "--layout", "dancer-only"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".tmp-killed.mp4-*")):
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)  # mid-write: the temporary stays behind
+    run.wait()
+    assert list(tmp_path.glob(".tmp-killed.mp4-*")) and not output.exists()
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert output.is_file() and not list(tmp_path.glob(".tmp-*"))
 
 
 def test_train_needs_a_vocabulary_first(small_corpus, tmp_path):

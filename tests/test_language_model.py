@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth, word_motion
+from bopbot.cli import main
 from bopbot.corpus import Corpus, build_corpus
 from bopbot.extract import ExtractOptions
 from bopbot.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
 from bopbot.model_folder import Choreographer
 from bopbot.normalise import normalise
 from bopbot.skeleton import INDEX, NUM_JOINTS
-from bopbot.train import TrainSettings, train
+from bopbot.train import TrainSettings, encode_corpus, train
 from bopbot.vocabulary import PoseVocabulary
 from bopbot.words import made_up_words
 
@@ -148,3 +149,15 @@ def test_smoothing_bounds_joint_speeds(tiny_model):
     held = vocabulary.decode(np.repeat(rng.integers(0, 64, size=10), 40))  # each word held 2 s
     settled = smooth(held)
     np.testing.assert_allclose(settled[30::40, :, :2], held[30::40, :, :2], atol=0.01)  # arrives and holds
+
+
+def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(data, tmp_path, capsys):
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert main(["extract", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(corpus), "-q"]) == 0
+    assert main(["vocab", str(corpus), "-k", "16", "-o", str(model), "-q"]) == 0
+    vocabulary = PoseVocabulary.load(model)
+    train_ids, valid_ids = encode_corpus(Corpus(corpus), vocabulary, 0.1, 0, progress=False)
+    assert len(valid_ids) == round(0.1 * (len(train_ids) + len(valid_ids))) and valid_ids[-1] == vocabulary.k
+    assert main(["train", str(corpus), "--model", str(model), "--steps", "2", "--n-layer", "1", "--n-head", "1",
+                 "--n-embd", "16", "--context", "16", "--eval-every", "2", "-q"]) == 0
+    assert "validation perplexity" in capsys.readouterr().out

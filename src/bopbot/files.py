@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -13,10 +14,13 @@ TMP_PREFIX = ".tmp-"
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step."""
+    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
+
+    The temporary is named after `path` (`.tmp-NAME-XXXX.suffix`), and once `path` is written the
+    temporaries of `path` that a killed run left behind are removed with it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -26,6 +30,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp makes 0600 (and some writers replace the file): give it a new file's usual mode
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
+        for leftover in path.parent.glob(f"{glob.escape(TMP_PREFIX + path.name)}-*"):
+            leftover.unlink(missing_ok=True)
     finally:
         tmp_path.unlink(missing_ok=True)
 

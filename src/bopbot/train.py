@@ -80,10 +80,15 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
         for sequence in sequences:
             if (sequence.poses[:, :, 2] > 0).any():
                 target.append(np.append(vocabulary.encode(sequence.poses), eod))
-    if not splits[False]:
+    dances = splits[False] + splits[True]
+    if not dances:
         raise BopBotError(corpus.folder, "no dance with a dancer in it to train on")
-    if not splits[True]:  # a tiny corpus: hold out its last dance
-        splits[True].append(splits[False].pop())
+    if not splits[False] or not splits[True]:  # a tiny corpus the split left one-sided
+        if len(dances) > 1:  # hold out its last dance
+            splits = {False: dances[:-1], True: dances[-1:]}
+        else:  # one dance: hold out its end
+            cut = max(2, round(len(dances[0]) * max(fraction, 0.1)))
+            splits = {False: [dances[0][:-cut]], True: [dances[0][-cut:]]}
     return tuple(np.concatenate(splits[v]).astype(np.int64) for v in (False, True))
 
 
