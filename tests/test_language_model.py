@@ -11,6 +11,7 @@ import torch
 from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth, word_motion
 from bopbot.cli import main
 from bopbot.corpus import Corpus, build_corpus
+from bopbot.errors import BopBotError
 from bopbot.extract import ExtractOptions
 from bopbot.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
 from bopbot.model_folder import Choreographer
@@ -161,3 +162,18 @@ def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(data
     assert main(["train", str(corpus), "--model", str(model), "--steps", "2", "--n-layer", "1", "--n-head", "1",
                  "--n-embd", "16", "--context", "16", "--eval-every", "2", "-q"]) == 0
     assert "validation perplexity" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("edit,expected", [({"n_layer": 8}, "does not match config.json: [0-9]+ missing"),
+                                           ({"n_layer": 1}, "does not match config.json: [0-9]+ unexpected"),
+                                           ({"n_embd": 8}, "unreadable GPT-2 model")])
+def test_a_model_whose_config_does_not_match_its_weights_is_refused(tiny_model, tmp_path, edit, expected):
+    import shutil
+
+    broken = tmp_path / "edited"
+    shutil.copytree(tiny_model, broken, ignore=shutil.ignore_patterns("checkpoint"))
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, **edit}))
+    with pytest.raises(BopBotError, match=expected) as raised:
+        load_gpt2(broken)
+    assert "\n" not in str(raised.value)

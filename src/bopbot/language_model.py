@@ -84,9 +84,16 @@ def load_gpt2(folder: str | os.PathLike):
         if not os.path.isfile(os.path.join(folder, name)):
             raise BopBotError(os.path.join(folder, name), "missing: the model folder is incomplete")
     try:
-        model = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True)
+        model, info = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True, output_loading_info=True)
         tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
-    except (OSError, ValueError) as exc:
-        raise BopBotError(folder, f"unreadable GPT-2 model ({exc})") from None
+    except Exception as exc:  # transformers and safetensors raise many kinds for a damaged folder
+        reason = " ".join(str(exc).split())  # one line, however many the library wrote
+        raise BopBotError(folder, f"unreadable GPT-2 model ({type(exc).__name__}: {reason[:200]})") from None
+    # transformers only logs weights it could not match, and starts them at random: refuse instead
+    unmatched = {kind: info.get(kind) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    unmatched = {kind: list(keys) for kind, keys in unmatched.items() if keys}
+    if unmatched:
+        said = "; ".join(f"{len(keys)} {kind.split('_')[0]} (e.g. {keys[0]})" for kind, keys in unmatched.items())
+        raise BopBotError(os.path.join(folder, "model.safetensors"), f"does not match config.json: {said}")
     model.eval()
     return model, tokenizer
