@@ -109,3 +109,37 @@ def test_resume_after_a_kill(data, tmp_path):
     summary = Corpus(corpus).summary()
     assert summary["inputs"] == len(videos) and summary["frames"] > 0
     assert sum(1 for _ in Corpus(corpus).sequences()) == len(videos)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
+def test_workers_end_soon_after_their_parent_is_killed(data, tmp_path):
+    videos = sorted((data / "videos").glob("*.mp4"))
+    command = BOPBOT + ["extract", *map(str, videos), "-o", str(tmp_path / "corpus"), "-q", "-j", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(_children(run.pid)) < 2:
+        time.sleep(0.1)
+    time.sleep(2.0)  # the workers are busy extracting
+    workers = _children(run.pid)
+    assert len(workers) >= 2
+    os.kill(run.pid, signal.SIGKILL)  # the parent alone: nobody tells the workers
+    run.wait()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+            and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not left, f"workers still running 5 s after their parent was killed: {left}"

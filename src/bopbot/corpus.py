@@ -19,6 +19,8 @@ import json
 import os
 import re
 import signal
+import threading
+import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -99,9 +101,21 @@ def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: Extr
     return {"ok": False, "reason": reason}
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the batch cleanly."""
+#: How often a worker checks that the run that started it is still there, in seconds.
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _start_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops the batch cleanly, and end as soon as the
+    parent is gone (killed with -9, it cannot stop them): a thread watches for it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # nothing half-written stays: every file is written atomically
+
+    threading.Thread(target=watch, name="bopbot-parent-watch", daemon=True).start()
 
 
 @dataclass
@@ -214,7 +228,8 @@ def build_corpus(
     failed: list[str] = []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     bar = tqdm(total=len(todo), desc="extracting", unit="input", disable=not progress or not todo)
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
     pending = {
         pool.submit(
             extract_to_shard, path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options
