@@ -143,3 +143,30 @@ def test_workers_end_soon_after_their_parent_is_killed(data, tmp_path):
     left = [pid for pid in workers if Path(f"/proc/{pid}").exists()
             and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
     assert not left, f"workers still running 5 s after their parent was killed: {left}"
+
+
+def test_a_damaged_shard_is_named_when_read_and_redone_on_the_next_run(data, tmp_path):
+    take = data / "mocap" / "tang2018" / "DANCE_C_7"
+    corpus = tmp_path / "corpus"
+    command = BOPBOT + ["extract", str(take), "-o", str(corpus), "-q"]
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert subprocess.run(BOPBOT + ["vocab", str(corpus), "-o", str(tmp_path / "m"), "-k", "4", "-q"]).returncode == 0
+    shard = next((corpus / "shards").glob("*.npz"))
+    whole = shard.read_bytes()
+    with np.load(shard, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["poses"] = np.full_like(arrays["poses"], np.nan)
+    for damage in (b"", whole[: len(whole) // 2], None):
+        if damage is None:
+            np.savez(shard, **arrays)  # loads, but its poses are NaN
+        else:
+            shard.write_bytes(damage)
+        for verb in (["vocab", str(corpus), "-o", str(tmp_path / "m2"), "-k", "4", "-q"],
+                     ["train", str(corpus), "--model", str(tmp_path / "m"), "-q"]):
+            run = subprocess.run(BOPBOT + verb, capture_output=True, text=True)
+            lines = run.stderr.strip().splitlines()
+            assert run.returncode == 1 and len(lines) == 1 and shard.name in lines[0], (verb, run.stderr)
+            assert "damaged corpus shard" in lines[0] and "bopbot extract" in lines[0]
+        rerun = subprocess.run(command, capture_output=True, text=True)
+        assert rerun.returncode == 0 and "1 input(s) extracted now" in rerun.stdout, rerun.stdout
+        assert shard.read_bytes() == whole

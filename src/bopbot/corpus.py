@@ -34,10 +34,10 @@ from tqdm import tqdm
 
 from .errors import BopBotError
 from .extract import ExtractOptions, extract, kind_of, options_key
-from .files import atomic_path, remove_stale_temporaries, write_text_atomic
+from .files import TMP_PREFIX, atomic_path, remove_stale_temporaries, write_text_atomic
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
-from .skeleton import JOINTS
+from .skeleton import JOINTS, NUM_JOINTS
 
 SHARDS = "shards"
 FAILURES = "failures"
@@ -133,6 +133,43 @@ class CorpusSequence:
         return PoseSequence(denormalise(self.poses, self.placement), CORPUS_FPS, self.size, self.source, self.meta)
 
 
+def read_shard(path: Path, frames: bool = True) -> dict:
+    """A shard's `info` (parsed) and `lengths`, and with `frames` its `poses`, `placement` and
+    `sizes`, checked to be whole and consistent; a BopBotError naming the shard if it is not."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            shard = {"info": json.loads(str(stored["info"])), "lengths": stored["lengths"]}
+            if frames:
+                shard.update(poses=stored["poses"], placement=stored["placement"], sizes=stored["sizes"])
+        described = shard["info"]["sequences"]
+        if "input" not in shard["info"] or not all({"source", "meta"} <= set(d) for d in described):
+            raise KeyError("its info lacks the input or a sequence's source and meta")
+        sequences = len(described)
+    except Exception as exc:  # numpy, zipfile and json raise many kinds for a damaged file
+        raise BopBotError(path, f"damaged corpus shard ({type(exc).__name__}: {exc}); run the same `bopbot extract` "
+                                "again to redo it") from None
+    problem = None
+    if shard["lengths"].ndim != 1 or len(shard["lengths"]) != sequences or (shard["lengths"] < 0).any():
+        problem = f"{len(shard['lengths'])} sequence lengths for {sequences} sequences"
+    elif frames and (len(shard["poses"]) != shard["lengths"].sum() or shard["poses"].shape[1:] != (NUM_JOINTS, 3)
+                     or len(shard["placement"]) != len(shard["poses"]) or len(shard["sizes"]) != sequences):
+        problem = f"poses {shard['poses'].shape} do not match its lengths and placement"
+    elif frames and not (np.isfinite(shard["poses"]).all() and np.isfinite(shard["placement"]).all()):
+        problem = "poses that are not finite numbers"
+    if problem:
+        raise BopBotError(path, f"damaged corpus shard ({problem}); run the same `bopbot extract` again to redo it")
+    return shard
+
+
+def shard_is_whole(path: Path) -> bool:
+    """Whether `path` is a shard `read_shard` reads without complaint."""
+    try:
+        read_shard(path)
+        return True
+    except BopBotError:
+        return False
+
+
 class Corpus:
     """A corpus folder, read lazily: one shard in memory at a time."""
 
@@ -142,21 +179,21 @@ class Corpus:
             raise BopBotError(self.folder, "not a BopBot corpus (no shards/ folder); build one with `bopbot extract INPUTS -o FOLDER`")
 
     def shard_paths(self) -> list[Path]:
-        return sorted((self.folder / SHARDS).glob("*.npz"))
+        """The whole shards (not the hidden temporaries of a run still writing, or killed)."""
+        return sorted(p for p in (self.folder / SHARDS).glob("*.npz") if not p.name.startswith(TMP_PREFIX))
 
     def infos(self) -> Iterator[tuple[dict, np.ndarray]]:
         """Each shard's info and sequence lengths, without reading its frames."""
         for path in self.shard_paths():
-            with np.load(path, allow_pickle=False) as shard:
-                yield json.loads(str(shard["info"])), shard["lengths"]
+            shard = read_shard(path, frames=False)
+            yield shard["info"], shard["lengths"]
 
     def shards(self) -> Iterator[tuple[dict, list[CorpusSequence]]]:
         """Each shard's info and its dances, one shard in memory at a time."""
         for path in self.shard_paths():
-            with np.load(path, allow_pickle=False) as shard:
-                info = json.loads(str(shard["info"]))
-                poses, placement, sizes = shard["poses"], shard["placement"], shard["sizes"]
-                bounds = np.concatenate([[0], np.cumsum(shard["lengths"])])
+            shard = read_shard(path)
+            info, poses, placement, sizes = shard["info"], shard["poses"], shard["placement"], shard["sizes"]
+            bounds = np.concatenate([[0], np.cumsum(shard["lengths"])])
             yield info, [
                 CorpusSequence(poses[bounds[i]:bounds[i + 1]], placement[bounds[i]:bounds[i + 1]],
                                (int(sizes[i][0]), int(sizes[i][1])), described["source"], described["meta"])
@@ -171,8 +208,7 @@ class Corpus:
     def frame_chunks(self) -> Iterator[np.ndarray]:
         """All normalised frames, (N, 17, 3) a shard at a time (for streaming passes)."""
         for path in self.shard_paths():
-            with np.load(path, allow_pickle=False) as shard:
-                yield shard["poses"]
+            yield read_shard(path)["poses"]
 
     def failures(self) -> list[dict]:
         folder = self.folder / FAILURES
@@ -221,9 +257,11 @@ def build_corpus(
     keys = {path: input_key(path, options) for path in inputs}
     todo = []
     for path in inputs:
-        if (shards / f"{keys[path]}.npz").exists():
+        shard = shards / f"{keys[path]}.npz"
+        if shard.exists() and shard_is_whole(shard):
             (failures / f"{failure_key(path)}.json").unlink(missing_ok=True)
         else:
+            shard.unlink(missing_ok=True)  # a damaged shard is made again
             todo.append(path)
     failed: list[str] = []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
