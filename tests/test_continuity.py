@@ -89,7 +89,7 @@ def test_keep_in_frame_eases_the_robot_in_and_keeps_every_joint_inside_from_the_
 def test_the_placement_hands_over_from_the_users_own_step():
     context = np.tile(np.array([100.0, 200.0, 50.0], np.float32), (20, 1))
     context[:, 0] += 4.0 * np.arange(20)  # the user walks right 4 px a frame
-    model_path = np.tile(context[-1], (40, 1)) + np.array([0.0, 0.0, 0.0], np.float32)
+    model_path = np.tile(context[-1], (40, 1))
     model_path[:, 1] -= 30.0 * np.arange(1, 41)  # the model's path leaps up 30 px a frame at once
     path = hand_over_path(context, model_path)
     assert path[0, 0] - context[-1, 0] == pytest.approx(0.8 * 4.0, abs=0.1)  # the user's step, slowing

@@ -114,6 +114,12 @@ def test_the_clip_keeps_its_sound_and_the_song_follows_or_plays_throughout(data,
     assert _audio_seconds(throughout) == pytest.approx(2.6 + 2.0, abs=0.15)
 
 
+def test_music_from_start_needs_a_song(capsys):
+    assert main(["dance", "clip.mp4", "-o", "out.mp4", "--music-from-start"]) == 1
+    assert capsys.readouterr().err.strip() == ("bopbot: error: --music-from-start says when a song starts: give the "
+                                               "song with --music FILE")
+
+
 def test_bad_music_gets_one_line_and_silence_a_warning(data, tiny_model, tmp_path):
     take = str(data / "mocap" / "tang2018" / "DANCE_C_7")
     text = tmp_path / "song.mp3"

@@ -205,7 +205,8 @@ def run_vocab(args: argparse.Namespace) -> int:
     output.mkdir(parents=True, exist_ok=True)
     vocabulary.save(output)
     summary = {
-        "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames, "training_frames": report.training_frames,
+        "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames,
+        "training_frames": report.training_frames,
         "quantisation_error": round(report.quantisation_error, 4),
         "quantisation_error_percent_torso": round(100 * report.quantisation_error, 2),
         "empty_words": report.empty_words, "corpus": str(corpus.folder),
@@ -409,6 +410,8 @@ def run_dance(args: argparse.Namespace) -> int:
     from .model_process import ModelProcess
 
     sampling = _sampling(args)
+    if args.music_from_start and not args.music:
+        raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
     if args.model is not None and not Path(args.model).is_dir():

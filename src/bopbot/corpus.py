@@ -142,8 +142,9 @@ def read_shard(path: Path, frames: bool = True) -> dict:
             if frames:
                 shard.update(poses=stored["poses"], placement=stored["placement"], sizes=stored["sizes"])
         described = shard["info"]["sequences"]
-        if "input" not in shard["info"] or not all({"source", "meta"} <= set(d) for d in described):
-            raise KeyError("its info lacks the input or a sequence's source and meta")
+        if "input" not in shard["info"] or not all({"source", "meta", "frames_without_dancer"} <= set(d)
+                                                   for d in described):
+            raise KeyError("its info lacks the input, or a sequence's source, meta or frames without a dancer")
         sequences = len(described)
     except Exception as exc:  # numpy, zipfile and json raise many kinds for a damaged file
         raise BopBotError(path, f"damaged corpus shard ({type(exc).__name__}: {exc}); run the same `bopbot extract` "

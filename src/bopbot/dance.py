@@ -159,7 +159,8 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
                 music: Music | None = None) -> NewDance:
     """Encode the user's dance as words, let the generator continue it for `seconds`, put the new
     dance on the user's canvas (`continue_on_canvas`), and play it on the beat of the `music`
-    (`retime`: the generator then writes a little more, for the warp to draw on). With music, `seconds` None is the rest of the song (`MAX_SONG_SECONDS` at most)."""
+    (`retime`: the generator then writes a little more, for the warp to draw on). With music,
+    `seconds` None is the rest of the song (`MAX_SONG_SECONDS` at most)."""
     from .beats import music_beats  # librosa: imported only for a dance with music
     from .retime import beat_warp, play, source_frames_needed
 
@@ -169,7 +170,8 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
             raise BopBotError(None, "say how many --seconds to dance: there is no song to last")
         seconds = min(track.seconds - music.start, MAX_SONG_SECONDS)
         if not seconds > 0:
-            raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new dance starts")
+            raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new "
+                                          "dance starts")
     count = max(1, round(seconds * CORPUS_FPS))
     beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
@@ -301,6 +303,14 @@ def _fit(xy: np.ndarray, hips: np.ndarray, margins: tuple[np.ndarray, ...], size
     return xy + shift[:, None, :]
 
 
+def _centre(xy: np.ndarray, part: str) -> np.ndarray:
+    """(T, 2) the mid-point of the left and right `part` (hip, shoulder) of (T, 17, 2) joints, NaN
+    where neither is present."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a frame without that part
+        return np.nanmean(xy[:, [INDEX[f"left_{part}"], INDEX[f"right_{part}"]]], axis=1)
+
+
 def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
     """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
     (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
@@ -322,11 +332,8 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
         return keypoints
     frames = max(1, round(seconds * CORPUS_FPS))
     xy = np.where(present[..., None], keypoints[:, :, :2], np.nan).astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a frame without hips or shoulders
-        hips = np.nanmean(xy[:, [INDEX["left_hip"], INDEX["right_hip"]]], axis=1)
-        shoulders = np.nanmean(xy[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]], axis=1)
-    torso = np.linalg.norm(shoulders - hips, axis=1)
+    hips = _centre(xy, "hip")
+    torso = np.linalg.norm(_centre(xy, "shoulder") - hips, axis=1)
     torso = np.where(np.isnan(torso), np.ptp(np.nan_to_num(xy[:, :, 1]), axis=1) / 3.3, torso)
     hips = np.where(np.isnan(hips), np.nanmean(xy, axis=1), hips)
     robot = tuple(margin * torso for margin in ROBOT_MARGINS)
@@ -335,9 +342,7 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
         ramp = np.clip(np.arange(len(xy)) / frames, 0.0, 1.0)
         weight = (ramp * ramp * (3 - 2 * ramp))[:, None, None]
         fitted = xy + weight * (fitted - xy)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            eased_hips = np.nanmean(fitted[:, [INDEX["left_hip"], INDEX["right_hip"]]], axis=1)
+        eased_hips = _centre(fitted, "hip")
         eased_hips = np.where(np.isnan(eased_hips), np.nanmean(fitted, axis=1), eased_hips)
         half_pixel = tuple(np.full(len(xy), 0.5) for _ in ROBOT_MARGINS)  # joints on the canvas, rounding aside
         fitted = _fit(fitted, eased_hips, half_pixel, size, 1.0, max(1, frames // 4))

@@ -16,8 +16,8 @@ TMP_PREFIX = ".tmp-"
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
 
-    The temporary is named after `path` (`.tmp-NAME-XXXX.suffix`), and once `path` is written the
-    temporaries of `path` that a killed run left behind are removed with it."""
+    Temporaries are named after their output (`.tmp-NAME-XXXXXXXX.suffix`, eight random characters),
+    so writing `path` also removes the ones a killed run of `path` left behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
@@ -30,7 +30,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp makes 0600 (and some writers replace the file): give it a new file's usual mode
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
-        for leftover in path.parent.glob(f"{glob.escape(TMP_PREFIX + path.name)}-*"):
+        leftovers = glob.escape(f"{TMP_PREFIX}{path.name}-") + "?" * 8 + glob.escape(path.suffix)
+        for leftover in path.parent.glob(leftovers):
             leftover.unlink(missing_ok=True)
     finally:
         tmp_path.unlink(missing_ok=True)

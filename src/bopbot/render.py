@@ -204,7 +204,8 @@ class _AudioCopy:
 
     def __init__(self, pieces: list[AudioPiece], output):
         self.pieces, self.output = pieces, output
-        rates = (audio_rate(piece.path) for piece in pieces if piece.path is not None)
+        rates = [audio_rate(piece.path) if piece.path is not None else None for piece in pieces]
+        self.sounding = [bool(rate) for rate in rates]
         self.rate = next((rate for rate in rates if rate), None)
         if self.rate:
             self.encoder = output.add_stream("aac", rate=self.rate)
@@ -213,11 +214,11 @@ class _AudioCopy:
     def _samples(self, duration: float) -> np.ndarray:
         """(2, n) samples of the pieces in turn, `duration` seconds at most (less if they end first)."""
         parts, left = [], int(round(duration * self.rate))
-        for piece in self.pieces:
+        for piece, sounds in zip(self.pieces, self.sounding):
             want = left if piece.seconds is None else min(left, int(round(piece.seconds * self.rate)))
             if want <= 0:
                 break
-            if piece.path is None or not audio_rate(piece.path):
+            if not sounds:
                 part = np.zeros((2, want if piece.seconds is not None else 0), dtype=np.float32)
             else:
                 part = read_audio(piece.path, self.rate, channels=2, start=piece.offset,
