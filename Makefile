@@ -32,22 +32,24 @@ corpus: install
 # Rebuilds the embedded default model from ../shared/data with BopBot's own verbs: the training
 # inputs (held-out takes listed in training/holdout_inputs.txt stay out), the mocap from 8 yaws
 # mirrored and kept where the dancer faces the camera within 60 degrees (the views a phone films;
-# docs/sweeps.md has the measurement), a 1,024-word vocabulary, the GPT-2, its travel model and
+# docs/sweeps.md has the measurement), a 1,024-word vocabulary, the GPT-2 (and the one that hears the
+# music, trained on the same corpus with the takes that have a song played on its beat), its travel model and
 # the LSTM with their default sizes and settings, the n-gram and nearest baselines, and a primer
 # from a held-out take.
 MODEL := src/bopbot/default_model
 YAWS := 0,45,90,135,180,225,270,315
 FACING := 60
 default-model: install
-	rm -rf build/train-corpus $(MODEL)/checkpoint $(MODEL)/*.safetensors $(MODEL)/*.json
+	rm -rf build/train-corpus $(MODEL)/checkpoint $(MODEL)/music $(MODEL)/*.safetensors $(MODEL)/*.json
 	$(VENV)/bin/bopbot extract training/train_inputs.txt -o build/train-corpus --yaws $(YAWS) --mirror --facing $(FACING)
 	$(VENV)/bin/bopbot vocab build/train-corpus -k 1024 --max-training-frames 262144 -o $(MODEL)
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --steps 3000
+	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator gpt2-music --steps 3000
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --travel
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator lstm
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator ngram
 	$(VENV)/bin/bopbot train build/train-corpus --model $(MODEL) --generator nearest
-	rm -rf $(MODEL)/checkpoint $(MODEL)/lstm-checkpoint
+	rm -rf $(MODEL)/checkpoint $(MODEL)/music/checkpoint $(MODEL)/lstm-checkpoint
 	$(VENV)/bin/bopbot tokens $(SHARED)/mocap/cmu_salsa/60_13_scaled.bvh --model $(MODEL) --seconds 4 --set-primer > /dev/null
 
 # The README's evaluation table: every generator of the default model on the held-out takes, each

@@ -86,12 +86,13 @@ def test_a_subset_of_stretches_is_summarised_on_its_own():
 def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_model, small_corpus, tmp_path):
     take = data / "mocap" / "tang2018" / "DANCE_R_8"
     assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus),
-                 "--generators", "gpt2,lstm,random,ngram,nearest,gpt2+beats", "--yaws", "0,180", "--context-seconds", "4",
+                 "--generators", "gpt2,lstm,random,ngram,nearest,gpt2+beats,gpt2-music", "--yaws", "0,180", "--context-seconds", "4",
                  "--seconds", "5", "--seeds", "2", "--resamples", "50", "-o", str(tmp_path), "-q"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     table = results["table"]
     names = [n for n in table if n != "real (pool floor)"]
-    assert names == ["real (held-out)", "oracle words", "gpt2", "lstm", "random", "ngram", "nearest", "gpt2+beats"]
+    assert names == ["real (held-out)", "oracle words", "gpt2", "lstm", "random", "ngram", "nearest", "gpt2+beats",
+                     "gpt2-music"]
     stretches = table["real (held-out)"]["stretches"]
     assert stretches == results["stretches"] >= 10 and table["gpt2"]["dances"] == 2 * 2 * stretches
     for name in names:
@@ -102,6 +103,7 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
     assert table["gpt2"]["BAS"] is None and table["nearest"]["BAS"] is None
     on_beat = table["gpt2+beats"]  # the GPT-2's dances played on the beat of the take's song
     assert on_beat["BAS"]["value"] > on_beat["BAS_null"]["value"] + 0.1 and on_beat["perplexity"] is None
+    assert table["gpt2-music"]["BAS"] is not None and table["gpt2-music"]["BAS_null"] is not None  # it heard the song
     assert table["gpt2"]["perplexity"] is not None and table["nearest"]["perplexity"] is None
     assert table["random"]["perplexity"]["value"] > table["ngram"]["perplexity"]["value"]
     pairs = {(c["first"], c["second"]) for c in results["comparisons"]}

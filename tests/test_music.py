@@ -1,5 +1,6 @@
-"""Dancing to the music: beats past a song's end, the time warp that puts the dancer's stops on the
-beats, `bopbot dance --music` on a song made here (a click track), and bad audio."""
+"""Dancing to the music: beats past a song's end, what the dancer hears frame by frame, the time warp
+that puts the dancer's stops on the beats, the music-aware GPT-2, `bopbot dance --music` on a song
+made here (a click track), and bad audio."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ import av
 import numpy as np
 import pytest
 
-from bopbot.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats
+from bopbot.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats, music_beats, music_frames
+from bopbot.choreograph import Sampling
 from bopbot.cli import main
+from bopbot.corpus import Corpus
+from bopbot.errors import BopBotError
+from bopbot.generators import load_generator
+from bopbot.language_model import MUSIC_INPUTS, PHASE_BINS, music_input_ids
 from bopbot.normalise import normalise
 from bopbot.pose_sequence import PoseSequence
 from bopbot.retime import MAX_STRETCH, beat_warp, play
+from bopbot.train import on_the_beat
+from bopbot.vocabulary import PoseVocabulary
 
 BOPBOT = [sys.executable, "-m", "bopbot.cli"]
 
@@ -77,6 +85,54 @@ def test_the_time_warp_puts_the_dancers_stops_on_the_beats_within_bounds():
     np.testing.assert_array_equal(play(written, beat_warp(written, np.zeros(0), 200, 20.0)), written[:200])  # no music
 
 
+def test_the_dancer_hears_the_beat_phase_and_onsets_of_each_frame():
+    onset = np.zeros(200)
+    onset[10::10] = 1.0  # a strong onset on every beat (20 fps, beats every 0.5 s from 0.5 s)
+    track = TrackBeats(np.arange(0.5, 10.0, 0.5), 10.0, 120.0, onset)
+    heard = music_frames(track, -1.0, 240)  # from a second before the song to a second past its end
+    assert np.isnan(heard[:20, 0]).all() and np.isnan(heard[220:, 0]).all() and (heard[:20, 1] == 0).all()
+    np.testing.assert_allclose(heard[20:30, 0], np.arange(10) / 10)  # 0 on the first frame, then rising: before the first beat
+    np.testing.assert_allclose(heard[30:40, 0], np.arange(10) / 10)  # the first beat, at 0.5 s
+    assert heard[30, 1] == 1.0 and heard[35, 1] == 0.0
+    ids = music_input_ids(heard, 64)
+    first = 64 + 3
+    assert ids[0] == first + MUSIC_INPUTS - 1  # no music
+    assert ids[30] == first + 1 and ids[35] == first + (PHASE_BINS // 2) * 2  # on the beat and strong; half way, quiet
+    assert ids.min() >= first and ids.max() < first + MUSIC_INPUTS
+    assert np.isnan(music_frames(None, 0.0, 5)[:, 0]).all()
+
+
+def test_training_dances_with_a_song_are_played_on_its_beat(small_corpus):
+    sequences = [s for _, shard in Corpus(small_corpus).shards() for s in shard if s.meta.get("audio")]
+    sequence = max(sequences, key=lambda s: len(s.poses))
+    poses, heard = on_the_beat(sequence)
+    track = music_beats(sequence.meta["audio"])
+    beats = track.between(float(sequence.meta["audio_offset"]), len(poses) / 20.0)
+    as_recorded, null = _aligned(sequence.poses, beats)
+    on_beat, _ = _aligned(poses, beats)
+    assert on_beat > max(as_recorded, null) + 0.2, (on_beat, as_recorded, null)
+    assert poses.shape == sequence.poses.shape and heard.shape == (len(poses), 2)
+    assert np.nanmin(heard[:, 0]) >= 0.0 and np.nanmax(heard[:, 0]) < 1.0 and not np.isnan(heard[:, 0]).any()
+
+
+def test_the_music_aware_gpt2_listens(tiny_model):
+    vocabulary = PoseVocabulary.load(tiny_model)
+    generator = load_generator("gpt2-music", tiny_model, vocabulary)
+    context = vocabulary.decode(np.arange(40) % vocabulary.k)
+    on_the_beat = music_frames(TrackBeats(np.arange(0.0, 20.0, 0.5), 20.0, 120.0, np.ones(400)), 0.0, 40 + 60)
+    off_the_beat = music_frames(TrackBeats(np.arange(0.2, 20.0, 0.7), 20.0, 86.0, np.zeros(400)), 0.0, 40 + 60)
+    heard = [generator.continue_dance(context, 60, Sampling(seed=5), music).ids
+             for music in (on_the_beat, off_the_beat, None, None)]
+    np.testing.assert_array_equal(heard[2], heard[3])  # the same seed and silence: the same dance
+    assert (heard[0] != heard[1]).any() and (heard[0] != heard[2]).any()  # other music: another dance
+    batch = generator.continue_dances([context, context], 60, Sampling(seed=5), [on_the_beat, off_the_beat])
+    assert [len(c.ids) for c in batch] == [60, 60]
+    with pytest.raises(BopBotError, match="is the music-aware one"):
+        load_generator("gpt2", tiny_model / "music", vocabulary)
+    with pytest.raises(BopBotError, match="train the music-aware GPT-2"):
+        load_generator("gpt2-music", tiny_model / "music", vocabulary)
+
+
 @pytest.fixture(scope="module")
 def click(tmp_path_factory) -> tuple[Path, np.ndarray]:
     path = tmp_path_factory.mktemp("song") / "click_120.wav"
@@ -89,12 +145,15 @@ def _audio_seconds(path: Path) -> float:
         return float(stream.duration * stream.time_base)
 
 
-def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_model, click, tmp_path, capsys):
+@pytest.mark.parametrize("generator", ["gpt2", "gpt2-music"])
+def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_model, click, tmp_path, capsys,
+                                                                      generator):
     song, clicks = click
     output = tmp_path / "to_the_click.mp4"
     take = data / "mocap" / "tang2018" / "DANCE_C_7"  # a take with a song of its own: --music replaces it
     assert main(["dance", str(take), "-o", str(output), "--model", str(tiny_model), "--music", str(song),
-                 "--seconds", "8", "--layout", "dancer-only", "--save-poses", "--seed", "1"]) == 0
+                 "--seconds", "8", "--layout", "dancer-only", "--save-poses", "--seed", "1",
+                 "--generator", generator]) == 0
     assert "danced to click_120.wav" in capsys.readouterr().out
     assert _audio_seconds(output) == pytest.approx(8.0, abs=0.1)  # the song, from its start
     poses = normalise(PoseSequence.load(output.with_suffix(".npz")).keypoints)[0]

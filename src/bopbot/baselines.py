@@ -18,10 +18,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from .errors import BopBotError
-from .files import atomic_path
+from .files import atomic_path, read_tensors
 from .vocabulary import PoseVocabulary
 
 SENTENCES = "sentences.safetensors"
@@ -47,7 +47,7 @@ def load_sentences(folder: Path) -> np.ndarray:
     path = Path(folder) / SENTENCES
     if not path.is_file():
         raise BopBotError(path, "missing: train this generator first (`bopbot train CORPUS --model DIR --generator NAME`)")
-    return load_file(str(path))["ids"].astype(np.int64)
+    return read_tensors(path, "training sentences", ("ids",))["ids"].astype(np.int64)
 
 
 def _weights(counts: np.ndarray, temperature: float) -> np.ndarray:
@@ -119,7 +119,10 @@ class NgramWords:
         path = Path(folder) / NGRAM
         if not path.is_file():
             raise BopBotError(path, "missing: train it with `bopbot train CORPUS --model DIR --generator ngram`")
-        tables = load_file(str(path))
+        tables = read_tensors(path, "n-gram tables", ("trigrams", "bigrams", "unigrams"))
+        if tables["trigrams"].ndim != 2 or tables["trigrams"].shape[1:] != (4,) or tables["bigrams"].ndim != 2 \
+                or tables["bigrams"].shape[1:] != (3,) or tables["unigrams"].ndim != 1:
+            raise BopBotError(path, "damaged n-gram tables: their shapes are not (n, 4), (n, 3) and (words,)")
         return cls(tables["trigrams"].astype(np.int64), tables["bigrams"].astype(np.int64), tables["unigrams"])
 
     def _next(self, history: list[int]) -> tuple[np.ndarray, np.ndarray]:

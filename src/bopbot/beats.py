@@ -13,6 +13,10 @@ than frames so it holds at any frame rate:
 * **Beat Align Score** (AIST++'s definition): the mean over motion beats of
   exp(-d² / 2σ²), d the distance to the nearest music beat, σ = `BEAT_SIGMA_SECONDS` (AIST++'s
   3 frames at 60 fps, 0.05 s).
+* **What the dancer hears** (`music_frames`), one row per frame at 20 fps: the beat phase (0 on a
+  beat, rising to 1 just before the next; the beats carry on at the tempo before the first and
+  after the last) and the onset strength (librosa's envelope over its loudest 1% in the track,
+  0 to 1). A frame outside the track hears nothing: NaN phase, 0 onset.
 * **Shifted-music null**: the same motion beats against the same track's beats moved by
   `NULL_SHIFTS` (1 to 5 s either way, in 0.1 s steps). Whole-second shifts alone would not do: at
   120 beats a minute a 1 s shift lands on a beat again. Averaged over these shifts, the beat grid
@@ -27,12 +31,13 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage, signal
 
 from .audio import read_audio
+from .pose_sequence import CORPUS_FPS
 
 #: Width of the Beat Align Score's Gaussian, in seconds: AIST++'s 3 frames at 60 fps.
 BEAT_SIGMA_SECONDS = 0.05
@@ -82,6 +87,8 @@ class TrackBeats:
     times: np.ndarray
     seconds: float
     tempo: float = 0.0
+    #: Onset strength at `CORPUS_FPS` from the track's start, 0 to 1 (empty for silence).
+    onset: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def between(self, start: float, seconds: float) -> np.ndarray:
         """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
@@ -93,6 +100,37 @@ class TrackBeats:
             times = np.concatenate([times, times[-1] + period * np.arange(1, more)])
         inside = times[(times >= start) & (times < start + seconds)]
         return inside - start
+
+    def phase(self, times: np.ndarray) -> np.ndarray:
+        """The beat phase at each of `times` (seconds from the track's start): 0 on a beat, rising
+        to 1 before the next; NaN outside the track, and everywhere in a track without beats."""
+        times = np.asarray(times, dtype=np.float64)
+        if len(self.times) < 2:
+            return np.full(times.shape, np.nan)
+        period = float(np.median(np.diff(self.times)))
+        before = int(max(0.0, self.times[0]) / period) + 2  # the grid carried on both ways at the tempo
+        after = int(max(0.0, self.seconds - self.times[-1]) / period) + 2
+        grid = np.concatenate([self.times[0] - period * np.arange(before, 0, -1), self.times,
+                               self.times[-1] + period * np.arange(1, after)])
+        index = np.clip(np.searchsorted(grid, times, side="right") - 1, 0, len(grid) - 2)
+        phase = np.clip((times - grid[index]) / (grid[index + 1] - grid[index]), 0.0, 1.0 - 1e-9)
+        return np.where((times >= 0) & (times < self.seconds), phase, np.nan)
+
+
+def music_frames(track: TrackBeats | None, start: float, frames: int, fps: float = CORPUS_FPS) -> np.ndarray:
+    """(frames, 2): the beat phase and onset strength of each frame of a dance that starts `start`
+    s into the track (see the module docs); frames outside the track, or without a track, hear
+    nothing (NaN phase, 0 onset)."""
+    heard = np.zeros((frames, 2))
+    heard[:, 0] = np.nan
+    if track is None:
+        return heard
+    times = start + np.arange(frames) / fps
+    heard[:, 0] = track.phase(times)
+    index = np.round(times * CORPUS_FPS).astype(int)
+    inside = (index >= 0) & (index < len(track.onset))
+    heard[inside, 1] = track.onset[index[inside]]
+    return heard
 
 
 @functools.lru_cache(maxsize=16)
@@ -110,7 +148,10 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
                                        tightness=100, units="time")
     beats = np.asarray(beats, dtype=np.float64)
-    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0)
+    frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
+    onset = np.interp(frame_times, librosa.times_like(envelope, sr=AUDIO_RATE, hop_length=HOP), envelope)
+    onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
+    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset)
 
 
 def beat_align_score(motion: np.ndarray, music: np.ndarray, sigma_seconds: float = BEAT_SIGMA_SECONDS) -> float:

@@ -171,8 +171,14 @@ class _Tokens:
             raise _malformed(self.path, "hierarchy", f"{what} '{' '.join(words)}' is not numbers") from None
 
 
-def _parse_joint(tokens: _Tokens, name: str, parent: int, joints: list[BvhJoint]) -> None:
+#: Deepest joint nesting read; a human skeleton is about 10 deep, hands and feet included.
+MAX_DEPTH = 100
+
+
+def _parse_joint(tokens: _Tokens, name: str, parent: int, joints: list[BvhJoint], depth: int = 0) -> None:
     """Read one joint's `{ OFFSET ... CHANNELS ... children }` block into `joints`."""
+    if depth > MAX_DEPTH:
+        raise _malformed(tokens.path, "hierarchy", f"joints nested more than {MAX_DEPTH} deep")
     tokens.expect("{")
     tokens.expect("OFFSET")
     offset = tuple(tokens.numbers(3, f"the OFFSET of '{name}'"))
@@ -186,7 +192,7 @@ def _parse_joint(tokens: _Tokens, name: str, parent: int, joints: list[BvhJoint]
     joints.append(BvhJoint(name, parent, offset, channels))
     while (word := tokens.next()) != "}":
         if word == "JOINT":
-            _parse_joint(tokens, tokens.next(), index, joints)
+            _parse_joint(tokens, tokens.next(), index, joints, depth + 1)
         elif word == "End":
             tokens.expect("Site")
             tokens.expect("{")
@@ -240,7 +246,7 @@ def parse_motion(lines: list[str], channels: int, path: str) -> tuple[float, np.
         values = np.array(rows, dtype=np.float64)
     except ValueError as exc:
         raise _malformed(path, "motion", f"a frame holds a value that is not a number ({exc})") from None
-    if not frame_time > 0:
+    if not 0 < frame_time < np.inf:
         raise _malformed(path, "motion", f"'Frame Time: {frame_time:g}' is not a positive number of seconds")
     return frame_time, values
 

@@ -55,26 +55,46 @@ class Sampling:
             raise BopBotError(None, f"--top-p must be in (0, 1], got {self.top_p}")
 
 
-def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling()) -> np.ndarray:
+def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling(),
+                   music: np.ndarray | None = None) -> np.ndarray:
     """`count` new word ids continuing `context`, sliding the model's window as needed.
 
     `context` is (T,) ids, or (B, T) for B dances written at once (one batch, one seed: much
-    faster than B calls); the result is (count,) or (B, count).
+    faster than B calls); the result is (count,) or (B, count). A music-aware GPT-2 takes `music`:
+    the music token of every frame, context and new dance, (T + count,) or (B, T + count)
+    (`language_model.music_input_ids`).
     """
     import torch
 
     sampling.check()
     contexts = np.atleast_2d(np.asarray(context, dtype=np.int64))
-    window = model.config.n_positions
-    keep = max(1, window * 3 // 4)
     config = model.config
-    banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
     if sampling.seed is not None:
         torch.manual_seed(sampling.seed)
     words = torch.from_numpy(contexts) if contexts.shape[1] else torch.full((len(contexts), 1), config.bos_token_id)
-    start = words.shape[1]
     familiar = torch.zeros((len(contexts), config.vocab_size), dtype=torch.bool)
     familiar[torch.arange(len(contexts))[:, None], torch.from_numpy(contexts)] = True
+    if getattr(config, "music_inputs", 0):
+        heard = np.atleast_2d(np.asarray(music, dtype=np.int64)) if music is not None else None
+        if heard is None or heard.shape != (len(contexts), contexts.shape[1] + count):
+            raise ValueError(f"a music-aware GPT-2 needs the music of all {contexts.shape[1] + count} frames")
+        if not contexts.shape[1]:  # the <eod> that starts a dance hears its first frame
+            heard = np.concatenate([heard[:, :1], heard], axis=1)
+        written = _continue_to_music(model, words, torch.from_numpy(heard), count, sampling, familiar)
+    else:
+        written = _continue(model, words, count, sampling, familiar)
+    return written if np.ndim(context) == 2 else written[0]
+
+
+def _continue(model, words, count: int, sampling: Sampling, familiar) -> np.ndarray:
+    """`generate()` in windows: each keeps the latest three quarters of the last as its prompt."""
+    import torch
+
+    config = model.config
+    window = config.n_positions
+    keep = max(1, window * 3 // 4)
+    banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
+    start = words.shape[1]
     with torch.no_grad():
         while words.shape[1] - start < count:
             prompt = words[:, -keep:]
@@ -88,8 +108,46 @@ def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = 
                 logits_processor=[echo] if sampling.echo > 0 else None,
             )
             words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
-    written = words[:, start:start + count].numpy()
-    return written if np.ndim(context) == 2 else written[0]
+    return words[:, start:start + count].numpy()
+
+
+def _continue_to_music(model, words, heard, count: int, sampling: Sampling, familiar) -> np.ndarray:
+    """The same sampling as `_continue` (echo, temperature, top-k, top-p, the same windows), in a
+    loop of our own: `generate()` can only repeat a prompt's last token type, and each new word
+    must hear its own frame's music. Position t hears frame t + 1, the frame its word predicts."""
+    import torch
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from .language_model import word_count
+
+    config = model.config
+    window = config.n_positions
+    keep = max(1, window * 3 // 4)
+    heard = torch.cat([heard[:, 1:], heard[:, -1:]], dim=1)
+    warpers = LogitsProcessorList([TemperatureLogitsWarper(sampling.temperature)]
+                                  + ([TopKLogitsWarper(sampling.top_k)] if sampling.top_k else [])
+                                  + ([TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1 else []))
+    last_word = word_count(config)  # everything after the words is never written
+    start, cached, past = words.shape[1], 0, None
+    with torch.no_grad():
+        while words.shape[1] - start < count:
+            if past is None or cached >= window:  # a fresh window: the latest `keep` words
+                first = max(0, words.shape[1] - keep)
+                output = model(input_ids=words[:, first:], token_type_ids=heard[:, first:words.shape[1]], use_cache=True)
+                cached = words.shape[1] - first
+            else:
+                output = model(input_ids=words[:, -1:], token_type_ids=heard[:, words.shape[1] - 1:words.shape[1]],
+                               cache=past, use_cache=True)
+                cached += 1
+            past = output.cache
+            scores = output.logits[:, -1, :].float()
+            scores[:, last_word:] = -float("inf")
+            if sampling.echo > 0:
+                fade = np.exp(-(words.shape[1] - start) / (sampling.echo_seconds * CORPUS_FPS))
+                scores = scores + familiar.to(scores.dtype) * (sampling.echo * fade)
+            scores = warpers(words, scores)
+            words = torch.cat([words, torch.multinomial(torch.softmax(scores, dim=-1), 1)], dim=1)
+    return words[:, start:start + count].numpy()
 
 
 class _Echo:

@@ -8,12 +8,14 @@ and the rest landed); 130 interrupted (run the same command again to resume).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
 from pathlib import Path
 
 from .errors import BopBotError
+from .files import check_writable, make_folder
 from .generators import NAMES as GENERATOR_NAMES
 
 EXIT_BAD_INPUT = 1
@@ -28,7 +30,7 @@ LIMITS = {
     "seconds": (0.0, MAX_SECONDS, False), "context_seconds": (0.0, 3600.0, False),
     "min_context_seconds": (0.0, 3600.0, False), "temperature": (0.0, 100.0, False), "top_k": (0, 10**6, True),
     "top_p": (0.0, 1.0, False), "echo": (0.0, 100.0, True), "seed": (0, 2**32 - 1, True),
-    "source_fps": (0.0, 1000.0, False), "jobs": (1, 1024, True), "k": (2, 10**7, True), "niter": (1, 10**5, True),
+    "source_fps": (0.1, 1000.0, True), "jobs": (1, 1024, True), "k": (2, 10**7, True), "niter": (1, 10**5, True),
     "max_training_frames": (1, 10**10, True), "steps": (1, 10**8, True), "batch_size": (1, 10**5, True),
     "learning_rate": (0.0, 10.0, False), "eval_every": (1, 10**8, True), "n_layer": (1, 128, True),
     "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 65536, True), "dropout": (0.0, 0.95, True),
@@ -50,9 +52,12 @@ SUMMARIES = {
 
 def _yaws(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
+        yaws = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"yaws must be comma-separated degrees, e.g. 0,90,180; got {text!r}") from None
+        yaws = (float("nan"),)
+    if not all(math.isfinite(yaw) for yaw in yaws):
+        raise argparse.ArgumentTypeError(f"yaws must be comma-separated degrees, e.g. 0,90,180; got {text!r}")
+    return yaws
 
 
 def _degrees(text: str) -> float:
@@ -202,7 +207,7 @@ def run_vocab(args: argparse.Namespace) -> int:
     report = vocabulary.fit(lambda: chunked(corpus.frame_chunks()), progress)
     for bar in bars.values():
         bar.close()
-    output.mkdir(parents=True, exist_ok=True)
+    make_folder(output)
     vocabulary.save(output)
     summary = {
         "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames,
@@ -247,7 +252,8 @@ def _train_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
     parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the generator is written there")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
-                        help="gpt2 (default); lstm (mixture density over poses); random, ngram, nearest (baselines)")
+                        help="gpt2 (default); gpt2-music (the GPT-2 that hears the music, into MODEL_DIR/music); "
+                             "lstm (mixture density over poses); random, ngram, nearest (baselines)")
     parser.add_argument("--travel", action="store_true",
                         help="train the travel model (where the dancer goes, read from the poses) instead")
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
@@ -283,7 +289,7 @@ def run_train(args: argparse.Namespace) -> int:
         return _train_travel(args)
     if args.generator == "lstm":
         return _train_lstm(args)
-    if args.generator != "gpt2":
+    if args.generator not in ("gpt2", "gpt2-music"):
         return _train_baseline(args)
     size = GPT2Size(args.n_layer, args.n_head, args.n_embd, args.context, args.dropout)
     defaults = TrainSettings()
@@ -292,9 +298,10 @@ def run_train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, eval_every=args.eval_every or defaults.eval_every,
         validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
-    report = train(args.corpus, args.model, size, settings, progress=not args.quiet)
-    update_pipeline_info(args.model, training={**vars(report), "size": size.to_json()})
-    print(f"trained {args.model}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
+    music = args.generator == "gpt2-music"
+    report = train(args.corpus, args.model, size, settings, progress=not args.quiet, music=music)
+    update_pipeline_info(args.model, **{"music_training" if music else "training": {**vars(report), "size": size.to_json()}})
+    print(f"trained {args.generator} in {args.model}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
           f"({report.tokens_per_second:.0f} words/s); validation perplexity {report.validation_perplexity:.2f} "
           f"on {report.validation_tokens} held-out words")
     return 0
@@ -348,7 +355,8 @@ def _train_baseline(args: argparse.Namespace) -> int:
 def _sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
-                        help="gpt2 (default), lstm, or a baseline: random, ngram, nearest")
+                        help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
+                             "lstm, or a baseline: random, ngram, nearest")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
     parser.add_argument("--top-p", type=float, default=1.0,
@@ -414,6 +422,7 @@ def run_dance(args: argparse.Namespace) -> int:
         raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
+    check_writable(args.output)
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
     songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
@@ -456,7 +465,7 @@ def run_demo(args: argparse.Namespace) -> int:
     sampling = _sampling(args)
     folder = Path(args.output)
     user = primer_dance(args.model)
-    folder.mkdir(parents=True, exist_ok=True)
+    check_writable(folder / "bopbot-demo.mp4")
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
         result = dance(model, user, folder / "bopbot-demo.mp4", _seconds(args, 12.0), sampling, "continue", gif=True,
@@ -519,9 +528,9 @@ def _evaluate_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("heldout", nargs="+", help="held-out dances (files, folders, .txt lists)")
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
-    parser.add_argument("--generators", default=",".join(GENERATOR_NAMES + ("gpt2+beats",)),
-                        help="comma-separated (default: all, and gpt2+beats: the GPT-2's dances played on the beat "
-                             "of the take's music)")
+    parser.add_argument("--generators", default=None,
+                        help="comma-separated (default: all the model folder has, and gpt2+beats and "
+                             "gpt2-music+beats: those GPT-2s' dances played on the beat of the take's music)")
     parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
     parser.add_argument("--yaws", type=_yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
     parser.add_argument("--seeds", type=int, default=settings.seeds,
@@ -552,7 +561,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws,
                             seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                             echo=args.echo, resamples=args.resamples)
-    generators = [g.strip() for g in args.generators.split(",") if g.strip()]
+    generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
+    if generators is None:  # every generator, the music-aware GPT-2 where the folder has one
+        from .generators import MUSIC_FOLDER
+
+        music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
+        generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
+        generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))
@@ -561,11 +576,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one line (its usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line. With `only`, just that verb's arguments are built (none for a name that is
     no verb): building a verb's arguments imports its modules for their defaults, and neither
     `bopbot --help` nor any one verb needs the others'."""
-    parser = argparse.ArgumentParser(prog="bopbot", description="BopBot, the AI dancer: watches a dance and keeps dancing.")
+    parser = _Parser(prog="bopbot", description="BopBot, the AI dancer: watches a dance and keeps dancing.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name, add in PARSERS.items():
         if only is None or only == name:

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from .errors import BopBotError
 from .extract import ExtractOptions, extract, kind_of, options_key
-from .files import TMP_PREFIX, atomic_path, remove_stale_temporaries, write_text_atomic
+from .files import TMP_PREFIX, make_folder, remove_stale_temporaries, write_npz, write_text_atomic
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
 from .skeleton import JOINTS, NUM_JOINTS
@@ -70,16 +70,14 @@ def write_shard(path: Path, input_path: Path, kind: str, sequences: list[PoseSeq
             for s in sequences
         ],
     }
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                poses=np.concatenate([poses for poses, _ in normalised]),
-                placement=np.concatenate([placement for _, placement in normalised]),
-                lengths=np.array([len(s) for s in sequences], dtype=np.int64),
-                sizes=np.array([s.size for s in sequences], dtype=np.int32),
-                info=np.array(json.dumps(info)),
-            )
+    write_npz(
+        path,
+        poses=np.concatenate([poses for poses, _ in normalised]),
+        placement=np.concatenate([placement for _, placement in normalised]),
+        lengths=np.array([len(s) for s in sequences], dtype=np.int64),
+        sizes=np.array([s.size for s in sequences], dtype=np.int32),
+        info=np.array(json.dumps(info)),
+    )
     return info
 
 
@@ -253,7 +251,7 @@ def build_corpus(
     folder = Path(folder)
     shards, failures = folder / SHARDS, folder / FAILURES
     for sub in (shards, failures):
-        sub.mkdir(parents=True, exist_ok=True)
+        make_folder(sub)
         remove_stale_temporaries(sub)
     keys = {path: input_key(path, options) for path in inputs}
     todo = []

@@ -8,6 +8,7 @@ one of three layouts: `continue` (the user's clip, then the bopbot dancer carryi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from .model_folder import Choreographer
 from .model_process import ModelProcess
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
-from .render import LAYOUTS, AudioPiece, background, dancer_frames, draw_dancer, gif_frame, write_gif, write_mp4
+from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
 from .skeleton import INDEX
 
 #: Output videos are scaled so their long side is at most this many pixels.
@@ -123,17 +124,23 @@ def read_user_dance(path: str | os.PathLike, progress: bool = False) -> UserDanc
 def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
     """The few seconds of real dance stored with the model in `folder` (the embedded one when None)
     as words, on the demo stage. Reads the vocabulary and settings only, not the generators."""
-    from .model_folder import DEFAULT_MODEL, read_pipeline_info
+    from .model_folder import DEFAULT_MODEL, PIPELINE_FILE, read_pipeline_info
     from .vocabulary import PoseVocabulary
 
     folder = Path(folder) if folder is not None else DEFAULT_MODEL
     if not folder.is_dir():
         raise BopBotError(folder, "no such model folder")
-    words = read_pipeline_info(folder).get("primer", {}).get("words")
+    primer = read_pipeline_info(folder).get("primer")
+    words = primer.get("words") if isinstance(primer, dict) else None
     if not words:
         raise BopBotError(folder, "the model has no primer dance; give an INPUT to continue")
     vocabulary = PoseVocabulary.load(folder)
-    poses = smooth(word_motion(vocabulary, vocabulary.ids_of(words.split())))
+    try:
+        ids = vocabulary.ids_of(words.split())
+    except (AttributeError, ValueError) as exc:
+        why = exc if isinstance(exc, ValueError) else "it is not a string of words"
+        raise BopBotError(folder / PIPELINE_FILE, f"damaged primer: {why}") from None
+    poses = smooth(word_motion(vocabulary, ids))
     width, height = STAGE
     placement = np.tile(np.array([width / 2, height * 0.58, height / 5.5], dtype=np.float32), (len(poses), 1))
     sequence = PoseSequence(denormalise(poses, placement), CORPUS_FPS, STAGE, "primer")
@@ -159,9 +166,11 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
                 music: Music | None = None) -> NewDance:
     """Encode the user's dance as words, let the generator continue it for `seconds`, put the new
     dance on the user's canvas (`continue_on_canvas`), and play it on the beat of the `music`
-    (`retime`: the generator then writes a little more, for the warp to draw on). With music,
-    `seconds` None is the rest of the song (`MAX_SONG_SECONDS` at most)."""
-    from .beats import music_beats  # librosa: imported only for a dance with music
+    (`retime`: the generator then writes a little more, for the warp to draw on). The generator
+    hears the music too (only `gpt2-music` listens): the user's dance hears what of the song lies
+    before the new dance's start, silence before the song. With music, `seconds` None is the rest
+    of the song (`MAX_SONG_SECONDS` at most)."""
+    from .beats import music_beats, music_frames  # librosa: imported only for a dance with music
     from .retime import beat_warp, play, source_frames_needed
 
     track = music_beats(str(music.path)) if music is not None else None
@@ -176,8 +185,10 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
-    new = choreographer.generator.continue_dance(user.poses, source_frames_needed(count) if len(beats) else count,
-                                                 sampling)
+    written = source_frames_needed(count) if len(beats) else count
+    heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + written)
+             if track is not None else None)
+    new = choreographer.generator.continue_dance(user.poses, written, sampling, heard)
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
                                    user.sequence.size, context)
     shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
@@ -466,13 +477,11 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
         return written[0].keypoints
 
     frames = layout_frames(layout, user, new_keypoints)
-    small: list[np.ndarray] = []
-    count = write_mp4(_keeping(frames, small) if gif else frames, output, CORPUS_FPS, audio=audio)
+    gif_path = output.with_suffix(".gif") if gif else None
+    with GifWriter(gif_path, CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
+        count = write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=audio)
     new = written[0]
-    gif_path = poses_path = None
-    if gif:
-        gif_path = output.with_suffix(".gif")
-        write_gif(small, gif_path, CORPUS_FPS)
+    poses_path = None
     if save_poses:
         poses_path = output.with_suffix(".npz")
         meta = {"generator": new.generator, "words": " ".join(new.words)}
@@ -482,8 +491,8 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
                        music.path if music is not None else None, new.tempo, new.beats)
 
 
-def _keeping(frames: Iterator[np.ndarray], small: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """`frames` passed on, each also kept shrunk for the GIF in `small`."""
+def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:
+    """`frames` passed on, each also written into the GIF."""
     for frame in frames:
-        small.append(gif_frame(frame))
+        gif.add(frame)
         yield frame

@@ -21,13 +21,14 @@ The rows
   this vocabulary.
 * one row per generator, `seeds` samples per stretch and camera; a generator named with `+beats`
   (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
-  music (`retime.beat_warp`), as `bopbot dance` does with music.
+  music (`retime.beat_warp`), as `bopbot dance` does with music. Every generator is given the
+  take's music frame by frame (`beats.music_frames`); `gpt2-music` is the one that listens.
 
 Every row is scored the same way against the same reference, the training pool (`pool_stretches`
 `seconds`-long stretches of the training split): FID_k/FID_g say how far a set is from real
 training dance, Div_k/Div_g how varied it is. Word counts and copies use the row's final poses
 encoded with the vocabulary, jitter the final poses. The Beat Align Score is given only to
-dances made with their music (the real rows and the `+beats` rows, on takes that have music), beside the same dances
+dances made with their music (the real rows, `gpt2-music` and the `+beats` rows, on takes that have music), beside the same dances
 scored against the music shifted by 1 to 5 s (`bopbot.beats`). Perplexity is that of the real
 continuations, each word given everything before it that the model's window holds.
 
@@ -46,7 +47,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import continuity, metrics
-from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, shift_curve
+from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
 from .choreograph import Sampling, word_motion
 from .corpus import Corpus
@@ -73,6 +74,8 @@ FLOOR = "real (pool floor)"
 ORACLE = "oracle words"
 #: A generator's name with this after it: its dances played on the beat of the take's music.
 ON_THE_BEAT = "+beats"
+#: The generator that hears the take's music as it writes (its rows get a Beat Align Score).
+HEARS_MUSIC = "gpt2-music"
 
 
 @dataclass(frozen=True)
@@ -345,14 +348,16 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
             sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
-            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling)):
+            heard = [music_frames(scorer.track(t.audio), t.audio_start - len(t.context) / CORPUS_FPS,
+                                  len(t.context) + written) if t.audio else None for t in batch]
+            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling, heard)):
                 music = scorer.track(test.audio) if on_beat and test.audio else None
                 beats = music.between(test.audio_start, settings.seconds) if music is not None else []
                 shown = carry_on(test, new.poses)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))
-        rows[name] = scorer.score(name, dances, dance_tests, with_music=on_beat)
+        rows[name] = scorer.score(name, dances, dance_tests, with_music=on_beat or name.startswith(HEARS_MUSIC))
         samples[name] = normalise(dances[0])[0]
         losses = [] if on_beat else [continuation_log_loss(name, generator, vocabulary, t) for t in tests]
         if losses and all(loss is not None for loss in losses):

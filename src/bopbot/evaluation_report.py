@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .continuity import VIEW_SECONDS
-from .files import write_text_atomic
+from .files import make_folder, write_text_atomic
 from .normalise import denormalise
 from .pose_sequence import CORPUS_FPS
 from .render import background, draw_dancer
@@ -206,7 +206,7 @@ def _frame_strips(samples: dict, path: Path, frames: int = 8, cell: int = 160) -
 def write_report(result: dict, folder: str | Path, command: str) -> Path:
     """Write report.md, results.json and the three plots into `folder`; returns the report's path."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     _metric_bars(result["table"], folder / "metrics.png")
     _speed_curves(result["samples"], folder / "joint_speed.png")
     _frame_strips(result["samples"], folder / "samples.png")

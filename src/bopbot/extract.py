@@ -25,6 +25,8 @@ LIST_SUFFIXES = {".txt", ".lst"}
 FACING_SECONDS = 2.0
 #: Suffixes a folder walk picks up; an input named explicitly is tried whatever its suffix.
 INPUT_SUFFIXES = VIDEO_SUFFIXES | {".bvh", ".npz", ".npy"}
+#: Frame rates a source may have: outside them a file's timing is damaged, not a dance's.
+MIN_SOURCE_FPS, MAX_SOURCE_FPS = 0.1, 1000.0
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,17 @@ def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progr
 def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False,
             keep_frames: list | None = None) -> list[PoseSequence]:
     """Read one input and resample it to the corpus rate (20 fps); too-short dances are errors."""
-    sequences = [sequence.resample(CORPUS_FPS) for sequence in load_any(path, options, progress, keep_frames)]
+    loaded = load_any(path, options, progress, keep_frames)
+    for sequence in loaded:
+        if not MIN_SOURCE_FPS <= sequence.fps <= MAX_SOURCE_FPS:
+            raise BopBotError(path, f"a frame rate of {sequence.fps:g} fps is not a dance's "
+                                    f"({MIN_SOURCE_FPS:g} to {MAX_SOURCE_FPS:g} fps)")
+    sequences = [sequence.resample(CORPUS_FPS) for sequence in loaded]
     for sequence in sequences:
         if len(sequence) < 2:
             raise BopBotError(path, f"too short to be a dance: {len(sequence)} frame(s) at {CORPUS_FPS:g} fps")
+    if not any(sequence.present.any() for sequence in sequences):
+        raise BopBotError(path, "no frame has a dancer in it")
     return sequences
 
 
@@ -148,10 +157,13 @@ def expand_inputs(items: list[str]) -> list[Path]:
         if any(ch in item for ch in "*?[") and not path.exists():
             matches = sorted(glob.glob(item, recursive=True))
             found.extend(expand_inputs(matches) if matches else [path])
-        elif path.is_dir():
-            found.extend(_walk(path))
+        elif path.is_dir():  # a folder with no input in it is kept, for the batch to say what it lacks
+            found.extend(_walk(path) or [path])
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
-            lines = path.read_text(encoding="utf-8").splitlines()
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError as exc:
+                raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
             listed = [str(path.parent / line.strip()) for line in lines if line.strip() and not line.startswith("#")]
             found.extend(expand_inputs(listed))
         else:

@@ -33,8 +33,11 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
         name = "keypoints" if "keypoints" in names else (names[0] if len(names) == 1 else None)
         if name is None:
             raise BopBotError(path, f"no 'keypoints' array among {names}")
-        fps = float(loaded["fps"]) if "fps" in names else None
-        return loaded[name], fps
+        try:
+            fps = float(loaded["fps"]) if "fps" in names else None
+            return loaded[name], fps
+        except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:  # object arrays, damage
+            raise BopBotError(path, f"unreadable keypoint file ({' '.join(str(exc).split())})") from None
 
 
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:

@@ -348,12 +348,16 @@ def load_lstm(model_folder: str | os.PathLike) -> LoadedLSTM:
     try:
         info = json.loads((folder / DESCRIPTION).read_text(encoding="utf-8"))
         size = LSTMSize(**info["size"])
+        window = int(info["window"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise BopBotError(folder / DESCRIPTION, f"unreadable LSTM description ({type(exc).__name__}: {exc})") from None
+    try:
         model = PoseLSTM(size)
         model.load_state_dict(load_file(str(folder / WEIGHTS)))
-    except (json.JSONDecodeError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-        raise BopBotError(folder, f"unreadable LSTM ({exc})") from None
+    except (RuntimeError, SafetensorError, ValueError) as exc:  # a damaged file, or weights of another size
+        raise BopBotError(folder / WEIGHTS, f"unreadable LSTM ({' '.join(str(exc).split())[:200]})") from None
     model.eval()
-    return LoadedLSTM(model, int(info["window"]), size, info)
+    return LoadedLSTM(model, window, size, info)
 
 
 def _draw(logit_pi: np.ndarray, mu: np.ndarray, log_sigma: np.ndarray, temperature: float,

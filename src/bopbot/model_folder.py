@@ -1,6 +1,7 @@
 """The model folder: everything a choreographer needs, in one directory a user can copy.
 
 - `config.json`, `model.safetensors`, `generation_config.json`: the GPT-2 (`save_pretrained`);
+- `music/`: the music-aware GPT-2 and its tokenizer, the same files, optional;
 - `tokenizer.json`, `tokenizer_config.json`: the WordLevel tokenizer over the pose words;
 - `vocabulary.safetensors`: the word poses (centroids) with the words in its metadata;
 - `travel.safetensors`, `travel.json`: where the dancer goes (`bopbot.travel`), optional;
@@ -77,6 +78,4 @@ class Choreographer:
             raise BopBotError(folder, "no such model folder")
         vocabulary = PoseVocabulary.load(folder)
         loaded = load_generator(generator, folder, vocabulary)
-        if generator == "gpt2" and loaded.model.config.vocab_size != vocabulary.k + 3:
-            raise BopBotError(folder, f"GPT-2 knows {loaded.model.config.vocab_size - 3} words, the vocabulary {vocabulary.k}")
         return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder))

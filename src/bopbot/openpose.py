@@ -58,8 +58,13 @@ def _people(path: Path) -> list[np.ndarray]:
     if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
         raise BopBotError(path, "not an OpenPose frame (no 'people' list)")
     people = []
-    for person in frame["people"]:
-        flat = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64)
+    for number, person in enumerate(frame["people"]):
+        if not isinstance(person, dict):
+            raise BopBotError(path, f"people[{number}] is a {type(person).__name__}, not an OpenPose person object")
+        try:
+            flat = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise BopBotError(path, f"people[{number}].pose_keypoints_2d is not a list of numbers") from None
         if flat.size not in _LAYOUTS:
             raise BopBotError(path, f"pose_keypoints_2d has {flat.size} values; expected 75 (BODY_25) or 54 (COCO-18)")
         keypoints = flat.reshape(-1, 3)[_LAYOUTS[flat.size]]

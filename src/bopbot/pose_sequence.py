@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import BopBotError
-from .files import atomic_path
+from .files import write_npz
 from .skeleton import JOINTS, NUM_JOINTS
 
 #: Frames per second every sequence is resampled to before it enters the corpus.
@@ -70,17 +70,16 @@ class PoseSequence:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the sequence as `.npz`, atomically."""
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(
-                    handle,
-                    keypoints=self.keypoints,
-                    fps=np.float32(self.fps),
-                    size=np.array(self.size, dtype=np.int32),
-                    joints=np.array(JOINTS),
-                    source=np.array(self.source),
-                    meta=np.array(json.dumps(self.meta)),
-                )
+        write_npz(
+            path,
+            compressed=True,
+            keypoints=self.keypoints,
+            fps=np.float32(self.fps),
+            size=np.array(self.size, dtype=np.int32),
+            joints=np.array(JOINTS),
+            source=np.array(self.source),
+            meta=np.array(json.dumps(self.meta)),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PoseSequence":

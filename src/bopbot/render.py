@@ -28,8 +28,9 @@ from .skeleton import INDEX
 LAYOUTS = ("continue", "side-by-side", "dancer-only")
 #: GIFs are shrunk to at most this width.
 GIF_WIDTH = 480
-#: Colours in a GIF's one palette, and how many of its frames (evenly spaced) choose them.
-GIF_COLOURS, GIF_PALETTE_FRAMES = 256, 16
+#: Colours in a GIF palette, how many seconds of frames share one, and how many of those frames
+#: (evenly spaced) choose it.
+GIF_COLOURS, GIF_PALETTE_SECONDS, GIF_PALETTE_FRAMES = 256, 2.0, 8
 #: x264 settings of every MP4. Measured on a 22 s 540x960 `bopbot dance` video: preset veryfast at
 #: CRF 20 took 6.3 s of CPU for 2.73 MB at 41.6 dB PSNR; superfast at CRF 22 takes 3.4 s for 3.28 MB
 #: at 41.6 dB (ultrafast: 2.6 s, 7.4 MB at CRF 20).
@@ -254,23 +255,73 @@ def gif_frame(image: np.ndarray, max_width: int = GIF_WIDTH) -> np.ndarray:
     return cv2.resize(image, (max_width, max(1, round(height * max_width / width))), interpolation=cv2.INTER_AREA)
 
 
-def write_gif(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float, max_width: int = GIF_WIDTH) -> int:
-    """Write RGB frames as a looping GIF (shrunk to `max_width`), atomically; returns the frame count.
+class GifWriter:
+    """Frames written into a looping GIF (shrunk to `max_width`) as they come, atomically at `path`;
+    a context manager whose `frames` counts what it wrote.
 
-    One palette of GIF_COLOURS serves every frame, chosen by an octree from GIF_PALETTE_FRAMES of
-    them: a palette per frame took 6 s of the 22 s demo (measured once, cProfile), and one palette
-    keeps the colours from flickering between frames. Measured on the demo: the octree is the fastest (0.4 s for every
-    frame) and the truest to the dancer's small areas of colour (its translucent torso 4 levels off
-    on average, against 27 for median cut, which spends its colours on the stage's gradient).
+    Frames stream: at most `GIF_PALETTE_SECONDS` of them are held, never the whole dance (a 3-minute
+    clip's GIF once held 1.3 GB). Each such stretch gets one palette of `GIF_COLOURS`, chosen by an
+    octree from `GIF_PALETTE_FRAMES` of its frames, and FFmpeg's GIF encoder (PyAV) writes it as the
+    frames' local colour table where it changes. One palette per stretch rather than per frame:
+    a palette per frame took 6 s of the 22 s demo (measured once, cProfile), and one palette keeps
+    the colours from flickering within it. Measured on the demo: the octree is the fastest and the
+    truest to the dancer's small areas of colour (its translucent torso 4 levels off on average,
+    against 27 for median cut, which spends its colours on the stage's gradient).
     """
-    from PIL import Image
 
-    frames = [gif_frame(image, max_width) for image in frames]
-    if not frames:
-        raise ValueError("a GIF needs at least one frame")
-    sample = np.concatenate(frames[:: max(1, len(frames) // GIF_PALETTE_FRAMES)], axis=0)
-    palette = Image.fromarray(sample).quantize(colors=GIF_COLOURS, method=Image.Quantize.FASTOCTREE)
-    images = [Image.fromarray(image).quantize(palette=palette, dither=Image.Dither.NONE) for image in frames]
-    with atomic_path(Path(path)) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
-    return len(images)
+    def __init__(self, path: str | os.PathLike, fps: float, max_width: int = GIF_WIDTH):
+        import contextlib
+
+        import av
+
+        self.fps, self.max_width, self.frames = fps, max_width, 0
+        self._rate = Fraction(fps).limit_denominator(1000)
+        self._held: list[np.ndarray] = []
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(Path(path)))
+        self._output = self._stack.enter_context(av.open(str(tmp), mode="w", format="gif"))
+        self._stream = None
+
+    def add(self, image: np.ndarray) -> None:
+        self._held.append(gif_frame(image, self.max_width))
+        if len(self._held) >= max(1, round(GIF_PALETTE_SECONDS * self.fps)):
+            self._flush()
+
+    def _flush(self) -> None:
+        import av
+        from PIL import Image
+
+        if not self._held:
+            return
+        if self._stream is None:
+            self._stream = self._output.add_stream("gif", rate=self._rate)
+            self._stream.height, self._stream.width = self._held[0].shape[:2]
+            self._stream.pix_fmt = "pal8"
+        sample = np.concatenate(self._held[:: max(1, len(self._held) // GIF_PALETTE_FRAMES)], axis=0)
+        palette = Image.fromarray(sample).quantize(colors=GIF_COLOURS, method=Image.Quantize.FASTOCTREE)
+        colours = np.zeros((256, 4), dtype=np.uint8)
+        rgb = np.array(palette.getpalette()[: 3 * 256], dtype=np.uint8).reshape(-1, 3)
+        colours[:, 0], colours[: len(rgb), 1:] = 255, rgb  # ARGB, opaque
+        for image in self._held:
+            indices = np.asarray(Image.fromarray(image).quantize(palette=palette, dither=Image.Dither.NONE))
+            frame = av.VideoFrame.from_ndarray((np.ascontiguousarray(indices), colours), format="pal8")
+            frame.pts, frame.time_base = self.frames, 1 / self._rate
+            self._output.mux(self._stream.encode(frame))
+            self.frames += 1
+        self._held.clear()
+
+    def __enter__(self) -> "GifWriter":
+        return self
+
+    def __exit__(self, kind, error, trace) -> bool | None:
+        if kind is None:  # finish the GIF; anything failing now fails the write like an error inside
+            try:
+                self._flush()
+                if self._stream is None:
+                    raise ValueError("a GIF needs at least one frame")
+                self._output.mux(self._stream.encode(None))
+            except BaseException as exc:
+                if not self._stack.__exit__(type(exc), exc, exc.__traceback__):
+                    raise
+                return None
+        return self._stack.__exit__(kind, error, trace)

@@ -55,6 +55,8 @@ def _open(path: str | os.PathLike, still_ok: bool = False) -> Iterator[av.contai
     with container:
         if not container.streams.video:
             raise BopBotError(path, "is not a video: it has no video stream")
+        if all(stream.disposition & av.stream.Disposition.attached_pic for stream in container.streams.video):
+            raise BopBotError(path, "is music with cover art, not a video: to dance to it, give it with --music")
         if not still_ok and _is_still_image(container):
             raise BopBotError(path, "is a still image, not a video")
         yield container

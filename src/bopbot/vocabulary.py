@@ -265,6 +265,8 @@ class PoseVocabulary:
             raise BopBotError(path, f"unreadable pose vocabulary ({exc})") from None
         if centroids.ndim != 3 or centroids.shape[1:] != (NUM_JOINTS, 2) or len(words) != len(centroids):
             raise BopBotError(path, f"centroids {centroids.shape} and {len(words)} words do not match")
+        if not np.isfinite(centroids).all():
+            raise BopBotError(path, "damaged pose vocabulary: its centroids hold NaN or infinite values")
         if parts is not None and (len(parts) != 2 or parts[0] * parts[1] != len(centroids)):
             raise BopBotError(path, f"parts {metadata['parts']} do not make its {len(centroids)} words")
         vocabulary = cls(k=len(centroids), niter=int(metadata.get("niter", 20)), seed=int(metadata.get("seed", 0)),
