@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 from scipy import ndimage
+from tqdm import tqdm
 
 from .audio import audio_rate
 from .choreograph import Sampling, smooth, word_motion
@@ -46,8 +47,9 @@ FIT = 0.95
 #: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
 MAX_SONG_SECONDS = 60.0
 #: The user's video frames are kept from extraction for the layouts that show the clip, up to this
-#: many bytes (about 70 s of a 540x960 clip at 20 fps); a longer clip is decoded again to draw it.
-KEEP_FRAMES_BYTES = 2 * 1024**3
+#: many bytes (about 17 s of a 540x960 clip at 20 fps); a longer clip is decoded again to draw it,
+#: so memory stays bounded (a 33 s 512x896 phone clip peaked at 1.26 GB with 2 GiB kept, 0.92 GB now).
+KEEP_FRAMES_BYTES = 512 * 1024**2
 
 
 @dataclass
@@ -452,10 +454,11 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
 def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike,
           seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
           save_poses: bool = False, song: str | os.PathLike | None = None,
-          song_from_start: bool = False) -> DanceResult:
+          song_from_start: bool = False, progress: bool = False) -> DanceResult:
     """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
     GIF made from the same frames and the new poses if asked. The new dance follows the music of
-    `soundtrack` (with a `song`, `seconds` None is the rest of it).
+    `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
+    the frames drawn when stderr is a terminal (a 600 s dance draws for minutes).
 
     `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
     the new dance only when that is first drawn, after the user's part of a `continue` video has
@@ -476,7 +479,8 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
             written.append(model.choreograph(user, seconds, sampling, music))
         return written[0].keypoints
 
-    frames = layout_frames(layout, user, new_keypoints)
+    frames = tqdm(layout_frames(layout, user, new_keypoints), desc="dancing", unit="frame",
+                  disable=None if progress else True, leave=False)
     gif_path = output.with_suffix(".gif") if gif else None
     with GifWriter(gif_path, CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
         count = write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=audio)
