@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared/data
 
-.PHONY: install test demo corpus default-model evaluation bench clean
+.PHONY: install test demo serve corpus default-model evaluation bench clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 # The main job: a new dance by the embedded default model, written to ./bopbot-demo/.
 demo: install
 	$(VENV)/bin/bopbot demo -o bopbot-demo
+
+# The web page on http://127.0.0.1:7860 (Ctrl-C stops it).
+serve: install
+	$(VENV)/bin/bopbot serve
 
 # pytest's exit 5 ("no tests collected") counts as a failure, never as a pass.
 test: install

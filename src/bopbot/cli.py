@@ -35,6 +35,7 @@ LIMITS = {
     "learning_rate": (0.0, 10.0, False), "eval_every": (1, 10**8, True), "n_layer": (1, 128, True),
     "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 65536, True), "dropout": (0.0, 0.95, True),
     "validation_fraction": (0.0, 0.5, True), "seeds": (1, 1000, True), "resamples": (1, 10**6, True),
+    "port": (1, 65535, True), "max_upload_mb": (0.0, 10**5, False), "max_clip_seconds": (0.0, 3600.0, False),
 }
 
 
@@ -47,6 +48,7 @@ SUMMARIES = {
     "demo": "a new dance by the embedded default model, as MP4 and GIF",
     "tokens": "print a dance as its sentence of pose words",
     "evaluate": "score generated dances against real held-out dances, with intervals",
+    "serve": "the web page: drop a dance video, watch the bopbot dancer carry on",
 }
 
 
@@ -583,6 +585,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _serve_parser(verbs: argparse._SubParsersAction) -> None:
+    from .serve import MAX_CLIP_SECONDS, MAX_UPLOAD_MB
+
+    parser = verbs.add_parser(
+        "serve", help=SUMMARIES["serve"],
+        description=("Start BopBot's web page (Gradio): drop or record a dance video, pick the seconds, "
+                     "generator, temperature, seed, layout and a song, and watch the bopbot dancer carry on; "
+                     "the MP4, the GIF and the pose words to download. One dance at a time, the rest queued."),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
+                                                              "machine only; 0.0.0.0 for every network)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--max-upload-mb", type=float, default=MAX_UPLOAD_MB,
+                        help=f"largest upload in MB (default {MAX_UPLOAD_MB})")
+    parser.add_argument("--max-clip-seconds", type=float, default=MAX_CLIP_SECONDS,
+                        help=f"longest clip the page takes, in seconds (default {MAX_CLIP_SECONDS:g})")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    if args.model is not None and not Path(args.model).is_dir():
+        raise BopBotError(args.model, "no such model folder")
+    serve(args.host, args.port, args.model, args.max_upload_mb, args.max_clip_seconds)
+    return 0
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line. With `only`, just that verb's arguments are built (none for a name that is
     no verb): building a verb's arguments imports its modules for their defaults, and neither
@@ -599,13 +629,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 PARSERS = {
     "extract": _extract_parser, "vocab": _vocab_parser, "train": _train_parser, "dance": _dance_parser,
-    "demo": _demo_parser, "tokens": _tokens_parser, "evaluate": _evaluate_parser,
+    "demo": _demo_parser, "tokens": _tokens_parser, "evaluate": _evaluate_parser, "serve": _serve_parser,
 }
 
 
 RUNNERS = {
     "extract": run_extract, "vocab": run_vocab, "train": run_train, "dance": run_dance, "demo": run_demo,
-    "tokens": run_tokens, "evaluate": run_evaluate,
+    "tokens": run_tokens, "evaluate": run_evaluate, "serve": run_serve,
 }
 
 
