@@ -431,7 +431,7 @@ def run_dance(args: argparse.Namespace) -> int:
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
         user = read_user_dance(args.input, progress=True)
         result = dance(model, user, args.output, _seconds(args, 10.0), sampling, args.layout, args.gif,
-                       args.save_poses, args.music, args.music_from_start, progress=True)
+                       args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty())
     _print_dance(result)
     return 0
 
@@ -471,7 +471,7 @@ def run_demo(args: argparse.Namespace) -> int:
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
         result = dance(model, user, folder / "bopbot-demo.mp4", _seconds(args, 12.0), sampling, "continue", gif=True,
-                       song=args.music, progress=True)
+                       song=args.music, progress=sys.stderr.isatty())
     _print_dance(result)
     print(f"the bopbot dancer is in {folder.resolve()}/")
     return 0

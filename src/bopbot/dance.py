@@ -458,7 +458,7 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
     """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
     GIF made from the same frames and the new poses if asked. The new dance follows the music of
     `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
-    the frames drawn when stderr is a terminal (a 600 s dance draws for minutes).
+    the frames drawn (a 600 s dance draws for minutes).
 
     `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
     the new dance only when that is first drawn, after the user's part of a `continue` video has
@@ -480,7 +480,7 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
         return written[0].keypoints
 
     frames = tqdm(layout_frames(layout, user, new_keypoints), desc="dancing", unit="frame",
-                  disable=None if progress else True, leave=False)
+                  disable=not progress, leave=False)
     gif_path = output.with_suffix(".gif") if gif else None
     with GifWriter(gif_path, CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
         count = write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=audio)

@@ -95,12 +95,12 @@ class Dancer:
             if clip.duration > max_clip_seconds:
                 raise BopBotError(Path(video).name, f"is {clip.duration:.0f} s long; this page takes clips of "
                                                     f"up to {max_clip_seconds:g} s")
-            progress(0.05, desc="finding the dancer in your video")
-            user = read_user_dance(video)
-        progress(0.5, desc="choreographing and drawing the bopbot dancer")
+            progress(0.0, desc="finding the dancer in your video")
+            user = read_user_dance(video, progress=True)  # its bar, and the drawing's, show on the page
+        progress(0.0, desc="choreographing and drawing the bopbot dancer")
         folder = RESULTS / uuid.uuid4().hex
         result = dance(self.model(generator), user, folder / "bopbot-dance.mp4", seconds, sampling, layout,
-                       gif=True, song=music)
+                       gif=True, song=music, progress=True)
         said = (f"{result.context_words / 20:g} s of your dance found ({user.sequence.frames_without_dancer} frames "
                 f"without a dancer), {result.new_frames / 20:g} s of new dance by `{generator}`, "
                 f"{len(set(result.new_words))} different pose words; {time.monotonic() - started:.1f} s.")
@@ -120,7 +120,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL
     generators = [g for g in NAMES if g != "gpt2-music" or (folder / MUSIC_FOLDER).is_dir()]
 
-    def run(video, seconds, generator, temperature, seed, layout, music, primer=False, progress=gr.Progress()):
+    def run(video, seconds, generator, temperature, seed, layout, music, primer=False,
+            progress=gr.Progress(track_tqdm=True)):
         try:
             return dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music, max_clip_seconds,
                                 progress)
@@ -155,8 +156,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
         inputs = [video, seconds, generator, temperature, seed, layout, music]
         outputs = [out_video, out_gif, words, summary]
         go.click(run, inputs, outputs, api_name="dance")
-        demo.click(lambda *values, progress=gr.Progress(): run(*values, primer=True, progress=progress), inputs,
-                   outputs, api_name="demo")
+        demo.click(lambda *values, progress=gr.Progress(track_tqdm=True): run(*values, primer=True, progress=progress),
+                   inputs, outputs, api_name="demo")
     return app
 
 
