@@ -1,0 +1,63 @@
+"""`bopbot dance`: continue the dance in a video or motion file as the bopbot dancer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BopBotError
+from ..files import check_writable
+from .options import (
+    new_dance_seconds,
+    print_dance,
+    sampling_arguments,
+    sampling_options,
+)
+
+SUMMARY = "continue a dance: video or motion file in, the bopbot dancer out"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    from ..render import LAYOUTS
+
+    parser = verbs.add_parser(
+        "dance", help=SUMMARY,
+        description=(
+            "Extract the dance in INPUT (anything `bopbot extract` reads), encode it as pose words, let the "
+            "model write what comes next, and render it as the bopbot dancer: H.264 MP4 at 20 fps, with "
+            "the input's music where it has some."
+        ),
+    )
+    parser.add_argument("input", help="a dance video or motion file")
+    parser.add_argument("-o", "--output", required=True, help="output .mp4")
+    sampling_arguments(parser)
+    parser.add_argument("--layout", choices=LAYOUTS, default="continue",
+                        help="continue: the clip then the dancer; side-by-side; dancer-only")
+    parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
+    parser.add_argument("--music-from-start", action="store_true",
+                        help="with --music and the continue layout: the song plays under the clip too, and the new "
+                             "dance picks it up where the clip ends (default: the clip keeps its own sound and the "
+                             "song starts with the new dance)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..dance import dance, read_user_dance
+    from ..extract import kind_of
+    from ..model_process import ModelProcess
+
+    sampling = sampling_options(args)
+    if args.music_from_start and not args.music:
+        raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
+    if Path(args.output).suffix.lower() != ".mp4":
+        raise BopBotError(args.output, "the output must be an .mp4 file")
+    check_writable(args.output)
+    if args.model is not None and not Path(args.model).is_dir():
+        raise BopBotError(args.model, "no such model folder")
+    songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
+    with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
+        user = read_user_dance(args.input, progress=True)
+        result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
+                       args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty())
+    print_dance(result)
+    return 0

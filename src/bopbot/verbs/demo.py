@@ -1,0 +1,44 @@
+"""`bopbot demo`: a new dance by the embedded model, continuing its primer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..files import check_writable
+from .options import (
+    new_dance_seconds,
+    print_dance,
+    sampling_arguments,
+    sampling_options,
+)
+
+SUMMARY = "a new dance by the embedded default model, as MP4 and GIF"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "demo", help=SUMMARY,
+        description="Continue the few seconds of dance stored with the model and write bopbot-demo.mp4 and .gif.",
+    )
+    parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
+    sampling_arguments(parser)
+    parser.set_defaults(seed=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..dance import dance, primer_dance
+    from ..model_process import ModelProcess
+
+    sampling = sampling_options(args)
+    folder = Path(args.output)
+    user = primer_dance(args.model)
+    check_writable(folder / "bopbot-demo.mp4")
+    songs = [args.music] if args.music else []
+    with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
+        result = dance(model, user, folder / "bopbot-demo.mp4", new_dance_seconds(args, 12.0), sampling, "continue", gif=True,
+                       song=args.music, progress=sys.stderr.isatty())
+    print_dance(result)
+    print(f"the bopbot dancer is in {folder.resolve()}/")
+    return 0

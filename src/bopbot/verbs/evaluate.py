@@ -1,0 +1,83 @@
+"""`bopbot evaluate`: every generator scored against held-out dances, with intervals."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BopBotError
+from ..generators import NAMES as GENERATOR_NAMES
+from .options import (
+    positive,
+    yaws,
+)
+
+SUMMARY = "score generated dances against real held-out dances, with intervals"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    from ..evaluation import EvalSettings
+
+    settings = EvalSettings()
+    parser = verbs.add_parser(
+        "evaluate", help=SUMMARY,
+        description=(
+            "Cut every held-out dance into stretches, give each generator the first seconds of each "
+            "stretch, let it continue, and score the dances (FID_k, FID_g, Div_k, Div_g, perplexity, unique "
+            "words, copy length, jitter; the Beat Align Score of real dances with their music beside a "
+            "shifted-music null) against the training pool. Beside them: the real continuations, real "
+            "validation dances as the noise floor, and the real continuation through the pose words. "
+            "Every figure has a 95%% bootstrap interval over stretches. Writes report.md with plots and "
+            "results.json."
+        ),
+    )
+    parser.add_argument("heldout", nargs="+", help="held-out dances (files, folders, .txt lists)")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
+    parser.add_argument("--generators", default=None,
+                        help="comma-separated (default: all the model folder has, and gpt2+beats and "
+                             "gpt2-music+beats: those GPT-2s' dances played on the beat of the take's music)")
+    parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
+    parser.add_argument("--yaws", type=yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
+    parser.add_argument("--seeds", type=int, default=settings.seeds,
+                        help=f"samples per stretch, camera and generator (default {settings.seeds})")
+    parser.add_argument("--context-seconds", type=positive, default=settings.context_seconds,
+                        help=f"real dance each generator continues (default {settings.context_seconds:g})")
+    parser.add_argument("--min-context-seconds", type=positive, default=settings.min_context_seconds,
+                        help=f"shortest context for a short take (default {settings.min_context_seconds:g})")
+    parser.add_argument("--seconds", type=positive, default=settings.seconds,
+                        help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
+    parser.add_argument("--temperature", type=positive, default=settings.temperature)
+    parser.add_argument("--top-k", type=int, default=settings.top_k, help="sample from the K likeliest words (0: all)")
+    parser.add_argument("--top-p", type=float, default=settings.top_p, help=f"nucleus sampling mass (default {settings.top_p:g})")
+    parser.add_argument("--echo", type=float, default=settings.echo, help="favour the context's words (nats, fading)")
+    parser.add_argument("--resamples", type=int, default=settings.resamples,
+                        help=f"bootstrap resamples for the intervals (default {settings.resamples})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation import EvalSettings, evaluate
+    from ..evaluation_report import CONTINUITY, markdown_table, write_report
+    from ..model_folder import DEFAULT_MODEL
+
+    if args.seeds < 1 or args.resamples < 10:
+        raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
+    settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
+                            args.context_seconds), seconds=args.seconds, yaws=args.yaws,
+                            seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                            echo=args.echo, resamples=args.resamples)
+    generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
+    if generators is None:  # every generator, the music-aware GPT-2 where the folder has one
+        from ..generators import MUSIC_FOLDER
+
+        music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
+        generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
+        generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
+    result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
+    report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
+    print(markdown_table(result["table"]))
+    print(markdown_table(result["table"], CONTINUITY))
+    print(f"wrote {report}")
+    return 0

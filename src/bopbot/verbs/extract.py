@@ -1,0 +1,76 @@
+"""`bopbot extract`: dance videos and motion files into a pose sequence or a corpus."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import BopBotError
+from .options import (
+    EXIT_PARTIAL,
+    degrees,
+    positive,
+    yaws,
+)
+
+SUMMARY = "dance videos and motion files -> pose sequence or corpus"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "extract",
+        help=SUMMARY,
+        description=(
+            "Find the dancer's COCO-17 keypoints in videos (MediaPipe Pose), OpenPose JSON folders, BVH "
+            "or Tang 2018 motion capture and .npz/.npy keypoint files, resampled to 20 fps. With one "
+            "input and -o FILE.npz, writes one pose sequence. Otherwise -o names a corpus folder: "
+            "normalised, sharded, built a process per input, resumable (run again to continue)."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", help="files, folders (searched recursively), globs, or .txt lists of paths")
+    parser.add_argument("-o", "--output", required=True, help="FILE.npz for one sequence, or a corpus folder")
+    parser.add_argument("--yaws", type=yaws, default=(0.0,), help="virtual camera yaws in degrees for 3D mocap (default 0)")
+    parser.add_argument("--mirror", action="store_true", help="also project every mocap view mirrored")
+    parser.add_argument("--facing", type=degrees, default=None,
+                        help="keep only the stretches (2 s or more) in which a mocap dancer faces within DEG degrees "
+                             "of the camera, as phone users film (default: every frame)")
+    parser.add_argument("--source-fps", type=positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
+    parser.add_argument("-j", "--jobs", type=int, default=None, help="processes for a corpus (default: one per core)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..extract import ExtractOptions, describe, expand_inputs, extract
+
+    options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
+                             facing=args.facing)
+    inputs = expand_inputs(args.inputs)
+    output = Path(args.output)
+    if output.suffix == ".npz":
+        if len(inputs) != 1:
+            raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
+        sequences = extract(inputs[0], options, progress=not args.quiet)
+        sequences[0].save(output)
+        views = f" (first of {len(sequences)} camera views; give a folder to keep them all)" if len(sequences) > 1 else ""
+        print(f"wrote {output}: {describe(sequences[0])}{views}")
+        return 0
+    if not inputs:
+        raise BopBotError(None, "no inputs found")
+    from ..corpus import build_corpus
+
+    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet)
+    _print_summary(output, report)
+    return EXIT_PARTIAL if report.failed else 0
+
+
+def _print_summary(output: Path, report) -> None:
+    summary = report.summary
+    print(
+        f"corpus {output}: {report.done} input(s) extracted now, {report.skipped} already done, "
+        f"{len(report.failed)} failed\n"
+        f"  {summary['inputs']} inputs, {summary['sequences']} sequences, {summary['frames']} frames, "
+        f"{summary['seconds']:.1f} s ({summary['seconds'] / 60:.1f} min) of dance at {summary['fps']:g} fps, "
+        f"{summary['frames_without_dancer']} frames without a dancer"
+    )
+    for failure in summary["failures"]:
+        print(f"  failed: {failure['reason']}")

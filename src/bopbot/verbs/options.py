@@ -1,0 +1,99 @@
+"""What several verbs share: exit codes, option types, and the sampling options of `dance` and `demo`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import warnings
+
+from ..generators import NAMES as GENERATOR_NAMES
+
+EXIT_BAD_INPUT = 1
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+
+def yaws(text: str) -> tuple[float, ...]:
+    """`--yaws`: comma-separated finite degrees."""
+    try:
+        angles = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        angles = (float("nan"),)
+    if not all(math.isfinite(angle) for angle in angles):
+        raise argparse.ArgumentTypeError(f"yaws must be comma-separated degrees, e.g. 0,90,180; got {text!r}")
+    return angles
+
+
+def _number(text: str) -> float:
+    """`text` as a float; NaN (which no range holds) where it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def degrees(text: str) -> float:
+    """`--facing`: an angle in (0, 180] degrees."""
+    value = _number(text)
+    if not 0 < value <= 180:
+        raise argparse.ArgumentTypeError(f"must be degrees in (0, 180], got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """A number above 0 (its range is `cli.LIMITS`'s to check)."""
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
+    parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
+                        help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
+                             "lstm, or a baseline: random, ngram, nearest")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
+    parser.add_argument("--top-p", type=float, default=1.0,
+                        help="nucleus sampling mass (default 1.0: the whole distribution; see docs/sweeps.md)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable dance")
+    parser.add_argument("--echo", type=float, default=2.0,
+                        help="favour the user's own pose words by this many nats, fading over the first seconds "
+                             "(default 2, chosen in docs/sweeps.md; 0: off)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="seconds of new dance (default 10; with --music, the rest of the song up to 60)")
+    parser.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4")
+    parser.add_argument("--music", metavar="FILE", default=None,
+                        help="dance to this song (any audio or video file with sound) instead of the input's own music")
+
+
+def sampling_options(args: argparse.Namespace):
+    from ..choreograph import Sampling
+
+    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
+    sampling.check()
+    if args.music is not None:
+        from ..audio import check_music
+
+        check_music(args.music)
+    return sampling
+
+
+def new_dance_seconds(args: argparse.Namespace, default: float) -> float | None:
+    """The new dance's length: as asked, else the rest of the song (None) with --music, else `default`."""
+    return args.seconds if args.seconds is not None else (None if args.music else default)
+
+
+def print_dance(result) -> None:
+    print(f"wrote {result.video} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
+          f"after {result.context_words / 20:g} s from the input")
+    if result.music is None:
+        print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
+    elif not result.beats:
+        warnings.warn(f"{result.music}: no beat found in the music; the new dance keeps its own time")
+    else:
+        print(f"danced to {result.music.name}: {result.beats} beats at {result.tempo:.0f} beats a minute")
+    for extra in (result.gif, result.poses):
+        if extra is not None:
+            print(f"wrote {extra}")

@@ -1,0 +1,44 @@
+"""`bopbot tokens`: a dance as its sentence of pose words."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import BopBotError
+
+SUMMARY = "print a dance as its sentence of pose words"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "tokens", help=SUMMARY,
+        description="Extract INPUT and print it as pose words, one per frame at 20 fps.",
+    )
+    parser.add_argument("input", help="a dance video or motion file")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--seconds", type=float, default=None, help="only the first SECONDS of the dance")
+    parser.add_argument("--set-primer", action="store_true",
+                        help="store these words as the model's primer, the dance `bopbot demo` continues")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..extract import extract
+    from ..model_folder import DEFAULT_MODEL, update_pipeline_info
+    from ..normalise import normalise
+    from ..pose_sequence import CORPUS_FPS
+    from ..vocabulary import PoseVocabulary
+
+    folder = Path(args.model) if args.model else DEFAULT_MODEL
+    vocabulary = PoseVocabulary.load(folder)
+    sequence = extract(args.input)[0]
+    if args.seconds is not None:
+        sequence.keypoints = sequence.keypoints[: max(2, round(args.seconds * CORPUS_FPS))]
+    try:
+        words = " ".join(vocabulary.words_of(vocabulary.encode(normalise(sequence.keypoints)[0])))
+    except ValueError as exc:
+        raise BopBotError(args.input, str(exc)) from None
+    print(words)
+    if args.set_primer:
+        update_pipeline_info(folder, primer={"source": Path(args.input).name, "words": words})
+    return 0

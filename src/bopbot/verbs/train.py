@@ -1,0 +1,129 @@
+"""`bopbot train`: a generator (the GPT-2 by default), the travel model or a baseline, on a corpus."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import BopBotError
+from ..generators import NAMES as GENERATOR_NAMES
+
+SUMMARY = "train a generator (GPT-2 by default) on the corpus"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    from ..language_model import GPT2Size
+    from ..train import TrainSettings
+
+    size, settings = GPT2Size(), TrainSettings()
+    parser = verbs.add_parser(
+        "train", help=SUMMARY,
+        description=(
+            "Train a generator on CORPUS into MODEL_DIR (made by `bopbot vocab`): the GPT-2 from scratch on "
+            "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline; or, "
+            "with --travel, the travel model that moves the new dance across the floor. Whole inputs are "
+            "held out for validation. Checkpoints are safetensors; run the same command again to resume "
+            "where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only."
+        ),
+    )
+    parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
+    parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the generator is written there")
+    parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
+                        help="gpt2 (default); gpt2-music (the GPT-2 that hears the music, into MODEL_DIR/music); "
+                             "lstm (mixture density over poses); random, ngram, nearest (baselines)")
+    parser.add_argument("--travel", action="store_true",
+                        help="train the travel model (where the dancer goes, read from the poses) instead")
+    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
+    parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
+    parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
+    parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
+    parser.add_argument("--n-layer", type=int, default=size.n_layer)
+    parser.add_argument("--n-head", type=int, default=size.n_head)
+    parser.add_argument("--n-embd", type=int, default=size.n_embd)
+    parser.add_argument("--context", type=int, default=size.n_positions, help="context window in words (20 a second)")
+    parser.add_argument("--dropout", type=float, default=size.dropout)
+    parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--seed", type=int, default=settings.seed)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..language_model import GPT2Size
+    from ..model_folder import update_pipeline_info
+    from ..train import TrainSettings, train
+
+    for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
+    if args.n_embd % args.n_head:
+        raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    from ..vocabulary import FILENAME
+
+    if not (Path(args.model) / FILENAME).is_file():
+        raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
+    if args.travel:
+        return _train_travel(args)
+    if args.generator == "lstm":
+        return _train_lstm(args)
+    if args.generator not in ("gpt2", "gpt2-music"):
+        return _train_baseline(args)
+    size = GPT2Size(args.n_layer, args.n_head, args.n_embd, args.context, args.dropout)
+    defaults = TrainSettings()
+    settings = TrainSettings(
+        steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+        learning_rate=args.learning_rate, eval_every=args.eval_every or defaults.eval_every,
+        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
+    )
+    music = args.generator == "gpt2-music"
+    report = train(args.corpus, args.model, size, settings, progress=not args.quiet, music=music)
+    update_pipeline_info(args.model, **{"music_training" if music else "training": {**vars(report), "size": size.to_json()}})
+    print(f"trained {args.generator} in {args.model}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
+          f"({report.tokens_per_second:.0f} words/s); validation perplexity {report.validation_perplexity:.2f} "
+          f"on {report.validation_tokens} held-out words")
+    return 0
+
+
+def _train_lstm(args: argparse.Namespace) -> int:
+    from ..lstm import LSTMSettings, train_lstm
+    from ..model_folder import update_pipeline_info
+
+    defaults = LSTMSettings()
+    settings = LSTMSettings(
+        steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+        eval_every=args.eval_every or defaults.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
+        device=args.device,
+    )
+    report = train_lstm(args.corpus, args.model, settings=settings, progress=not args.quiet)
+    update_pipeline_info(args.model, lstm=vars(report))
+    print(f"trained the LSTM in {args.model}: {report.steps} steps in {report.seconds / 60:.1f} min; "
+          f"validation NLL {report.validation_loss:.3f} per frame")
+    return 0
+
+
+def _train_travel(args: argparse.Namespace) -> int:
+    from ..model_folder import update_pipeline_info
+    from ..travel import TravelSettings, train_travel
+
+    defaults = TravelSettings()
+    settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+                              validation_fraction=args.validation_fraction, seed=args.seed)
+    report = train_travel(args.corpus, args.model, settings, progress=not args.quiet)
+    update_pipeline_info(args.model, travel=vars(report))
+    explained = ", ".join(f"{name} {value:.2f}" for name, value in report.validation_r2.items())
+    print(f"trained the travel model in {args.model} on {report.frames} steps in {report.seconds:.0f} s; "
+          f"validation R² {explained}")
+    return 0
+
+
+def _train_baseline(args: argparse.Namespace) -> int:
+    from ..baselines import train_baseline
+    from ..corpus import Corpus
+    from ..train import encode_corpus
+    from ..vocabulary import PoseVocabulary
+
+    vocabulary = PoseVocabulary.load(args.model)
+    train_ids, _ = encode_corpus(Corpus(args.corpus), vocabulary, args.validation_fraction, args.seed, not args.quiet)
+    train_baseline(args.generator, train_ids, args.model, vocabulary.k)
+    print(f"trained the {args.generator} baseline in {args.model} on {len(train_ids)} words")
+    return 0

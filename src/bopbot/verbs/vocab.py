@@ -1,0 +1,88 @@
+"""`bopbot vocab`: the k-means pose vocabulary over a corpus, into a model folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import BopBotError
+from ..files import make_folder
+
+SUMMARY = "k-means pose vocabulary over a corpus -> model folder"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "vocab", help=SUMMARY,
+        description=(
+            "Cluster every normalised frame of CORPUS into K pose words with faiss k-means: centroids "
+            "trained on a sample (at most 64 frames a word), then every frame assigned in a stream and "
+            "each word set to the mean of its frames. Writes MODEL_DIR/vocabulary.safetensors and reports "
+            "the quantisation error."
+        ),
+    )
+    parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
+    parser.add_argument("-k", type=int, default=1024, help="number of pose words (default 1024; up to 52,000 and more)")
+    parser.add_argument("-o", "--output", required=True, help="model folder to create")
+    parser.add_argument("--parts", metavar="UxL", default=None,
+                        help="a part-wise vocabulary instead: U upper-body poses by L lower-body poses, every pair a "
+                             "word (U x L words; -k is then ignored), e.g. 32x32")
+    parser.add_argument("--niter", type=int, default=20, help="k-means iterations (default 20)")
+    parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 64 x K)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..corpus import Corpus
+    from ..model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
+    from ..vocabulary import PoseVocabulary, chunked
+
+    corpus = Corpus(args.corpus)
+    output = Path(args.output)
+    if (output / "model.safetensors").exists() or (output / "checkpoint").exists():
+        raise BopBotError(output, "already holds a trained model; give a new folder for a new vocabulary")
+    parts = _parts(args.parts) if args.parts else None
+    frames = corpus.summary()["frames"]
+    vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames,
+                                parts=parts)
+    bars = {}
+
+    def progress(stage: str, count: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            label = "sampling" if stage == "sample" else "assigning"
+            bars[stage] = tqdm(total=frames, desc=label, unit="frame", unit_scale=True, disable=args.quiet)
+        bars[stage].update(count)
+
+    report = vocabulary.fit(lambda: chunked(corpus.frame_chunks()), progress)
+    for bar in bars.values():
+        bar.close()
+    make_folder(output)
+    vocabulary.save(output)
+    summary = {
+        "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames,
+        "training_frames": report.training_frames,
+        "quantisation_error": round(report.quantisation_error, 4),
+        "quantisation_error_percent_torso": round(100 * report.quantisation_error, 2),
+        "empty_words": report.empty_words, "corpus": str(corpus.folder),
+    }
+    update_pipeline_info(output, **{**pipeline_info(), **read_pipeline_info(output), "vocabulary": summary})
+    print(f"wrote {output / 'vocabulary.safetensors'}: {vocabulary.k} words over {report.frames} frames "
+          f"(k-means on {report.training_frames}); quantisation error {report.quantisation_error:.3f} torso lengths "
+          f"({100 * report.quantisation_error:.1f}% of the torso), {report.empty_words} empty words")
+    return 0
+
+
+def _parts(text: str) -> tuple[int, int]:
+    """'32x32' -> (32, 32): the upper-body and lower-body pose counts of a part-wise vocabulary."""
+    try:
+        upper, lower = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise BopBotError(None, f"--parts takes UPPERxLOWER pose counts such as 32x32, not {text!r}") from None
+    if min(upper, lower) < 2:
+        raise BopBotError(None, f"--parts needs at least 2 poses a part, got {text!r}")
+    return upper, lower
