@@ -52,7 +52,7 @@ def main() -> None:
 
     from gradio_client import Client, handle_file
 
-    from bopbot.serve import serve
+    from bopbot.app.serve import serve
 
     app, url = serve(port=_free_port(), block=False)
     client = Client(url, verbose=False)

@@ -34,7 +34,7 @@ def small_corpus(data, tmp_path_factory) -> Path:
 def tiny_model(small_corpus, tmp_path_factory) -> Path:
     """A model folder trained by BopBot's own verbs on the small corpus: 64 words, a tiny GPT-2, every
     generator (the music-aware GPT-2 too), and the travel model."""
-    from bopbot.cli import main
+    from bopbot.app.cli import main
 
     folder = tmp_path_factory.mktemp("model")
     assert main(["vocab", str(small_corpus), "-k", "64", "-o", str(folder), "-q"]) == 0

@@ -64,7 +64,7 @@ def test_a_caller_that_stops_early_closes_the_source():
 @pytest.mark.parametrize("argv", [["--help"], ["dance", "--help"], ["demo", "--help"], ["extract", "--help"]])
 def test_help_imports_neither_torch_nor_mediapipe(argv):
     """The parser builds only the verb asked for, so help never pays for torch (2 s) or MediaPipe (1 s)."""
-    probe = ("import sys\nfrom bopbot.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+    probe = ("import sys\nfrom bopbot.app.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
              "heavy = [m for m in ('torch', 'transformers', 'mediapipe', 'scipy.interpolate') if m in sys.modules]\n"
              "print(','.join(heavy) or 'none')" % argv)
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

@@ -18,7 +18,7 @@ from bopbot.corpus import Corpus, build_corpus
 from bopbot.extract import expand_inputs, extract
 from bopbot.files import TMP_PREFIX
 
-BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
 @pytest.fixture()

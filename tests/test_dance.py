@@ -13,10 +13,10 @@ import av
 import numpy as np
 import pytest
 
-from bopbot.cli import main
+from bopbot.app.cli import main
 from bopbot.pose_sequence import PoseSequence
 
-BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
 def _streams(path: Path) -> dict:

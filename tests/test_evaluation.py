@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from bopbot.app.cli import main
 from bopbot.bootstrap import RowScores, compare_rows, keep_stretches, summarise
-from bopbot.cli import main
 from bopbot.evaluation import EvalSettings, View, cut_stretches, held_out_views
 
 

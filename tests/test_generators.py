@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bopbot.app.cli import main
 from bopbot.baselines import NearestDance, NgramWords, RandomWords, load_sentences
 from bopbot.choreograph import Sampling
-from bopbot.cli import main
 from bopbot.generators import NAMES, load_generator
 from bopbot.pose_sequence import PoseSequence
 from bopbot.vocabulary import PoseVocabulary

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bopbot.cli import main
+from bopbot.app.cli import main
 from bopbot.model_folder import DEFAULT_MODEL
 from bopbot.render import GIF_PALETTE_SECONDS, GifWriter
 
-BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+BOPBOT = [sys.executable, "-m", "bopbot"]
 #: The catch-all line kept for bugs: "unexpected ValueError: ..." (also in batch failure reasons).
 CATCH_ALL = re.compile(r"unexpected \w+(Error|Exception|Interrupt)\b")
 

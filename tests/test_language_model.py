@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from bopbot.app.cli import main
 from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth, word_motion
-from bopbot.cli import main
 from bopbot.corpus import Corpus, build_corpus
 from bopbot.errors import BopBotError
 from bopbot.extract import ExtractOptions

@@ -13,9 +13,9 @@ import av
 import numpy as np
 import pytest
 
+from bopbot.app.cli import main
 from bopbot.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats, music_beats, music_frames
 from bopbot.choreograph import Sampling
-from bopbot.cli import main
 from bopbot.corpus import Corpus
 from bopbot.errors import BopBotError
 from bopbot.generators import load_generator
@@ -26,7 +26,7 @@ from bopbot.retime import MAX_STRETCH, beat_warp, play
 from bopbot.train import on_the_beat
 from bopbot.vocabulary import PoseVocabulary
 
-BOPBOT = [sys.executable, "-m", "bopbot.cli"]
+BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
 def _click_track(path: Path, bpm: float = 120.0, seconds: float = 20.0, first: float = 0.25, loud: float = 0.8,

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from bopbot.serve import serve
+from bopbot.app.serve import serve
 
 
 def _free_port() -> int:
@@ -69,7 +69,7 @@ def test_the_demo_dances_without_an_upload(page):
 
 
 def test_the_server_refuses_bad_options(capsys):
-    from bopbot.cli import main
+    from bopbot.app.cli import main
 
     assert main(["serve", "--port", "70000"]) == 1
     assert "--port must be" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 if __name__ == "__main__":  # a spawned worker (`bopbot.model_process`) imports this module again
     sys.exit(main())

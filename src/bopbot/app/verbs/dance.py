@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import BopBotError
-from ..files import check_writable
+from ...errors import BopBotError
+from ...files import check_writable
 from .options import (
     new_dance_seconds,
     print_dance,
@@ -19,7 +19,7 @@ SUMMARY = "continue a dance: video or motion file in, the bopbot dancer out"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ..render import LAYOUTS
+    from ...render import LAYOUTS
 
     parser = verbs.add_parser(
         "dance", help=SUMMARY,
@@ -42,9 +42,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dance import dance, read_user_dance
-    from ..extract import kind_of
-    from ..model_process import ModelProcess
+    from ...dance import dance, read_user_dance
+    from ...extract import kind_of
+    from ...model_process import ModelProcess
 
     sampling = sampling_options(args)
     if args.music_from_start and not args.music:

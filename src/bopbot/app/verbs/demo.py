@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..files import check_writable
+from ...files import check_writable
 from .options import (
     new_dance_seconds,
     print_dance,
@@ -28,8 +28,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..dance import dance, primer_dance
-    from ..model_process import ModelProcess
+    from ...dance import dance, primer_dance
+    from ...model_process import ModelProcess
 
     sampling = sampling_options(args)
     folder = Path(args.output)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import BopBotError
-from ..files import make_folder
+from ...errors import BopBotError
+from ...files import make_folder
 
 SUMMARY = "k-means pose vocabulary over a corpus -> model folder"
 
@@ -36,9 +36,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..corpus import Corpus
-    from ..model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
-    from ..vocabulary import PoseVocabulary, chunked
+    from ...corpus import Corpus
+    from ...model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
+    from ...vocabulary import PoseVocabulary, chunked
 
     corpus = Corpus(args.corpus)
     output = Path(args.output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import BopBotError
+from ...errors import BopBotError
 
 SUMMARY = "print a dance as its sentence of pose words"
 
@@ -23,11 +23,11 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..extract import extract
-    from ..model_folder import DEFAULT_MODEL, update_pipeline_info
-    from ..normalise import normalise
-    from ..pose_sequence import CORPUS_FPS
-    from ..vocabulary import PoseVocabulary
+    from ...extract import extract
+    from ...model_folder import DEFAULT_MODEL, update_pipeline_info
+    from ...normalise import normalise
+    from ...pose_sequence import CORPUS_FPS
+    from ...vocabulary import PoseVocabulary
 
     folder = Path(args.model) if args.model else DEFAULT_MODEL
     vocabulary = PoseVocabulary.load(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import BopBotError
+from ...errors import BopBotError
 from .options import (
     EXIT_PARTIAL,
     degrees,
@@ -40,7 +40,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..extract import ExtractOptions, describe, expand_inputs, extract
+    from ...extract import ExtractOptions, describe, expand_inputs, extract
 
     options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
                              facing=args.facing)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not inputs:
         raise BopBotError(None, "no inputs found")
-    from ..corpus import build_corpus
+    from ...corpus import build_corpus
 
     report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet)
     _print_summary(output, report)

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import BopBotError
-from ..generators import NAMES as GENERATOR_NAMES
+from ...errors import BopBotError
+from ...generators import NAMES as GENERATOR_NAMES
 from .options import (
     positive,
     yaws,
@@ -17,7 +17,7 @@ SUMMARY = "score generated dances against real held-out dances, with intervals"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ..evaluation import EvalSettings
+    from ...evaluation import EvalSettings
 
     settings = EvalSettings()
     parser = verbs.add_parser(
@@ -58,9 +58,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation import EvalSettings, evaluate
-    from ..evaluation_report import CONTINUITY, markdown_table, write_report
-    from ..model_folder import DEFAULT_MODEL
+    from ...evaluation import EvalSettings, evaluate
+    from ...evaluation_report import CONTINUITY, markdown_table, write_report
+    from ...model_folder import DEFAULT_MODEL
 
     if args.seeds < 1 or args.resamples < 10:
         raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                             echo=args.echo, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
     if generators is None:  # every generator, the music-aware GPT-2 where the folder has one
-        from ..generators import MUSIC_FOLDER
+        from ...generators import MUSIC_FOLDER
 
         music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
         generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]

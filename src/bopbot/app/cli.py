@@ -1,4 +1,4 @@
-"""The `bopbot` command line: one program, a verb per job (each in `bopbot.verbs`).
+"""The `bopbot` command line: one program, a verb per job (each in `bopbot.app.verbs`).
 
 Exit codes: 0 success; 1 an input or option was bad (one line on stderr says which and why);
 2 the command line itself was wrong; 3 a batch finished but some inputs failed (they are listed
@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 
-from .errors import BopBotError
+from ..errors import BopBotError
 from .verbs import dance, demo, evaluate, extract, serve, tokens, train, vocab
 from .verbs.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import BopBotError
+from ...errors import BopBotError
 
 SUMMARY = "the web page: drop a dance video, watch the bopbot dancer carry on"
 

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .errors import BopBotError
+from ..errors import BopBotError
 
 MAX_UPLOAD_MB = 200
 MAX_CLIP_SECONDS = 120.0
@@ -61,7 +61,7 @@ class Dancer:
             pass
 
     def model(self, generator: str):
-        from .model_folder import Choreographer
+        from ..model_folder import Choreographer
 
         with self._lock:
             if generator not in self.loaded:
@@ -71,10 +71,10 @@ class Dancer:
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress) -> tuple:
         """(MP4, GIF, the new dance's words, what happened): `bopbot dance` on the upload, or `demo`'s primer."""
-        from .audio import check_music
-        from .choreograph import Sampling
-        from .dance import dance, primer_dance, read_user_dance
-        from .video import probe
+        from ..audio import check_music
+        from ..choreograph import Sampling
+        from ..dance import dance, primer_dance, read_user_dance
+        from ..video import probe
 
         started = time.monotonic()
         _sweep()
@@ -113,8 +113,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     """The Gradio Blocks app (not yet launched)."""
     import gradio as gr
 
-    from .generators import MUSIC_FOLDER, NAMES
-    from .model_folder import DEFAULT_MODEL
+    from ..generators import MUSIC_FOLDER, NAMES
+    from ..model_folder import DEFAULT_MODEL
 
     dancer = Dancer(model_folder)
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL
