@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from bopbot import continuity
 from bopbot.choreograph import smooth
 from bopbot.corpus import Corpus
 from bopbot.dance import hand_over_path, join_smoothly, keep_in_frame
+from bopbot.evaluation import continuity
 from bopbot.normalise import denormalise
 from bopbot.travel import (
     PACE_RANGE,

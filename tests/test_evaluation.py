@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
-from bopbot.bootstrap import RowScores, compare_rows, keep_stretches, summarise
-from bopbot.evaluation import EvalSettings, View, cut_stretches, held_out_views
+from bopbot.evaluation.bootstrap import RowScores, compare_rows, keep_stretches, summarise
+from bopbot.evaluation.evaluate import EvalSettings, View, cut_stretches, held_out_views
 
 
 def _view(take: str, camera: str, seconds: float) -> View:

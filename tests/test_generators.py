@@ -8,10 +8,10 @@ import pytest
 from bopbot.app.cli import main
 from bopbot.baselines import NearestDance, NgramWords, RandomWords, load_sentences
 from bopbot.choreograph import Sampling
+from bopbot.evaluation.word_metrics import longest_copy_seconds
 from bopbot.generators import NAMES, load_generator
 from bopbot.pose_sequence import PoseSequence
 from bopbot.vocabulary import PoseVocabulary
-from bopbot.word_metrics import longest_copy_seconds
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bopbot.beats import BEAT_SIGMA_SECONDS, TrackBeats, beat_align_score, beat_alignment, motion_beats, music_beats
-from bopbot.metrics import (
+from bopbot.evaluation.metrics import (
     GEOMETRIC_FEATURES,
     diversity,
     frechet_distance,
@@ -14,8 +14,8 @@ from bopbot.metrics import (
     jitter,
     kinetic_features,
 )
+from bopbot.evaluation.word_metrics import longest_copy_seconds, suffix_array, unique_words_per
 from bopbot.skeleton import INDEX
-from bopbot.word_metrics import longest_copy_seconds, suffix_array, unique_words_per
 
 #: A dancer standing facing the camera, arms hanging, in torso lengths (y down, mid-hip at 0).
 STANDING = np.array([

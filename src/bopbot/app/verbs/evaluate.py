@@ -17,7 +17,7 @@ SUMMARY = "score generated dances against real held-out dances, with intervals"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ...evaluation import EvalSettings
+    from ...evaluation.evaluate import EvalSettings
 
     settings = EvalSettings()
     parser = verbs.add_parser(
@@ -58,8 +58,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...evaluation import EvalSettings, evaluate
-    from ...evaluation_report import CONTINUITY, markdown_table, write_report
+    from ...evaluation.evaluate import EvalSettings, evaluate
+    from ...evaluation.report import CONTINUITY, markdown_table, write_report
     from ...model_folder import DEFAULT_MODEL
 
     if args.seeds < 1 or args.resamples < 10:

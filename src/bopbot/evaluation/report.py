@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import make_folder, write_text_atomic
+from ..normalise import denormalise
+from ..pose_sequence import CORPUS_FPS
+from ..render import background, draw_dancer
 from .continuity import VIEW_SECONDS
-from .files import make_folder, write_text_atomic
-from .normalise import denormalise
-from .pose_sequence import CORPUS_FPS
-from .render import background, draw_dancer
 
 QUALITY = (  # key, heading, format, which way is better
     ("FID_k", "FID_k", "{:.1f}", "lower"),
@@ -239,7 +239,7 @@ Each cell: the figure [95% bootstrap interval over stretches, {settings['resampl
 {caution}
 {markdown_table(result['table'])}
 
-How each dance carries on from its context (`bopbot/continuity.py`): the first new frame's distance
+How each dance carries on from its context (`bopbot/evaluation/continuity.py`): the first new frame's distance
 from the last real one over the dance's median step, the share of its pose words that the context's
 last 10 s used (the user's own moves), the share of side-on frames and its change
 from the last {VIEW_SECONDS:g} s of a frontal context, how far and how fast the hips travel (torso lengths),

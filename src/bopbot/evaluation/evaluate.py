@@ -46,21 +46,21 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
+from ..choreograph import Sampling, word_motion
+from ..corpus import Corpus
+from ..dance import continue_on_canvas
+from ..errors import BopBotError
+from ..extract import ExtractOptions, expand_inputs, extract
+from ..generators import NAMES, load_generator
+from ..normalise import denormalise, normalise
+from ..pose_sequence import CORPUS_FPS
+from ..retime import beat_warp, play, source_frames_needed
+from ..train import is_validation
+from ..travel import load_travel
+from ..vocabulary import PoseVocabulary
 from . import continuity, metrics
-from .beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
-from .choreograph import Sampling, word_motion
-from .corpus import Corpus
-from .dance import continue_on_canvas
-from .errors import BopBotError
-from .extract import ExtractOptions, expand_inputs, extract
-from .generators import NAMES, load_generator
-from .normalise import denormalise, normalise
-from .pose_sequence import CORPUS_FPS
-from .retime import beat_warp, play, source_frames_needed
-from .train import is_validation
-from .travel import load_travel
-from .vocabulary import PoseVocabulary
 from .word_metrics import CopyIndex, unique_words_per
 
 REAL = "real (held-out)"
