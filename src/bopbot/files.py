@@ -4,7 +4,6 @@ one safetensors reader for the model folder's own arrays."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import os
 import tempfile
@@ -33,15 +32,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         for leftover in path.parent.glob(leftovers):
             leftover.unlink(missing_ok=True)
     except OSError as exc:  # the output's own write failing (disk full, permissions) is said of the output
-        if exc.filename not in (None, str(tmp_path), str(path)) and exc.errno not in WRITE_ERRORS:
+        if exc.filename not in (None, str(tmp_path), str(path)):  # another file's error is that file's
             raise
         raise _cannot_write(path, exc) from None
     finally:
         tmp_path.unlink(missing_ok=True)
-
-
-#: Errors that mean "this cannot be written here", whichever file the library names.
-WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
 
 
 def _cannot_write(path: Path, exc: OSError):
