@@ -44,9 +44,9 @@ BOPBOT = [sys.executable, "-m", "bopbot"]
 
 def make_clip(source: Path = SOURCE, out: Path = CLIP) -> Path:
     """The benchmark clip (see the module docs), made once."""
-    from bopbot.audio import read_audio
     from bopbot.files import atomic_path
-    from bopbot.video import decode_frames
+    from bopbot.ingest.video import decode_frames
+    from bopbot.music.audio import read_audio
 
     if out.exists():
         return out
@@ -84,7 +84,7 @@ def bare_pose():
     """MediaPipe Pose as BopBot sets it up, alone: the baseline."""
     from mediapipe.python.solutions import pose as mp_pose
 
-    from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE
+    from bopbot.ingest.pose_detector import MIN_DETECTION_CONFIDENCE
 
     return mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                         min_detection_confidence=MIN_DETECTION_CONFIDENCE)
@@ -106,9 +106,9 @@ def floor_stages(clip: Path, written: Path, repeat: int) -> dict[str, float]:
     """Seconds of each bare stage (the fastest of `repeat`): decoding the clip at the detector's size
     on the 20 fps grid, MediaPipe on those frames already decoded, and encoding the frames of the
     video `bopbot dance` wrote (decoded into memory first) with the same writer and settings."""
-    from bopbot.pose_detector import detection_size
-    from bopbot.render import write_mp4
-    from bopbot.video import decode_frames, probe
+    from bopbot.choreography.render import write_mp4
+    from bopbot.ingest.pose_detector import detection_size
+    from bopbot.ingest.video import decode_frames, probe
 
     info = probe(clip)
     size = detection_size(info.width, info.height)
@@ -133,8 +133,8 @@ def floor_stages(clip: Path, written: Path, repeat: int) -> dict[str, float]:
 
 def extraction_ratio(clip: Path, repeat: int) -> tuple[float, float]:
     """Frames/s of `extract_video` (decoding included) and of bare MediaPipe on its frames, decoded."""
-    from bopbot.pose_detector import detection_size, extract_video
-    from bopbot.video import decode_frames, probe
+    from bopbot.ingest.pose_detector import detection_size, extract_video
+    from bopbot.ingest.video import decode_frames, probe
 
     info = probe(clip)
     frames = [image for _, image in decode_frames(clip, max(detection_size(info.width, info.height)), fps=20.0)]

@@ -23,10 +23,11 @@ from typing import Callable, Iterator
 import numpy as np
 from mediapipe.python.solutions import pose as mp_pose
 
-from bopbot.corpus import Corpus, build_corpus
-from bopbot.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, detection_size, extract_video
-from bopbot.pose_sequence import CORPUS_FPS
-from bopbot.video import decode_frames, probe
+from bopbot.data.corpus import Corpus
+from bopbot.data.pose_sequence import CORPUS_FPS
+from bopbot.ingest.build_corpus import build_corpus
+from bopbot.ingest.pose_detector import MIN_DETECTION_CONFIDENCE, _quiet_native_logs, detection_size, extract_video
+from bopbot.ingest.video import decode_frames, probe
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 #: Overhead of BopBot over bare decode + process that the pipeline aims to stay under.

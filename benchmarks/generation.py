@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from bopbot.choreograph import Sampling, continue_words
-from bopbot.model_folder import Choreographer
+from bopbot.models.model_folder import Choreographer
+from bopbot.models.sampling import Sampling, continue_words
 
 
 def cached_loop(model, context: np.ndarray, count: int, seed: int) -> np.ndarray:

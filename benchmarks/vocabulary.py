@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bopbot.vocabulary import FRAMES_PER_CENTROID
+from bopbot.vocabulary.vocabulary import FRAMES_PER_CENTROID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_frames(corpus: Path, count: int, out: Path) -> int:
     """`count` frames with every joint present as a (count, 17, 3) .npy file: the corpus's real
     frames, then as many of them again, with jitter, as it falls short. Returns how many are real."""
-    from bopbot.corpus import Corpus
+    from bopbot.data.corpus import Corpus
 
     frames = np.concatenate(list(Corpus(corpus).frame_chunks()))
     frames = frames[(frames[:, :, 2] > 0).all(axis=1)]
@@ -55,7 +55,7 @@ def child(method: str, frames_path: Path, k: int) -> None:
     """Run one method in this process and print its figures as JSON."""
     frames = np.load(frames_path, mmap_mode="r")
     if method == "bopbot":
-        from bopbot.vocabulary import PoseVocabulary
+        from bopbot.vocabulary.vocabulary import PoseVocabulary
 
         start = time.perf_counter()
         vocabulary = PoseVocabulary(k=k, niter=20, seed=0)

@@ -20,8 +20,8 @@ def data() -> Path:
 @pytest.fixture(scope="session")
 def small_corpus(data, tmp_path_factory) -> Path:
     """A real corpus: three Tang takes (one per dance style) seen from two yaws, mirrored."""
-    from bopbot.corpus import build_corpus
-    from bopbot.extract import ExtractOptions
+    from bopbot.ingest.build_corpus import build_corpus
+    from bopbot.ingest.extract import ExtractOptions
 
     folder = tmp_path_factory.mktemp("corpus")
     takes = [data / "mocap" / "tang2018" / name for name in ("DANCE_C_2", "DANCE_R_2", "DANCE_W_1", "DANCE_C_4")]

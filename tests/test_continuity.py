@@ -8,20 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from bopbot.choreograph import smooth
-from bopbot.corpus import Corpus
-from bopbot.dance import hand_over_path, join_smoothly, keep_in_frame
+from bopbot.choreography.choreograph import hand_over_path, join_smoothly
+from bopbot.choreography.framing import keep_in_frame
+from bopbot.data.corpus import Corpus
+from bopbot.data.motion import smooth
+from bopbot.data.normalise import denormalise
 from bopbot.evaluation import continuity
-from bopbot.normalise import denormalise
-from bopbot.travel import (
-    PACE_RANGE,
-    hip_steps,
-    load_travel,
-    travel_path,
-    user_pace,
-    window_features,
-)
-from bopbot.vocabulary import PoseVocabulary
+from bopbot.models.travel import PACE_RANGE, hip_steps, load_travel, travel_path, user_pace, window_features
+from bopbot.vocabulary.vocabulary import PoseVocabulary
 
 #: A dancer standing facing the camera, in pixels (torso 60 px, 17 joints).
 FRONT = np.array([[100, 40], [104, 36], [96, 36], [108, 38], [92, 38], [115, 60], [85, 60], [125, 85], [75, 85],
@@ -136,7 +130,7 @@ def test_a_damaged_or_mismatched_travel_model_is_refused_by_name(tiny_model, tmp
     from safetensors.torch import load_file, save_file
 
     from bopbot.errors import BopBotError
-    from bopbot.model_folder import Choreographer
+    from bopbot.models.model_folder import Choreographer
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
@@ -181,7 +175,7 @@ def test_the_new_dance_travels_at_the_users_own_pace(tiny_model, small_corpus):
 
 
 def test_a_placed_dance_is_drawn_where_the_context_left_off(tiny_model, small_corpus):
-    from bopbot.dance import continue_on_canvas
+    from bopbot.choreography.choreograph import continue_on_canvas
 
     vocabulary = PoseVocabulary.load(tiny_model)
     sequence = next(Corpus(small_corpus).sequences())

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bopbot.corpus import Corpus, build_corpus
-from bopbot.extract import expand_inputs, extract
+from bopbot.data.corpus import Corpus
 from bopbot.files import TMP_PREFIX
+from bopbot.ingest.build_corpus import build_corpus
+from bopbot.ingest.extract import expand_inputs, extract
 
 BOPBOT = [sys.executable, "-m", "bopbot"]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
-from bopbot.pose_sequence import PoseSequence
+from bopbot.data.pose_sequence import PoseSequence
 
 BOPBOT = [sys.executable, "-m", "bopbot"]
 
@@ -166,7 +166,7 @@ def test_train_needs_a_vocabulary_first(small_corpus, tmp_path):
 
 def test_kept_frames_stop_at_their_budget():
     """The user's frames are kept for the layouts up to a budget; past it, none are (the video is read again)."""
-    from bopbot.dance import KeptFrames
+    from bopbot.choreography.user_dance import KeptFrames
 
     kept = KeptFrames(limit=300)
     for t in range(3):

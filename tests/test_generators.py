@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
-from bopbot.baselines import NearestDance, NgramWords, RandomWords, load_sentences
-from bopbot.choreograph import Sampling
+from bopbot.data.pose_sequence import PoseSequence
 from bopbot.evaluation.word_metrics import longest_copy_seconds
-from bopbot.generators import NAMES, load_generator
-from bopbot.pose_sequence import PoseSequence
-from bopbot.vocabulary import PoseVocabulary
+from bopbot.models.baselines import NearestDance, NgramWords, RandomWords, load_sentences
+from bopbot.models.generators import NAMES, load_generator
+from bopbot.models.sampling import Sampling
+from bopbot.vocabulary.vocabulary import PoseVocabulary
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -52,7 +52,7 @@ def test_ngram_follows_its_counts_and_random_its_frequencies(tiny_model):
 
 
 def test_generators_are_repeatable_per_seed_and_differ_between_seeds(tiny_model, small_corpus):
-    from bopbot.corpus import Corpus
+    from bopbot.data.corpus import Corpus
 
     vocabulary = PoseVocabulary.load(tiny_model)
     context = next(Corpus(small_corpus).sequences()).poses[:100]

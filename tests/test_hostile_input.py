@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bopbot.app.cli import main
-from bopbot.model_folder import DEFAULT_MODEL
-from bopbot.render import GIF_PALETTE_SECONDS, GifWriter
+from bopbot.choreography.render import GIF_PALETTE_SECONDS, GifWriter
+from bopbot.models.model_folder import DEFAULT_MODEL
 
 BOPBOT = [sys.executable, "-m", "bopbot"]
 #: The catch-all line kept for bugs: "unexpected ValueError: ..." (also in batch failure reasons).
@@ -191,7 +191,7 @@ def test_damaged_inputs_in_a_batch_are_each_named_and_the_rest_extracted(tmp_pat
                   elements=st.floats(allow_nan=True, allow_infinity=True, width=64)))
 def test_any_keypoint_array_is_read_or_refused_in_one_line(tmp_path_factory, array):
     from bopbot.errors import BopBotError
-    from bopbot.extract import extract
+    from bopbot.ingest.extract import extract
 
     path = tmp_path_factory.mktemp("array") / "keypoints.npy"
     np.save(path, array)

@@ -8,11 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
+from bopbot.data.skeleton import FROM_BODY25, FROM_COCO18
 from bopbot.errors import BopBotError
-from bopbot.extract import expand_inputs, extract, kind_of
-from bopbot.keypoint_files import load_keypoint_file
-from bopbot.openpose import load_openpose
-from bopbot.skeleton import FROM_BODY25, FROM_COCO18
+from bopbot.ingest.extract import expand_inputs, extract, kind_of
+from bopbot.ingest.keypoint_files import load_keypoint_file
+from bopbot.ingest.openpose import load_openpose
 
 
 def test_openpose_body25_maps_to_coco17(data):

@@ -9,17 +9,20 @@ import pytest
 import torch
 
 from bopbot.app.cli import main
-from bopbot.choreograph import Sampling, continue_words, joint_speeds, smooth, word_motion
-from bopbot.corpus import Corpus, build_corpus
+from bopbot.data.corpus import Corpus
+from bopbot.data.motion import joint_speeds, smooth
+from bopbot.data.normalise import normalise
+from bopbot.data.skeleton import INDEX, NUM_JOINTS
 from bopbot.errors import BopBotError
-from bopbot.extract import ExtractOptions
-from bopbot.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
-from bopbot.model_folder import Choreographer
-from bopbot.normalise import normalise
-from bopbot.skeleton import INDEX, NUM_JOINTS
-from bopbot.train import TrainSettings, encode_corpus, train
-from bopbot.vocabulary import PoseVocabulary
-from bopbot.words import made_up_words
+from bopbot.ingest.build_corpus import build_corpus
+from bopbot.ingest.extract import ExtractOptions
+from bopbot.models.language_model import GPT2Size, load_gpt2, make_tokenizer, new_gpt2
+from bopbot.models.model_folder import Choreographer
+from bopbot.models.sampling import Sampling, continue_words
+from bopbot.models.train import TrainSettings, encode_corpus, train
+from bopbot.vocabulary.vocabulary import PoseVocabulary
+from bopbot.vocabulary.word_motion import word_motion
+from bopbot.vocabulary.words import made_up_words
 
 CYCLE = 7
 

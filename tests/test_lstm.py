@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from bopbot.corpus import Corpus
+from bopbot.data.corpus import Corpus
 from bopbot.errors import BopBotError
-from bopbot.lstm import LSTMSettings, LSTMSize, PoseLSTM, load_lstm, mdn_loss, sample_poses, train_lstm
+from bopbot.models.lstm import LSTMSettings, LSTMSize, PoseLSTM, load_lstm, mdn_loss, sample_poses, train_lstm
 
 TINY = LSTMSize(hidden=32, layers=1, mixtures=3)
 

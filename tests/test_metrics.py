@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bopbot.beats import BEAT_SIGMA_SECONDS, TrackBeats, beat_align_score, beat_alignment, motion_beats, music_beats
+from bopbot.data.skeleton import INDEX
 from bopbot.evaluation.metrics import (
     GEOMETRIC_FEATURES,
     diversity,
@@ -15,7 +15,14 @@ from bopbot.evaluation.metrics import (
     kinetic_features,
 )
 from bopbot.evaluation.word_metrics import longest_copy_seconds, suffix_array, unique_words_per
-from bopbot.skeleton import INDEX
+from bopbot.music.beats import (
+    BEAT_SIGMA_SECONDS,
+    TrackBeats,
+    beat_align_score,
+    beat_alignment,
+    motion_beats,
+    music_beats,
+)
 
 #: A dancer standing facing the camera, arms hanging, in torso lengths (y down, mid-hip at 0).
 STANDING = np.array([

@@ -8,15 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bopbot.bvh import forward_kinematics, load_bvh, read_bvh
+from bopbot.data.normalise import normalise
+from bopbot.data.pose_sequence import PoseSequence
+from bopbot.data.skeleton import INDEX, MIRROR, NUM_JOINTS
 from bopbot.errors import BopBotError
-from bopbot.mocap import (
-    EYE_HEIGHT, Motion3D, VirtualCamera, camera_pose, cameras, face_points, facing_pieces, project, view_angles,
+from bopbot.ingest.bvh import forward_kinematics, load_bvh, read_bvh
+from bopbot.ingest.mocap import (
+    EYE_HEIGHT,
+    Motion3D,
+    VirtualCamera,
+    camera_pose,
+    cameras,
+    face_points,
+    facing_pieces,
+    project,
+    view_angles,
 )
-from bopbot.normalise import normalise
-from bopbot.pose_sequence import PoseSequence
-from bopbot.skeleton import INDEX, MIRROR, NUM_JOINTS
-from bopbot.tang import load_tang
+from bopbot.ingest.tang import load_tang
 
 BANDAI = "mocap/bandai/dataset-1_dance-short_normal_001.bvh"
 
@@ -100,7 +108,7 @@ def test_different_yaws_film_different_poses(data: Path) -> None:
 
 
 def test_facing_keeps_the_stretches_where_the_dancer_faces_the_camera(data: Path) -> None:
-    from bopbot.extract import FACING_SECONDS, ExtractOptions, extract
+    from bopbot.ingest.extract import FACING_SECONDS, ExtractOptions, extract
 
     take = data / "mocap" / "tang2018" / "DANCE_C_2"
     motion = load_tang(take)

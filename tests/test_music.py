@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
-from bopbot.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats, music_beats, music_frames
-from bopbot.choreograph import Sampling
-from bopbot.corpus import Corpus
+from bopbot.data.corpus import Corpus
+from bopbot.data.normalise import normalise
+from bopbot.data.pose_sequence import PoseSequence
 from bopbot.errors import BopBotError
-from bopbot.generators import load_generator
-from bopbot.language_model import MUSIC_INPUTS, PHASE_BINS, music_input_ids
-from bopbot.normalise import normalise
-from bopbot.pose_sequence import PoseSequence
-from bopbot.retime import MAX_STRETCH, beat_warp, play
-from bopbot.train import on_the_beat
-from bopbot.vocabulary import PoseVocabulary
+from bopbot.models.generators import load_generator
+from bopbot.models.language_model import MUSIC_INPUTS, PHASE_BINS, music_input_ids
+from bopbot.models.sampling import Sampling
+from bopbot.models.train import on_the_beat
+from bopbot.music.beats import NULL_SHIFTS, TrackBeats, beat_align_score, motion_beats, music_beats, music_frames
+from bopbot.music.retime import MAX_STRETCH, beat_warp, play
+from bopbot.vocabulary.vocabulary import PoseVocabulary
 
 BOPBOT = [sys.executable, "-m", "bopbot"]
 

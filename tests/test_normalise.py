@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bopbot.normalise import denormalise, normalise, placement_of
-from bopbot.openpose import load_openpose
+from bopbot.data.normalise import denormalise, normalise, placement_of
+from bopbot.ingest.openpose import load_openpose
 
 
 @pytest.fixture(scope="module")

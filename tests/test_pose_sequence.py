@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bopbot.data.pose_sequence import PoseSequence, resample_keypoints
+from bopbot.data.skeleton import JOINTS, MIRROR
 from bopbot.errors import BopBotError
-from bopbot.pose_sequence import PoseSequence, resample_keypoints
-from bopbot.skeleton import JOINTS, MIRROR
 
 
 def _walking_sequence(frames: int, fps: float) -> PoseSequence:

@@ -10,10 +10,10 @@ import av
 import numpy as np
 import pytest
 
+from bopbot.data.skeleton import FROM_BODY25, INDEX
 from bopbot.errors import BopBotError
-from bopbot.pose_detector import DancerTracker, detect_images, extract_video
-from bopbot.skeleton import FROM_BODY25, INDEX
-from bopbot.video import decode_frames, probe
+from bopbot.ingest.pose_detector import DancerTracker, detect_images, extract_video
+from bopbot.ingest.video import decode_frames, probe
 
 CLIPS = [
     "controlvideo_moonwalk.mp4",

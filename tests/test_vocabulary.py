@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bopbot.corpus import Corpus
+from bopbot.data.corpus import Corpus
 from bopbot.errors import BopBotError
-from bopbot.vocabulary import LOWER_BODY, PoseVocabulary, chunked
-from bopbot.words import made_up_words
+from bopbot.vocabulary.vocabulary import LOWER_BODY, PoseVocabulary, chunked
+from bopbot.vocabulary.words import made_up_words
 
 
 @pytest.fixture(scope="module")

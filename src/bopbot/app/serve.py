@@ -1,7 +1,7 @@
 """`bopbot serve`: the web page. A dancer drops a video (or films one with the webcam), and watches
 the bopbot dancer carry on.
 
-It is a Gradio app over the same pipeline as `bopbot dance`: `dance.read_user_dance`, then
+It is a Gradio app over the same pipeline as `bopbot dance`: `user_dance.read_user_dance`, then
 `dance.dance` with a model folder loaded once per generator and kept. Gradio's queue runs one
 dance at a time per worker and shows the others their place in line. Limits: uploads up to
 `--max-upload-mb`, clips up to `--max-clip-seconds`, new dances up to `MAX_NEW_SECONDS`. Each
@@ -61,7 +61,7 @@ class Dancer:
             pass
 
     def model(self, generator: str):
-        from ..model_folder import Choreographer
+        from ..models.model_folder import Choreographer
 
         with self._lock:
             if generator not in self.loaded:
@@ -71,10 +71,11 @@ class Dancer:
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress) -> tuple:
         """(MP4, GIF, the new dance's words, what happened): `bopbot dance` on the upload, or `demo`'s primer."""
-        from ..audio import check_music
-        from ..choreograph import Sampling
-        from ..dance import dance, primer_dance, read_user_dance
-        from ..video import probe
+        from ..choreography.dance import dance
+        from ..choreography.user_dance import primer_dance, read_user_dance
+        from ..ingest.video import probe
+        from ..models.sampling import Sampling
+        from ..music.audio import check_music
 
         started = time.monotonic()
         _sweep()
@@ -113,8 +114,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     """The Gradio Blocks app (not yet launched)."""
     import gradio as gr
 
-    from ..generators import MUSIC_FOLDER, NAMES
-    from ..model_folder import DEFAULT_MODEL
+    from ..models.generators import MUSIC_FOLDER, NAMES
+    from ..models.model_folder import DEFAULT_MODEL
 
     dancer = Dancer(model_folder)
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL

@@ -31,7 +31,7 @@ from itertools import combinations
 
 import numpy as np
 
-from . import metrics
+from ..evaluation import metrics
 
 #: The table's figures, in column order.
 METRICS = ("FID_k", "FID_g", "Div_k", "Div_g", "BAS", "BAS_null", "perplexity", "unique_words_15s",

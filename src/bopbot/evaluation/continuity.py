@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..normalise import normalise
-from ..skeleton import INDEX
+from ..data.normalise import normalise
+from ..data.skeleton import INDEX
 
 #: Shoulders closer than this horizontally (torso lengths) mean the dancer is seen side-on.
 SIDE_ON = 0.35

@@ -46,20 +46,21 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
-from ..choreograph import Sampling, word_motion
-from ..corpus import Corpus
-from ..dance import continue_on_canvas
+from ..choreography.choreograph import continue_on_canvas
+from ..data.corpus import Corpus
+from ..data.normalise import denormalise, normalise
+from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
-from ..extract import ExtractOptions, expand_inputs, extract
-from ..generators import NAMES, load_generator
-from ..normalise import denormalise, normalise
-from ..pose_sequence import CORPUS_FPS
-from ..retime import beat_warp, play, source_frames_needed
-from ..train import is_validation
-from ..travel import load_travel
-from ..vocabulary import PoseVocabulary
-from . import continuity, metrics
+from ..evaluation import continuity, metrics
+from ..ingest.extract import ExtractOptions, expand_inputs, extract
+from ..models.generators import NAMES, load_generator
+from ..models.sampling import Sampling
+from ..models.training import is_validation
+from ..models.travel import load_travel
+from ..music.beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
+from ..music.retime import beat_warp, play, source_frames_needed
+from ..vocabulary.vocabulary import PoseVocabulary
+from ..vocabulary.word_motion import word_motion
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
 from .word_metrics import CopyIndex, unique_words_per
 

@@ -91,7 +91,7 @@ import numpy as np
 from scipy import linalg, ndimage
 from scipy.spatial.distance import pdist, squareform
 
-from ..skeleton import INDEX, NUM_JOINTS
+from ..data.skeleton import INDEX, NUM_JOINTS
 
 #: A geometric relation must hold this long to count, so single-frame pose-estimator flicker does not.
 MIN_HOLD_SECONDS = 0.1

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choreography.render import background, draw_dancer
+from ..data.normalise import denormalise
+from ..data.pose_sequence import CORPUS_FPS
 from ..files import make_folder, write_text_atomic
-from ..normalise import denormalise
-from ..pose_sequence import CORPUS_FPS
-from ..render import background, draw_dancer
 from .continuity import VIEW_SECONDS
 
 QUALITY = (  # key, heading, format, which way is better

@@ -8,18 +8,13 @@ from pathlib import Path
 
 from ...errors import BopBotError
 from ...files import check_writable
-from .options import (
-    new_dance_seconds,
-    print_dance,
-    sampling_arguments,
-    sampling_options,
-)
+from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
 
 SUMMARY = "continue a dance: video or motion file in, the bopbot dancer out"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ...render import LAYOUTS
+    from ...choreography.render import LAYOUTS
 
     parser = verbs.add_parser(
         "dance", help=SUMMARY,
@@ -42,9 +37,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...dance import dance, read_user_dance
-    from ...extract import kind_of
-    from ...model_process import ModelProcess
+    from ...choreography.dance import dance
+    from ...choreography.model_process import ModelProcess
+    from ...choreography.user_dance import read_user_dance
+    from ...ingest.extract import kind_of
 
     sampling = sampling_options(args)
     if args.music_from_start and not args.music:

@@ -7,12 +7,7 @@ import sys
 from pathlib import Path
 
 from ...files import check_writable
-from .options import (
-    new_dance_seconds,
-    print_dance,
-    sampling_arguments,
-    sampling_options,
-)
+from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
 
 SUMMARY = "a new dance by the embedded default model, as MP4 and GIF"
 
@@ -28,8 +23,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...dance import dance, primer_dance
-    from ...model_process import ModelProcess
+    from ...choreography.dance import dance
+    from ...choreography.model_process import ModelProcess
+    from ...choreography.user_dance import primer_dance
 
     sampling = sampling_options(args)
     folder = Path(args.output)

@@ -7,11 +7,8 @@ import sys
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...generators import NAMES as GENERATOR_NAMES
-from .options import (
-    positive,
-    yaws,
-)
+from ...models.generators import NAMES as GENERATOR_NAMES
+from .options import positive, yaws
 
 SUMMARY = "score generated dances against real held-out dances, with intervals"
 
@@ -60,7 +57,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...evaluation.evaluate import EvalSettings, evaluate
     from ...evaluation.report import CONTINUITY, markdown_table, write_report
-    from ...model_folder import DEFAULT_MODEL
+    from ...models.model_folder import DEFAULT_MODEL
 
     if args.seeds < 1 or args.resamples < 10:
         raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
@@ -70,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                             echo=args.echo, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
     if generators is None:  # every generator, the music-aware GPT-2 where the folder has one
-        from ...generators import MUSIC_FOLDER
+        from ...models.generators import MUSIC_FOLDER
 
         music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
         generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]

@@ -6,12 +6,7 @@ import argparse
 from pathlib import Path
 
 from ...errors import BopBotError
-from .options import (
-    EXIT_PARTIAL,
-    degrees,
-    positive,
-    yaws,
-)
+from .options import EXIT_PARTIAL, degrees, positive, yaws
 
 SUMMARY = "dance videos and motion files -> pose sequence or corpus"
 
@@ -40,7 +35,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...extract import ExtractOptions, describe, expand_inputs, extract
+    from ...ingest.extract import ExtractOptions, describe, expand_inputs, extract
 
     options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
                              facing=args.facing)
@@ -56,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not inputs:
         raise BopBotError(None, "no inputs found")
-    from ...corpus import build_corpus
+    from ...ingest.build_corpus import build_corpus
 
     report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet)
     _print_summary(output, report)

@@ -6,7 +6,7 @@ import argparse
 import math
 import warnings
 
-from ...generators import NAMES as GENERATOR_NAMES
+from ...models.generators import NAMES as GENERATOR_NAMES
 
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
@@ -69,12 +69,12 @@ def sampling_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sampling_options(args: argparse.Namespace):
-    from ...choreograph import Sampling
+    from ...models.sampling import Sampling
 
     sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
     sampling.check()
     if args.music is not None:
-        from ...audio import check_music
+        from ...music.audio import check_music
 
         check_music(args.music)
     return sampling

@@ -23,11 +23,11 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...extract import extract
-    from ...model_folder import DEFAULT_MODEL, update_pipeline_info
-    from ...normalise import normalise
-    from ...pose_sequence import CORPUS_FPS
-    from ...vocabulary import PoseVocabulary
+    from ...data.normalise import normalise
+    from ...data.pose_sequence import CORPUS_FPS
+    from ...ingest.extract import extract
+    from ...models.model_folder import DEFAULT_MODEL, update_pipeline_info
+    from ...vocabulary.vocabulary import PoseVocabulary
 
     folder = Path(args.model) if args.model else DEFAULT_MODEL
     vocabulary = PoseVocabulary.load(folder)

@@ -6,14 +6,14 @@ import argparse
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...generators import NAMES as GENERATOR_NAMES
+from ...models.generators import NAMES as GENERATOR_NAMES
 
 SUMMARY = "train a generator (GPT-2 by default) on the corpus"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ...language_model import GPT2Size
-    from ...train import TrainSettings
+    from ...models.language_model import GPT2Size
+    from ...models.train import TrainSettings
 
     size, settings = GPT2Size(), TrainSettings()
     parser = verbs.add_parser(
@@ -49,16 +49,16 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...language_model import GPT2Size
-    from ...model_folder import update_pipeline_info
-    from ...train import TrainSettings, train
+    from ...models.language_model import GPT2Size
+    from ...models.model_folder import update_pipeline_info
+    from ...models.train import TrainSettings, train
 
     for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
     if args.n_embd % args.n_head:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
-    from ...vocabulary import FILENAME
+    from ...vocabulary.vocabulary import FILENAME
 
     if not (Path(args.model) / FILENAME).is_file():
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_lstm(args: argparse.Namespace) -> int:
-    from ...lstm import LSTMSettings, train_lstm
-    from ...model_folder import update_pipeline_info
+    from ...models.lstm import LSTMSettings, train_lstm
+    from ...models.model_folder import update_pipeline_info
 
     defaults = LSTMSettings()
     settings = LSTMSettings(
@@ -102,8 +102,8 @@ def _train_lstm(args: argparse.Namespace) -> int:
 
 
 def _train_travel(args: argparse.Namespace) -> int:
-    from ...model_folder import update_pipeline_info
-    from ...travel import TravelSettings, train_travel
+    from ...models.model_folder import update_pipeline_info
+    from ...models.travel import TravelSettings, train_travel
 
     defaults = TravelSettings()
     settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
@@ -117,10 +117,10 @@ def _train_travel(args: argparse.Namespace) -> int:
 
 
 def _train_baseline(args: argparse.Namespace) -> int:
-    from ...baselines import train_baseline
-    from ...corpus import Corpus
-    from ...train import encode_corpus
-    from ...vocabulary import PoseVocabulary
+    from ...data.corpus import Corpus
+    from ...models.baselines import train_baseline
+    from ...models.train import encode_corpus
+    from ...vocabulary.vocabulary import PoseVocabulary
 
     vocabulary = PoseVocabulary.load(args.model)
     train_ids, _ = encode_corpus(Corpus(args.corpus), vocabulary, args.validation_fraction, args.seed, not args.quiet)

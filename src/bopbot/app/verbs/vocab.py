@@ -36,9 +36,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ...corpus import Corpus
-    from ...model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
-    from ...vocabulary import PoseVocabulary, chunked
+    from ...data.corpus import Corpus
+    from ...models.model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
+    from ...vocabulary.vocabulary import PoseVocabulary, chunked
 
     corpus = Corpus(args.corpus)
     output = Path(args.output)

@@ -1,0 +1,154 @@
+"""The new dance: the user's dance encoded as words, continued by the generator, joined onto the
+user's canvas without a jump, travelling on at the user's pace, and played on the music's beat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.motion import smooth
+from ..data.normalise import denormalise, normalise
+from ..data.pose_sequence import CORPUS_FPS
+from ..errors import BopBotError
+from ..models.model_folder import Choreographer
+from ..models.sampling import Sampling
+from ..vocabulary.word_motion import word_motion
+from .framing import keep_in_frame
+from .user_dance import Music, UserDance
+
+#: How long the new dance takes to hand over from the user's motion to its own.
+HANDOVER_SECONDS = 0.5
+#: Each frame of the handover, the user's carried-on velocity keeps this share of the last.
+CARRY_DECAY = 0.8
+#: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
+MAX_SONG_SECONDS = 60.0
+
+
+@dataclass
+class NewDance:
+    """What the model wrote after the user's dance: the new dance as pixel keypoints on the user's
+    canvas, its word ids and words (none for a generator without words)."""
+
+    context_words: int
+    ids: np.ndarray | None
+    keypoints: np.ndarray
+    words: list[str]
+    generator: str
+    #: The tempo of the music it was danced to (0: none, or no beat found) and its beats in the dance.
+    tempo: float = 0.0
+    beats: int = 0
+
+
+def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,
+                music: Music | None = None) -> NewDance:
+    """Encode the user's dance as words, let the generator continue it for `seconds`, put the new
+    dance on the user's canvas (`continue_on_canvas`), and play it on the beat of the `music`
+    (`retime`: the generator then writes a little more, for the warp to draw on). The generator
+    hears the music too (only `gpt2-music` listens): the user's dance hears what of the song lies
+    before the new dance's start, silence before the song. With music, `seconds` None is the rest
+    of the song (`MAX_SONG_SECONDS` at most)."""
+    from ..music.beats import music_beats, music_frames  # librosa: imported only for a dance with music
+    from ..music.retime import beat_warp, play, source_frames_needed
+
+    track = music_beats(str(music.path)) if music is not None else None
+    if seconds is None:
+        if track is None:
+            raise BopBotError(None, "say how many --seconds to dance: there is no song to last")
+        seconds = min(track.seconds - music.start, MAX_SONG_SECONDS)
+        if not seconds > 0:
+            raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new "
+                                          "dance starts")
+    count = max(1, round(seconds * CORPUS_FPS))
+    beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
+    vocabulary = choreographer.vocabulary
+    context = vocabulary.encode(user.poses)
+    written = source_frames_needed(count) if len(beats) else count
+    heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + written)
+             if track is not None else None)
+    new = choreographer.generator.continue_dance(user.poses, written, sampling, heard)
+    keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
+                                   user.sequence.size, context)
+    shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
+    keypoints = play(keypoints, shown)
+    ids = new.ids[np.round(shown).astype(int)] if new.ids is not None else None
+    words = vocabulary.words_of(ids) if ids is not None else []
+    return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
+                    track.tempo if track is not None else 0.0, len(beats))
+
+
+def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The context's last second as whole poses: missing joints taken from their words' poses."""
+    lead = context[-int(CORPUS_FPS):].copy()
+    if context_ids is None:
+        context_ids = vocabulary.encode(lead)
+    lead = np.where(lead[:, :, 2:3] > 0, lead, vocabulary.decode(context_ids[-len(lead):]))
+    lead[:, :, 2] = 1.0
+    return lead
+
+
+def _handover(frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """For the first `frames` new frames: how much of the user's last step each carries on (decaying
+    by `CARRY_DECAY` a frame), and the smoothstep weight of the new movement against it."""
+    steps = np.arange(1, frames + 1)
+    ramp = steps / (frames + 1)
+    return CARRY_DECAY ** steps, ramp * ramp * (3 - 2 * ramp)
+
+
+def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The new keyframe poses as movement that carries on from the context, without a jump.
+
+    The context's last second leads in, and `smooth` turns lead-in and keyframes into movement.
+    Over the first `HANDOVER_SECONDS` the dancer then hands over from the real motion carried on
+    (the last real pose moving on with its last velocity, slowing down) to that movement, with a
+    smoothstep weight: so the first new frame is one ordinary step from the last real one, in the
+    direction the dancer was already moving. Only the new part is returned.
+    """
+    lead = lead_in(vocabulary, context, context_ids)
+    moving = smooth(np.concatenate([lead, keyframes]))[len(lead):]
+    frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
+    if frames and len(lead) > 1:
+        carry, weight = _handover(frames)
+        carried = lead[-1, :, :2] + (lead[-1, :, :2] - lead[-2, :, :2]) * np.cumsum(carry)[:, None, None]
+        moving[:frames, :, :2] = (1 - weight)[:, None, None] * carried + weight[:, None, None] * moving[:frames, :, :2]
+    return moving
+
+
+def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.ndarray:
+    """The new dance's (T, 3) placement (hip x, hip y, scale in pixels) with its first steps handed
+    over from the user's last step as `join_smoothly` hands over the poses: the hips carry on the
+    way they were going and turn to the travel model's path over `HANDOVER_SECONDS`, instead of
+    taking the model's first stride at once."""
+    frames = min(len(placement), round(HANDOVER_SECONDS * CORPUS_FPS))
+    if not frames or len(context_placement) < 2:
+        return placement
+    path = np.concatenate([context_placement[-1:], placement]).astype(np.float64)
+    steps = np.diff(path[:, :2], axis=0)
+    zooms = np.diff(np.log(np.maximum(path[:, 2], 1e-9)))
+    last = np.asarray(context_placement[-1], dtype=np.float64) - np.asarray(context_placement[-2], dtype=np.float64)
+    last_zoom = np.log(max(context_placement[-1][2], 1e-9) / max(context_placement[-2][2], 1e-9))
+    carry, weight = _handover(frames)
+    steps[:frames] = (1 - weight)[:, None] * carry[:, None] * last[:2] + weight[:, None] * steps[:frames]
+    zooms[:frames] = (1 - weight) * carry * last_zoom + weight * zooms[:frames]
+    out = np.empty_like(placement, dtype=np.float64)
+    out[:, :2] = path[0, :2] + np.cumsum(steps, axis=0)
+    out[:, 2] = path[0, 2] * np.exp(np.cumsum(zooms))
+    return out.astype(np.float32)
+
+
+def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placement: np.ndarray, keyframes: np.ndarray,
+                       size: tuple[int, int], context_ids: np.ndarray | None = None) -> np.ndarray:
+    """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
+    jump, travelling on from the context's last placement along the path the travel model reads
+    from the poses at the user's own pace (the dancer stays there when the model folder has no
+    travel model), and kept inside the frame from its first second on (eased in: a user cut off by
+    the frame is continued from where they were)."""
+    from ..models.travel import travel_path, user_pace  # torch: imported only once a dance is written
+
+    if context_ids is None:
+        context_ids = vocabulary.encode(context)
+    poses = join_smoothly(vocabulary, context, keyframes, context_ids)
+    pace = user_pace(travel, smooth(word_motion(vocabulary, context_ids)), context_placement)
+    placement = hand_over_path(context_placement, travel_path(travel, lead_in(vocabulary, context, context_ids), poses,
+                                                              context_placement[-1], pace))
+    return keep_in_frame(denormalise(poses, placement), size, ease_in=True)

@@ -1,0 +1,186 @@
+"""`bopbot dance`, end to end: the user's dance in, a rendered continuation by the bopbot dancer out.
+
+Extract the user's dance, encode it as pose words, let the model write what comes next, decode
+the words to poses, smooth them into movement, put the dancer where the user danced, and render
+one of three layouts: `continue` (the user's clip, then the bopbot dancer carrying on),
+`side-by-side` (the clip beside the dancer) or `dancer-only`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence
+from ..errors import BopBotError
+from ..models.model_folder import Choreographer
+from ..models.sampling import Sampling
+from ..music.audio import audio_rate
+from .choreograph import NewDance, choreograph
+from .model_process import ModelProcess
+from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
+from .user_dance import Music, UserDance
+
+#: Output videos are scaled so their long side is at most this many pixels.
+MAX_SIDE = 960
+
+
+@dataclass
+class DanceResult:
+    video: Path
+    gif: Path | None
+    poses: Path | None
+    context_words: int
+    new_frames: int
+    new_words: list[str]
+    frames: int
+    #: The music the new dance followed (None: it had none), its tempo and how many beats it met.
+    music: Path | None = None
+    tempo: float = 0.0
+    beats: int = 0
+
+
+def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
+    """Scale factor and even-sided output size with the long side at most `max_side`."""
+    factor = min(1.0, max_side / max(size))
+    return factor, (int(size[0] * factor) // 2 * 2, int(size[1] * factor) // 2 * 2)
+
+
+def _scaled(keypoints: np.ndarray, factor: float) -> np.ndarray:
+    out = keypoints.copy()
+    out[:, :, :2] *= factor
+    return out
+
+
+def video_frames(user: UserDance, count: int, size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """`count` frames of the user's video at 20 fps and `size`, holding the last frame past its end:
+    the frames kept from extraction, or else the video decoded again (ahead, in a thread)."""
+    from ..ahead import read_ahead
+    from ..ingest.video import decode_frames
+
+    source = user.frames
+    if source is None:
+        source = read_ahead(decode_frames(user.video, max_side=max(size), fps=CORPUS_FPS))
+    tick, last = 0, None
+    for seconds, image in source:
+        last = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if image.shape[1::-1] != size else image
+        while tick < count and tick / CORPUS_FPS <= seconds + 0.5 / CORPUS_FPS:
+            yield last
+            tick += 1
+    while tick < count and last is not None:
+        yield last
+        tick += 1
+
+
+def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarray]) -> Iterator[np.ndarray]:
+    """The output frames of a layout. `new_dance` gives the new dance's pixel keypoints; it is called
+    only when they are first drawn (in `continue`, after the user's part: that part is drawn and
+    encoded while the model may still be loading)."""
+    factor, size = output_scale(user.sequence.size)
+    user_points = _scaled(user.sequence.keypoints, factor)
+    user_count = len(user_points)
+
+    def dancer() -> Iterator[np.ndarray]:
+        yield from dancer_frames(PoseSequence(_scaled(new_dance(), factor), CORPUS_FPS, size))
+
+    def user_part(count: int) -> Iterator[np.ndarray]:
+        if user.video is not None:
+            yield from video_frames(user, count, size)
+        else:
+            yield from dancer_frames(PoseSequence(user_points[:count], CORPUS_FPS, size))
+
+    if layout == "dancer-only":
+        yield from dancer()
+    elif layout == "continue":
+        yield from user_part(user_count)
+        yield from dancer()
+    else:
+        new = _scaled(new_dance(), factor)
+        stage = background(*size)
+        left = user_part(user_count)
+        last_left = None
+        for t in range(max(user_count, len(new))):
+            last_left = next(left, last_left)
+            right = draw_dancer(stage.copy(), new[min(t, len(new) - 1)])
+            yield np.concatenate([last_left if last_left is not None else stage, right], axis=1)
+
+
+def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = None,
+               song_from_start: bool = False) -> tuple[Music | None, list[AudioPiece]]:
+    """The music the new dance follows, and the audio the output carries.
+
+    Without a `song`, the input's own music (a video's sound, a take's song) plays under the whole
+    output, and the new dance follows it from where it starts in it: past the end of a clip's sound
+    its beats carry on at its tempo. With a `song`, in the `continue` layout the clip keeps its own
+    sound and the song starts with the new dance, or (`song_from_start`) the song plays from the
+    start and the new dance picks it up where the clip ends; in the other layouts, where the new
+    dance starts with the video, the song plays from the start.
+    """
+    before = len(user.sequence.keypoints) / CORPUS_FPS if layout == "continue" else 0.0
+    if song is None:
+        if user.audio is None or not audio_rate(user.audio):
+            return None, []
+        return Music(Path(user.audio), user.audio_offset + before), [AudioPiece(user.audio, user.audio_offset)]
+    song = Path(song)
+    if layout != "continue" or song_from_start:
+        return Music(song, before), [AudioPiece(song)]
+    under_clip = AudioPiece(user.audio, user.audio_offset, before) if user.audio else AudioPiece(None, 0.0, before)
+    return Music(song, 0.0), [under_clip, AudioPiece(song)]
+
+
+def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike,
+          seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
+          save_poses: bool = False, song: str | os.PathLike | None = None,
+          song_from_start: bool = False, progress: bool = False) -> DanceResult:
+    """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
+    GIF made from the same frames and the new poses if asked. The new dance follows the music of
+    `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
+    the frames drawn (a 600 s dance draws for minutes).
+
+    `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
+    the new dance only when that is first drawn, after the user's part of a `continue` video has
+    been drawn and encoded.
+    """
+    if layout not in LAYOUTS:
+        raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    output = Path(output)
+    if seconds is not None and not seconds > 0:
+        raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
+    music, audio = soundtrack(user, layout, song, song_from_start)
+    written: list[NewDance] = []
+
+    def new_keypoints() -> np.ndarray:
+        if isinstance(model, Choreographer):
+            written.append(choreograph(model, user, seconds, sampling, music))
+        else:
+            written.append(model.choreograph(user, seconds, sampling, music))
+        return written[0].keypoints
+
+    frames = tqdm(layout_frames(layout, user, new_keypoints), desc="dancing", unit="frame",
+                  disable=not progress, leave=False)
+    gif_path = output.with_suffix(".gif") if gif else None
+    with GifWriter(gif_path, CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
+        count = write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=audio)
+    new = written[0]
+    poses_path = None
+    if save_poses:
+        poses_path = output.with_suffix(".npz")
+        meta = {"generator": new.generator, "words": " ".join(new.words)}
+        PoseSequence(new.keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {user.sequence.source}",
+                     meta).save(poses_path)
+    return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count,
+                       music.path if music is not None else None, new.tempo, new.beats)
+
+
+def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:
+    """`frames` passed on, each also written into the GIF."""
+    for frame in frames:
+        gif.add(frame)
+        yield frame

@@ -1,0 +1,103 @@
+"""Keep the whole bopbot dancer (helmet, limbs, the shadow at its feet) inside the picture: shrink
+and shift it smoothly wherever it would not fit, the camera following gently."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import ndimage
+
+from ..data.pose_sequence import CORPUS_FPS
+from ..data.skeleton import INDEX
+
+#: Room the robot needs beyond its joints, in torso lengths: above (its helmet), below (the shadow
+#: at its feet) and to each side (limb thickness); see `render.draw_dancer`.
+ROBOT_MARGINS = (0.35, 0.3, 0.15)
+#: A dancer taller or wider than this share of the picture is shrunk to it.
+FIT = 0.95
+
+
+def _smallest_scale(required: np.ndarray, frames: int) -> np.ndarray:
+    """A smooth curve at or below a per-frame largest allowed scale: the minimum over +-`frames`
+    frames, then a Gaussian whose reach (4 sigma) is no wider, so every frame it averages met it."""
+    lowest = ndimage.minimum_filter1d(required, 2 * frames + 1, mode="nearest")
+    return ndimage.gaussian_filter1d(lowest, frames / 4, mode="nearest", truncate=4.0)
+
+
+def _shift_within(low: np.ndarray, high: np.ndarray, frames: int, rounds: int = 12) -> np.ndarray:
+    """A smooth shift inside the per-frame corridor [low, high] (low <= high), 0 where 0 fits:
+    smoothed and clipped back into the corridor in turns, ending clipped, so it never leaves it."""
+    shift = np.clip(0.0, low, high)
+    for _ in range(rounds):
+        shift = np.clip(ndimage.gaussian_filter1d(shift, frames / 4, mode="nearest"), low, high)
+    return shift
+
+
+def _fit(xy: np.ndarray, hips: np.ndarray, margins: tuple[np.ndarray, ...], size: tuple[int, int], fit: float,
+         frames: int) -> np.ndarray:
+    """(T, 17, 2) joints (NaN where missing) shrunk about the `hips` wherever the body plus its
+    `margins` (above, below, to each side, per frame) is over `fit` of the canvas, then moved by the
+    smallest smooth shift that puts it inside; both changes reach at most `frames` either side."""
+    width, height = size
+    above, below, side = margins
+
+    def extent(points: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Left, right, top, bottom of the body drawn at `points`, margins included."""
+        return (np.nanmin(points[:, :, 0], axis=1) - side * scale, np.nanmax(points[:, :, 0], axis=1) + side * scale,
+                np.nanmin(points[:, :, 1], axis=1) - above * scale, np.nanmax(points[:, :, 1], axis=1) + below * scale)
+
+    left, right, top, bottom = extent(xy, np.ones(len(xy)))
+    fits = np.minimum(fit * width / np.maximum(right - left, 1e-6), fit * height / np.maximum(bottom - top, 1e-6))
+    scale = _smallest_scale(np.minimum(1.0, fits), frames)
+    xy = hips[:, None, :] + (xy - hips[:, None, :]) * scale[:, None, None]
+    left, right, top, bottom = extent(xy, scale)
+    shift = np.stack([_shift_within(-left, width - right, frames), _shift_within(-top, height - bottom, frames)], axis=1)
+    return xy + shift[:, None, :]
+
+
+def _centre(xy: np.ndarray, part: str) -> np.ndarray:
+    """(T, 2) the mid-point of the left and right `part` (hip, shoulder) of (T, 17, 2) joints, NaN
+    where neither is present."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a frame without that part
+        return np.nanmean(xy[:, [INDEX[f"left_{part}"], INDEX[f"right_{part}"]]], axis=1)
+
+
+def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
+    """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
+    (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
+
+    First the dancer is shrunk (about the hips) wherever it would not fit, to at most `FIT` of the
+    picture; then moved by the smallest smooth shift that keeps it inside. Frames already inside
+    are not touched unless a neighbour within `seconds` needs room: the camera follows the dancer
+    gently rather than jumping.
+
+    With `ease_in` the first frame is left where it is and the correction grows to its whole over
+    `seconds` (smoothstep): a continuation of a user who fills the picture starts where the user was
+    and moves its helmet and shadow into the frame, instead of shrinking at the join. Every joint is
+    inside the canvas in every frame all the same (a user whose feet the frame cut off is continued
+    with the feet in, the one jump this allows); every frame from `seconds` on has the whole robot in.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32).copy()
+    present = keypoints[:, :, 2] > 0
+    if not present.any(axis=1).all():
+        return keypoints
+    frames = max(1, round(seconds * CORPUS_FPS))
+    xy = np.where(present[..., None], keypoints[:, :, :2], np.nan).astype(np.float64)
+    hips = _centre(xy, "hip")
+    torso = np.linalg.norm(_centre(xy, "shoulder") - hips, axis=1)
+    torso = np.where(np.isnan(torso), np.ptp(np.nan_to_num(xy[:, :, 1]), axis=1) / 3.3, torso)
+    hips = np.where(np.isnan(hips), np.nanmean(xy, axis=1), hips)
+    robot = tuple(margin * torso for margin in ROBOT_MARGINS)
+    fitted = _fit(xy, hips, robot, size, FIT, frames)
+    if ease_in:
+        ramp = np.clip(np.arange(len(xy)) / frames, 0.0, 1.0)
+        weight = (ramp * ramp * (3 - 2 * ramp))[:, None, None]
+        fitted = xy + weight * (fitted - xy)
+        eased_hips = _centre(fitted, "hip")
+        eased_hips = np.where(np.isnan(eased_hips), np.nanmean(fitted, axis=1), eased_hips)
+        half_pixel = tuple(np.full(len(xy), 0.5) for _ in ROBOT_MARGINS)  # joints on the canvas, rounding aside
+        fitted = _fit(fitted, eased_hips, half_pixel, size, 1.0, max(1, frames // 4))
+    keypoints[:, :, :2] = np.where(present[..., None], fitted, keypoints[:, :, :2])
+    return keypoints

@@ -1,0 +1,125 @@
+"""The model in a process of its own, loading while the user's video is read.
+
+Importing torch and transformers and loading the GPT-2 takes about 5 s of one core; reading a
+phone video (decoding, and MediaPipe on every kept frame) keeps the other core and more busy. In a
+thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920 benchmark
+clip (one run each) the video was read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and
+9.4 s in two processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
+spawned (a fresh interpreter: nothing is inherited, the same on every platform); only small arrays
+cross, the user's poses in and the new dance out (`dance.NewDance`), never the video's frames.
+
+A Python process that has already imported transformers (a test run, a notebook, a server) loads
+the model in place instead, when the dance is asked for: the worker is there to hide those imports,
+and a fresh interpreter would only pay them again (in the test suite, 1 to 3 s a dance became 7 to
+12 s).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+
+def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> None:
+    """The worker: load the model and track the beats of `songs`, say so (or send the error), then
+    write dances until told to stop. A parent that has gone (its end of the pipe closed) ends the
+    worker quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from ..models.model_folder import Choreographer
+    from ..music.beats import music_beats
+    from .choreograph import choreograph
+
+    try:
+        try:
+            model = Choreographer.load(folder, generator)
+        except BaseException as exc:
+            connection.send(("error", _portable(exc)))
+            return
+        for song in songs:  # kept by music_beats for the dance; a bad song is reported when it is asked for
+            try:
+                music_beats(song)
+            except Exception:
+                pass
+        connection.send(("ready", None))
+        while (request := connection.recv()) is not None:
+            try:
+                connection.send(("done", choreograph(model, *request)))
+            except Exception as exc:
+                connection.send(("error", _portable(exc)))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """`exc` if it survives pickling, else a RuntimeError that says what it was."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+class ModelProcess:
+    """A model folder (the embedded one when None) with one generator, loading in a worker process
+    from the moment this is made, which also tracks the beats of `songs` (the music the dance may
+    follow); `choreograph` waits for it, then writes a dance there."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
+                 songs: list[str | os.PathLike] = ()):
+        folder = None if folder is None else str(Path(folder))
+        self._in_place = "transformers" in sys.modules  # see the module docs
+        self._ready = False
+        if self._in_place:
+            self._folder, self._generator, self._model = folder, generator, None
+            return
+        context = multiprocessing.get_context("spawn")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, folder, generator, [str(s) for s in songs]),
+                                        name="bopbot-model", daemon=True)
+        self._process.start()
+        theirs.close()
+
+    def _receive(self):
+        try:
+            kind, value = self._connection.recv()
+        except EOFError:
+            raise RuntimeError(f"the model process stopped (exit code {self._process.exitcode})") from None
+        if kind == "error":
+            raise value
+        return value
+
+    def choreograph(self, user, seconds: float | None, sampling, music=None):
+        """`choreograph.choreograph` of `user` in the worker (the video's frames stay here)."""
+        if self._in_place:
+            from ..models.model_folder import Choreographer
+            from .choreograph import choreograph
+
+            if self._model is None:
+                self._model = Choreographer.load(self._folder, self._generator)
+            return choreograph(self._model, user, seconds, sampling, music)
+        if not self._ready:
+            self._receive()
+            self._ready = True
+        self._connection.send((replace(user, frames=None), seconds, sampling, music))
+        return self._receive()
+
+    def close(self) -> None:
+        """Stop the worker, at once."""
+        if self._in_place:
+            return
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._connection.close()
+
+    def __enter__(self) -> "ModelProcess":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

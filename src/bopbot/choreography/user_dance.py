@@ -1,0 +1,106 @@
+"""The user's dance as the choreography needs it: extracted from their file with its placement,
+video frames and music, or the primer dance stored with the model."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.motion import smooth
+from ..data.normalise import denormalise, normalise
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence
+from ..errors import BopBotError
+from ..ingest.extract import extract, kind_of
+from ..vocabulary.word_motion import word_motion
+
+#: The stage for a dance with no user video (the demo): a square, the dancer centred.
+STAGE = (720, 720)
+#: The user's video frames are kept from extraction for the layouts that show the clip, up to this
+#: many bytes (about 17 s of a 540x960 clip at 20 fps); a longer clip is decoded again to draw it,
+#: so memory stays bounded (a 33 s 512x896 phone clip peaked at 1.26 GB with 2 GiB kept, 0.92 GB now).
+KEEP_FRAMES_BYTES = 512 * 1024**2
+
+
+@dataclass
+class UserDance:
+    """The user's dance as the pipeline needs it."""
+
+    sequence: PoseSequence
+    poses: np.ndarray
+    placement: np.ndarray
+    video: Path | None
+    audio: Path | None
+    audio_offset: float = 0.0
+    #: The video's frames as the detector saw them: (seconds, RGB) 20 a second, the long side at
+    #: most `pose_detector.DETECT_MAX_SIDE`; None where they were not kept.
+    frames: list[tuple[float, np.ndarray]] | None = None
+
+
+class KeptFrames(list):
+    """(seconds, frame) pairs kept up to `limit` bytes; past it the list empties itself and keeps
+    nothing more (`complete` turns False), so a long video costs no more memory than that."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.bytes, self.complete = limit, 0, True
+
+    def append(self, item: tuple[float, np.ndarray]) -> None:
+        if not self.complete:
+            return
+        self.bytes += item[1].nbytes
+        if self.bytes > self.limit:
+            self.complete = False
+            self.clear()
+            return
+        super().append(item)
+
+
+@dataclass(frozen=True)
+class Music:
+    """The music the new dance is danced to: a file with sound, and where in it the new dance starts (s)."""
+
+    path: Path
+    start: float
+
+
+def read_user_dance(path: str | os.PathLike, progress: bool = False) -> UserDance:
+    """Extract the user's dance (first view for mocap) with its placement, video and music."""
+    path = Path(path)
+    is_video = kind_of(path) == "video"
+    kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video else None
+    sequence = extract(path, progress=progress, keep_frames=kept)[0]
+    if not sequence.present.any():
+        raise BopBotError(path, "nobody found to continue dancing from")
+    poses, placement = normalise(sequence.keypoints)
+    audio = Path(sequence.meta["audio"]) if sequence.meta.get("audio") else (path if is_video else None)
+    return UserDance(sequence, poses, placement, path if is_video else None, audio,
+                     float(sequence.meta.get("audio_offset", 0.0)), kept if kept is not None and kept.complete else None)
+
+
+def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
+    """The few seconds of real dance stored with the model in `folder` (the embedded one when None)
+    as words, on the demo stage. Reads the vocabulary and settings only, not the generators."""
+    from ..models.model_folder import DEFAULT_MODEL, PIPELINE_FILE, read_pipeline_info
+    from ..vocabulary.vocabulary import PoseVocabulary
+
+    folder = Path(folder) if folder is not None else DEFAULT_MODEL
+    if not folder.is_dir():
+        raise BopBotError(folder, "no such model folder")
+    primer = read_pipeline_info(folder).get("primer")
+    words = primer.get("words") if isinstance(primer, dict) else None
+    if not words:
+        raise BopBotError(folder, "the model has no primer dance; give an INPUT to continue")
+    vocabulary = PoseVocabulary.load(folder)
+    try:
+        ids = vocabulary.ids_of(words.split())
+    except (AttributeError, ValueError) as exc:
+        why = exc if isinstance(exc, ValueError) else "it is not a string of words"
+        raise BopBotError(folder / PIPELINE_FILE, f"damaged primer: {why}") from None
+    poses = smooth(word_motion(vocabulary, ids))
+    width, height = STAGE
+    placement = np.tile(np.array([width / 2, height * 0.58, height / 5.5], dtype=np.float32), (len(poses), 1))
+    sequence = PoseSequence(denormalise(poses, placement), CORPUS_FPS, STAGE, "primer")
+    return UserDance(sequence, poses, placement, None, None)

@@ -1,0 +1,43 @@
+"""Movement limits for poses: every joint's speed bounded to what dancers reach, then a low-pass.
+
+`smooth` limits every joint's speed to `MAX_JOINT_SPEED` torso lengths a second and low-passes the
+motion; it is what turns keyframes (the words' poses) into movement a dancer could make.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from .pose_sequence import CORPUS_FPS
+
+#: Fastest a joint may move, in torso lengths per second (a fast dancer's wrist reaches ~10).
+MAX_JOINT_SPEED = 8.0
+#: Width of the low-pass after the speed limit, in seconds.
+SMOOTHING_SECONDS = 0.06
+
+
+def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JOINT_SPEED,
+           smoothing_seconds: float = SMOOTHING_SECONDS) -> np.ndarray:
+    """Bound every joint's speed to `max_speed` torso lengths/s, then low-pass; (T, 17, 3) in and out.
+
+    The speed limit moves each joint towards its keyframe by at most `max_speed / fps` a frame;
+    the Gaussian low-pass that follows is a weighted average of frames, so it cannot raise the
+    largest step: the bound holds for the result.
+    """
+    poses = np.asarray(poses, dtype=np.float32)
+    out = poses.copy()
+    step = max_speed / fps
+    for t in range(1, len(out)):
+        delta = poses[t, :, :2] - out[t - 1, :, :2]
+        length = np.linalg.norm(delta, axis=1, keepdims=True)
+        out[t, :, :2] = out[t - 1, :, :2] + delta * np.minimum(1.0, step / np.maximum(length, 1e-9))
+    sigma = smoothing_seconds * fps
+    if sigma > 0 and len(out) > 1:
+        out[:, :, :2] = gaussian_filter1d(out[:, :, :2], sigma, axis=0, mode="nearest")
+    return out
+
+
+def joint_speeds(poses: np.ndarray, fps: float = CORPUS_FPS) -> np.ndarray:
+    """(T-1, 17) joint speeds in units per second."""
+    return np.linalg.norm(np.diff(poses[:, :, :2], axis=0), axis=2) * fps

@@ -1,0 +1,123 @@
+"""PoseSequence: the one type every stage passes on, and its `.npz` file format.
+
+A sequence holds T frames of COCO-17 keypoints, each joint as (x, y, confidence): x and y in
+pixels of the source (y down), confidence in 0..1 where 0 means the joint is missing. A frame with
+every confidence 0 is a frame without a dancer; it stays in the sequence so time is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BopBotError
+from ..files import write_npz
+from .skeleton import JOINTS, NUM_JOINTS
+
+#: Frames per second every sequence is resampled to before it enters the corpus.
+CORPUS_FPS = 20.0
+
+
+@dataclass
+class PoseSequence:
+    """T frames of COCO-17 keypoints (T, 17, 3) with their frame rate, source size and origin."""
+
+    keypoints: np.ndarray
+    fps: float
+    size: tuple[int, int]
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
+        if self.keypoints.ndim != 3 or self.keypoints.shape[1:] != (NUM_JOINTS, 3):
+            raise ValueError(f"keypoints must be (T, {NUM_JOINTS}, 3), got {self.keypoints.shape}")
+        if not np.isfinite(self.keypoints).all():
+            raise ValueError("keypoints hold NaN or infinite values")
+        if not self.fps > 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        self.fps = float(self.fps)
+        self.size = (int(self.size[0]), int(self.size[1]))
+
+    joints = JOINTS
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of dance the sequence covers."""
+        return len(self) / self.fps
+
+    @property
+    def present(self) -> np.ndarray:
+        """(T,) True where the frame has a dancer (any joint with confidence above 0)."""
+        return (self.keypoints[:, :, 2] > 0).any(axis=1)
+
+    @property
+    def frames_without_dancer(self) -> int:
+        return int((~self.present).sum())
+
+    def resample(self, fps: float = CORPUS_FPS) -> "PoseSequence":
+        """The same dance at `fps` frames per second (joints interpolated linearly in time)."""
+        times = np.arange(len(self)) / self.fps
+        keypoints = resample_keypoints(self.keypoints, times, fps)
+        return PoseSequence(keypoints, fps, self.size, self.source, dict(self.meta))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the sequence as `.npz`, atomically."""
+        write_npz(
+            path,
+            compressed=True,
+            keypoints=self.keypoints,
+            fps=np.float32(self.fps),
+            size=np.array(self.size, dtype=np.int32),
+            joints=np.array(JOINTS),
+            source=np.array(self.source),
+            meta=np.array(json.dumps(self.meta)),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "PoseSequence":
+        """Read a sequence written by `save` (no pickle is ever loaded)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "keypoints" not in data or "fps" not in data:
+                    raise BopBotError(path, "not a BopBot pose sequence (needs 'keypoints' and 'fps' arrays)")
+                joints = tuple(str(j) for j in data["joints"]) if "joints" in data else JOINTS
+                if joints != JOINTS:
+                    raise BopBotError(path, f"joints are {joints[:3]}..., not COCO-17")
+                size = tuple(int(v) for v in data["size"]) if "size" in data else (0, 0)
+                source = str(data["source"]) if "source" in data else str(path)
+                meta = json.loads(str(data["meta"])) if "meta" in data else {}
+                return cls(data["keypoints"], float(data["fps"]), size, source, meta)
+        except (OSError, ValueError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+            raise BopBotError(path, f"unreadable pose sequence ({exc})") from None
+
+
+def resample_keypoints(keypoints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
+    """Resample frames taken at `times` (seconds, increasing) to a steady `fps`.
+
+    Each output frame interpolates its two neighbouring source frames linearly where the joint is
+    present in both; otherwise it takes the nearer frame's joint, so a missing joint stays missing
+    and no data is invented across a gap. Missing joints come out as zeros, never NaN.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    times = np.asarray(times, dtype=np.float64)
+    if len(keypoints) < 2:
+        return keypoints.copy()
+    count = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    targets = times[0] + np.arange(count) / fps
+    right = np.clip(np.searchsorted(times, targets, side="right"), 1, len(times) - 1)
+    left = right - 1
+    span = np.maximum(times[right] - times[left], 1e-9)
+    weight = np.clip((targets - times[left]) / span, 0.0, 1.0)[:, None, None]
+    a, b = keypoints[left], keypoints[right]
+    both = (a[:, :, 2:3] > 0) & (b[:, :, 2:3] > 0)
+    out = np.where(both, (1 - weight) * a + weight * b, np.where(weight < 0.5, a, b))
+    out[out[:, :, 2] <= 0] = 0.0
+    return out.astype(np.float32)

@@ -1,0 +1,187 @@
+"""Any dance input -> PoseSequences at 20 fps: the one entry point for every source kind.
+
+Kinds, recognised by content and suffix:
+- `video`: anything PyAV decodes (MediaPipe Pose finds the dancer);
+- `openpose`: a folder of OpenPose per-frame JSON (or a folder holding `json/`);
+- `bvh`: BVH motion capture; `tang`: a Tang 2018 take (folder or its `skeletons.json`);
+- `keypoints`: `.npz`/`.npy` keypoint arrays.
+3D sources (bvh, tang) are projected through virtual cameras, so one take gives one 2D dance per
+camera.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence
+from ..errors import BopBotError
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+LIST_SUFFIXES = {".txt", ".lst"}
+#: With `facing`, the shortest stretch of a 3D dance kept, in seconds.
+FACING_SECONDS = 2.0
+#: Suffixes a folder walk picks up; an input named explicitly is tried whatever its suffix.
+INPUT_SUFFIXES = VIDEO_SUFFIXES | {".bvh", ".npz", ".npy"}
+#: Frame rates a source may have: outside them a file's timing is damaged, not a dance's.
+MIN_SOURCE_FPS, MAX_SOURCE_FPS = 0.1, 1000.0
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How inputs become sequences: virtual cameras for 3D sources, timing for untimed files."""
+
+    yaws: tuple[float, ...] = (0.0,)
+    mirror: bool = False
+    #: Frame rate of sources that carry no timing (OpenPose folders, bare keypoint arrays).
+    source_fps: float = 30.0
+    #: Keep only the stretches (of `FACING_SECONDS` or more) in which a 3D dancer faces within this
+    #: many degrees of the camera; None keeps every frame.
+    facing: float | None = None
+
+    def to_json(self) -> dict:
+        options = {"yaws": list(self.yaws), "mirror": self.mirror, "source_fps": self.source_fps, "fps": CORPUS_FPS}
+        return options if self.facing is None else {**options, "facing": self.facing}
+
+
+def kind_of(path: Path) -> str:
+    """Which importer reads `path` (see the module docs); a missing path is an error."""
+    if not path.exists():
+        raise BopBotError(path, "no such file or folder")
+    if path.is_dir():
+        from .openpose import is_openpose_folder
+
+        if (path / "skeletons.json").is_file():
+            return "tang"
+        if is_openpose_folder(path):
+            return "openpose"
+        raise BopBotError(path, "folder holds no OpenPose JSON frames or Tang skeletons.json")
+    suffix = path.suffix.lower()
+    if suffix == ".bvh":
+        return "bvh"
+    if suffix in (".npz", ".npy"):
+        return "keypoints"
+    if suffix == ".json":
+        return "tang" if path.name == "skeletons.json" else "openpose-frame"
+    return "video"
+
+
+def _project_all(motion, options: ExtractOptions) -> list[PoseSequence]:
+    from .mocap import cameras, facing_pieces, project
+
+    if options.facing is None:
+        return [project(motion, camera) for camera in cameras(options.yaws, options.mirror)]
+    pieces = [piece for camera in cameras(options.yaws, options.mirror)
+              for piece in facing_pieces(motion, camera, options.facing, FACING_SECONDS)]
+    if not pieces:
+        raise BopBotError(motion.source, f"the dancer never faces a camera within {options.facing:g} degrees "
+                                         f"for {FACING_SECONDS:g} s")
+    return pieces
+
+
+def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False,
+             keep_frames: list | None = None) -> list[PoseSequence]:
+    """Read one input as PoseSequences at its own frame rate (several for 3D sources); a video's
+    frames as the detector saw them go into `keep_frames` if given (see `extract_video`)."""
+    path = Path(path)
+    kind = kind_of(path)
+    if kind == "video":
+        from .pose_detector import extract_video
+
+        return [extract_video(path, progress=progress, keep_frames=keep_frames)]
+    if kind == "openpose":
+        from .openpose import load_openpose
+
+        return [load_openpose(path, options.source_fps)]
+    if kind == "openpose-frame":
+        raise BopBotError(path, "a single JSON file is one frame; give the folder of OpenPose frames")
+    if kind == "keypoints":
+        from .keypoint_files import load_keypoint_file
+
+        return [load_keypoint_file(path, options.source_fps)]
+    if kind == "bvh":
+        from .bvh import load_bvh
+
+        return _project_all(load_bvh(path), options)
+    from .tang import load_tang
+
+    return _project_all(load_tang(path), options)
+
+
+def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progress: bool = False,
+            keep_frames: list | None = None) -> list[PoseSequence]:
+    """Read one input and resample it to the corpus rate (20 fps); too-short dances are errors."""
+    loaded = load_any(path, options, progress, keep_frames)
+    for sequence in loaded:
+        if not MIN_SOURCE_FPS <= sequence.fps <= MAX_SOURCE_FPS:
+            raise BopBotError(path, f"a frame rate of {sequence.fps:g} fps is not a dance's "
+                                    f"({MIN_SOURCE_FPS:g} to {MAX_SOURCE_FPS:g} fps)")
+    sequences = [sequence.resample(CORPUS_FPS) for sequence in loaded]
+    for sequence in sequences:
+        if len(sequence) < 2:
+            raise BopBotError(path, f"too short to be a dance: {len(sequence)} frame(s) at {CORPUS_FPS:g} fps")
+    if not any(sequence.present.any() for sequence in sequences):
+        raise BopBotError(path, "no frame has a dancer in it")
+    return sequences
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The inputs inside `folder`: take folders and OpenPose folders whole, files by suffix."""
+    try:
+        kind = kind_of(folder)
+    except BopBotError:
+        kind = None
+    if kind in ("tang", "openpose"):
+        return [folder]
+    found: list[Path] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            found.extend(_walk(child))
+        elif child.suffix.lower() in INPUT_SUFFIXES:
+            found.append(child)
+    return found
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Folders, globs, list files (.txt/.lst, one path a line) and files -> the input paths.
+
+    A path that does not exist is kept, so the batch reports it as a failure rather than losing it.
+    """
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if any(ch in item for ch in "*?[") and not path.exists():
+            matches = sorted(glob.glob(item, recursive=True))
+            found.extend(expand_inputs(matches) if matches else [path])
+        elif path.is_dir():  # a folder with no input in it is kept, for the batch to say what it lacks
+            found.extend(_walk(path) or [path])
+        elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError as exc:
+                raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
+            listed = [str(path.parent / line.strip()) for line in lines if line.strip() and not line.startswith("#")]
+            found.extend(expand_inputs(listed))
+        else:
+            found.append(path)
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(str(path.resolve()), path)
+    return list(unique.values())
+
+
+def describe(sequence: PoseSequence) -> str:
+    """One line on a sequence: frames, seconds, frames without a dancer."""
+    return (
+        f"{len(sequence)} frames ({sequence.duration:.1f} s at {sequence.fps:g} fps), "
+        f"{sequence.frames_without_dancer} without a dancer"
+    )
+
+
+def options_key(options: ExtractOptions) -> str:
+    """A stable text form of the options, part of each corpus shard's identity."""
+    return json.dumps(options.to_json(), sort_keys=True)

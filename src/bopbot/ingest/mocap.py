@@ -1,0 +1,210 @@
+"""3D motion capture as COCO-17 joints, and the virtual cameras that film it into 2D sequences.
+
+Importers (`bvh.load_bvh`, `tang.load_tang`) turn each dataset's skeleton into a `Motion3D`: COCO-17
+joints in metres, in a right-handed world with Y up. `project` films a take with a fixed virtual
+camera, so the dancer travels across the frame as in a real video; several yaws and their mirror
+images (`cameras`) turn one take into many plausible 2D dances.
+
+Camera conventions (all in the world's right-handed, Y-up frame):
+- yaw 0 puts the camera in front of the dancer, on the side the dancer faces in the take's first
+  frame (facing = cross(left, up), with left from the hips and shoulders); positive yaw moves the
+  camera counter-clockwise seen from above (right-hand rule about +Y), so yaw 90 films the dancer's
+  left side.
+- The camera stands at eye height (`EYE_HEIGHT`), looks horizontally at the take's mean hip
+  position, has a `FIELD_OF_VIEW` horizontal field of view, and stands far enough away that every
+  joint of the take, and a `FIT_HEIGHT`-tall box standing on the floor below each joint, fits
+  inside the central `FILL` of the frame.
+- Image x points right and y down, in pixels of `camera.size`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..data.pose_sequence import PoseSequence
+from ..data.skeleton import INDEX, MIRROR, NUM_JOINTS
+from ..errors import BopBotError
+
+#: Height of the virtual camera above the floor, metres.
+EYE_HEIGHT = 1.2
+#: Height every view must fit (floor to above a raised hand), metres.
+FIT_HEIGHT = 2.2
+#: Horizontal field of view of the virtual camera, degrees.
+FIELD_OF_VIEW = 50.0
+#: Fraction of the frame (each way from the centre) the take may fill; the rest is margin.
+FILL = 0.9
+
+#: Where `face_points` puts the face relative to the head centre: metres (forward, left, up).
+FACE_OFFSETS = {
+    "nose": (0.10, 0.0, 0.0),
+    "left_eye": (0.08, 0.03, 0.03),
+    "right_eye": (0.08, -0.03, 0.03),
+    "left_ear": (0.0, 0.075, 0.0),
+    "right_ear": (0.0, -0.075, 0.0),
+}
+FACE_JOINTS = tuple(FACE_OFFSETS)
+
+UP = np.array([0.0, 1.0, 0.0])
+
+
+@dataclass
+class Motion3D:
+    """T frames of COCO-17 joints (T, 17, 3) in metres, world coordinates, Y up, right-handed."""
+
+    joints: np.ndarray
+    fps: float
+    source: str
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.joints = np.asarray(self.joints, dtype=np.float64)
+        if self.joints.ndim != 3 or self.joints.shape[1:] != (NUM_JOINTS, 3):
+            raise ValueError(f"joints must be (T, {NUM_JOINTS}, 3), got {self.joints.shape}")
+        self.fps = float(self.fps)
+
+    def __len__(self) -> int:
+        return len(self.joints)
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Vectors (..., 3) scaled to length 1 (zero vectors stay zero)."""
+    length = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(length, 1e-12)
+
+
+def face_points(head: np.ndarray, forward: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Nose, eyes and ears (T, 5, 3) in COCO-17 order, placed around a head centre (T, 3).
+
+    Mocap skeletons have no face, or not COCO's; every importer finds the head centre (the middle
+    of the skull at ear height) and the head's forward and up directions its own way, and this
+    places the face on them by `FACE_OFFSETS`. `forward` and `up` need not be unit length or
+    exactly perpendicular: left is cross(up, forward), and up is made perpendicular to both.
+    """
+    forward = unit(forward)
+    left = unit(np.cross(up, forward))
+    up = np.cross(forward, left)
+    offsets = np.array(list(FACE_OFFSETS.values()))  # (5, 3): forward, left, up
+    axes = np.stack([forward, left, up], axis=1)  # (T, 3 axes, 3 coordinates)
+    return head[:, None, :] + offsets @ axes
+
+
+def facing(joints: np.ndarray) -> np.ndarray:
+    """Horizontal unit directions (T, 3) the dancer faces in COCO-17 joints (T, 17, 3)."""
+    left = (
+        joints[:, INDEX["left_shoulder"]] - joints[:, INDEX["right_shoulder"]]
+        + joints[:, INDEX["left_hip"]] - joints[:, INDEX["right_hip"]]
+    )
+    forward = np.cross(left, UP)
+    forward[:, 1] = 0.0
+    return unit(forward)
+
+
+def check_finite(values: np.ndarray, source: str) -> None:
+    """Raise a BopBotError naming `source` if `values` hold NaN or infinite numbers."""
+    if not np.isfinite(values).all():
+        raise BopBotError(source, "the motion holds NaN or infinite values")
+
+
+@dataclass(frozen=True)
+class VirtualCamera:
+    """A fixed camera filming a whole take from `yaw` degrees around the dancer (see module doc)."""
+
+    yaw: float
+    mirror: bool = False
+    size: tuple[int, int] = (1280, 720)
+
+
+def cameras(yaws: Sequence[float], mirror: bool) -> list[VirtualCamera]:
+    """One camera per yaw; with `mirror`, each yaw twice (unmirrored, then mirrored)."""
+    flips = (False, True) if mirror else (False,)
+    return [VirtualCamera(float(yaw), flip) for yaw in yaws for flip in flips]
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """Where a virtual camera stands for one take: position (3,), image-right and backward axes, focal length."""
+
+    position: np.ndarray
+    right: np.ndarray
+    back: np.ndarray
+    focal: float
+
+
+def _front(motion: Motion3D) -> np.ndarray:
+    """The horizontal unit direction the dancer faces in the take's first frame (+Z if none)."""
+    front = facing(motion.joints[:1])[0]
+    return front if np.any(front) else np.array([0.0, 0.0, 1.0])
+
+
+def camera_pose(motion: Motion3D, camera: VirtualCamera) -> CameraPose:
+    """Place `camera` for `motion` as the module docstring describes."""
+    front = _front(motion)
+    angle = np.radians(camera.yaw)
+    cos, sin = np.cos(angle), np.sin(angle)
+    back = np.array([cos * front[0] + sin * front[2], 0.0, -sin * front[0] + cos * front[2]])
+    right = np.cross(UP, back)
+    hips = (motion.joints[:, INDEX["left_hip"]] + motion.joints[:, INDEX["right_hip"]]) / 2
+    target = hips.mean(axis=0)
+    target[1] = EYE_HEIGHT
+
+    width, height = camera.size
+    focal = (width / 2) / np.tan(np.radians(FIELD_OF_VIEW) / 2)
+    tan_x, tan_y = FILL * (width / 2) / focal, FILL * (height / 2) / focal
+    relative = motion.joints - target
+    lateral, towards = relative @ right, relative @ back
+    reach = np.maximum(np.abs(relative[..., 1]), max(EYE_HEIGHT, FIT_HEIGHT - EYE_HEIGHT))
+    distance = max((towards + np.abs(lateral) / tan_x).max(), (towards + reach / tan_y).max())
+    return CameraPose(target + distance * back, right, back, float(focal))
+
+
+def view_angles(motion: Motion3D, camera: VirtualCamera) -> np.ndarray:
+    """(T,) degrees between where the dancer faces and the direction to `camera`: 0 faces it, 90 is side-on."""
+    pose = camera_pose(motion, camera)
+    hips = (motion.joints[:, INDEX["left_hip"]] + motion.joints[:, INDEX["right_hip"]]) / 2
+    towards = pose.position - hips
+    towards[:, 1] = 0.0
+    cosine = (facing(motion.joints) * unit(towards)).sum(axis=1)
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def facing_pieces(motion: Motion3D, camera: VirtualCamera, max_angle: float, min_seconds: float) -> list[PoseSequence]:
+    """`camera`'s film of `motion` cut to the stretches of at least `min_seconds` in which the
+    dancer faces within `max_angle` degrees of it: the views a phone sees of a dancer facing it.
+    Each piece's meta says where it starts (`start`, seconds) and moves `audio_offset` with it."""
+    film = project(motion, camera)
+    facing_it = np.r_[False, view_angles(motion, camera) <= max_angle, False]
+    edges = np.flatnonzero(np.diff(facing_it.astype(np.int8)))
+    pieces = []
+    for begin, end in zip(edges[::2], edges[1::2]):
+        if (end - begin) / motion.fps >= min_seconds:
+            meta = {**film.meta, "start": begin / motion.fps}
+            if "audio_offset" in meta:
+                meta["audio_offset"] = float(meta["audio_offset"]) + begin / motion.fps
+            pieces.append(PoseSequence(film.keypoints[begin:end], film.fps, film.size, film.source, meta))
+    return pieces
+
+
+def project(motion: Motion3D, camera: VirtualCamera) -> PoseSequence:
+    """Film `motion` with `camera`: a 2D PoseSequence at the motion's frame rate."""
+    check_finite(motion.joints, motion.source)
+    if len(motion) == 0:
+        raise BopBotError(motion.source, "the motion has no frames, so there is nothing to film")
+    pose = camera_pose(motion, camera)
+    relative = motion.joints - pose.position
+    depth = -(relative @ pose.back)
+    visible = depth > 1e-6
+    safe = np.where(visible, depth, 1.0)
+
+    width, height = camera.size
+    x = width / 2 + pose.focal * (relative @ pose.right) / safe
+    y = height / 2 - pose.focal * relative[..., 1] / safe
+    if camera.mirror:
+        x = width - x
+    keypoints = np.where(visible[..., None], np.stack([x, y, np.ones_like(x)], axis=-1), 0.0)
+    if camera.mirror:
+        keypoints = keypoints[:, MIRROR]
+    meta = {**motion.meta, "yaw": camera.yaw, "mirror": camera.mirror}
+    return PoseSequence(keypoints, motion.fps, camera.size, motion.source, meta)

@@ -1,0 +1,131 @@
+"""OpenPose JSON import: a folder of per-frame `*_keypoints.json` files, as OpenPose writes them.
+
+Each file holds `people[]`, each with `pose_keypoints_2d` as flat (x, y, c) triples in BODY_25
+(75 values) or COCO-18 (54 values) layout. One dancer is followed through the folder: the most
+prominent person (largest box) in the first frame with anyone in it, then in each later frame
+the person nearest to where the dancer was last seen. OpenPose files carry no timing and no
+image size: the frame rate is the caller's `fps`, and the size comes from an `images/` folder
+beside `json/` when there is one, else from the extent of the keypoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..data.pose_sequence import PoseSequence
+from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
+from ..errors import BopBotError
+
+_LAYOUTS = {75: FROM_BODY25, 54: FROM_COCO18}
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """The per-frame JSON files of an OpenPose output folder, in frame order."""
+    files = [p for p in folder.iterdir() if p.suffix == ".json"]
+
+    def frame_number(path: Path) -> tuple[int, str]:
+        numbers = re.findall(r"\d+", path.stem)
+        return (int(numbers[-1]) if numbers else -1, path.name)
+
+    return sorted(files, key=frame_number)
+
+
+def is_openpose_folder(folder: Path) -> bool:
+    """True if `folder` (or its `json/` subfolder) holds OpenPose per-frame JSON files."""
+    folder = folder / "json" if (folder / "json").is_dir() else folder
+    files = frame_files(folder) if folder.is_dir() else []
+    if not files:
+        return False
+    try:
+        return "people" in json.loads(files[0].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # looks like OpenPose output; load_openpose reports the broken file
+
+
+def _people(path: Path) -> list[np.ndarray]:
+    """Every person in one frame file, as (17, 3) COCO-17 keypoints."""
+    try:
+        frame = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BopBotError(path, "not a JSON text file") from None
+    except json.JSONDecodeError as exc:
+        raise BopBotError(path, f"corrupt JSON: {exc}") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
+        raise BopBotError(path, "not an OpenPose frame (no 'people' list)")
+    people = []
+    for number, person in enumerate(frame["people"]):
+        if not isinstance(person, dict):
+            raise BopBotError(path, f"people[{number}] is a {type(person).__name__}, not an OpenPose person object")
+        try:
+            flat = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise BopBotError(path, f"people[{number}].pose_keypoints_2d is not a list of numbers") from None
+        if flat.size not in _LAYOUTS:
+            raise BopBotError(path, f"pose_keypoints_2d has {flat.size} values; expected 75 (BODY_25) or 54 (COCO-18)")
+        keypoints = flat.reshape(-1, 3)[_LAYOUTS[flat.size]]
+        keypoints[~np.isfinite(keypoints).all(axis=1)] = 0.0
+        keypoints[keypoints[:, 2] <= 0] = 0.0
+        people.append(keypoints)
+    return people
+
+
+def _box(keypoints: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Centre and diagonal size of the confident joints' box, or None if too few joints."""
+    ok = keypoints[:, 2] > 0
+    if ok.sum() < 2:
+        return None
+    low, high = keypoints[ok, :2].min(axis=0), keypoints[ok, :2].max(axis=0)
+    return (low + high) / 2, float(np.linalg.norm(high - low))
+
+
+def choose_dancer(people: list[np.ndarray], last_centre: np.ndarray | None) -> np.ndarray | None:
+    """The dancer among `people`: the largest at first sight, then the one nearest the last centre."""
+    boxes = [(person, _box(person)) for person in people]
+    boxes = [(person, box) for person, box in boxes if box is not None]
+    if not boxes:
+        return None
+    if last_centre is None:
+        return max(boxes, key=lambda item: item[1][1])[0]
+    return min(boxes, key=lambda item: float(np.linalg.norm(item[1][0] - last_centre)))[0]
+
+
+def _image_size(folder: Path, keypoints: np.ndarray) -> tuple[int, int]:
+    """Frame size from an `images/` folder beside the JSON, else from the keypoints' extent."""
+    images = folder.parent / "images"
+    if folder.name == "json" and images.is_dir():
+        for image in sorted(images.iterdir()):
+            if image.suffix.lower() in _IMAGE_SUFFIXES:
+                import av
+
+                with av.open(str(image)) as container:
+                    stream = container.streams.video[0]
+                    return stream.codec_context.width, stream.codec_context.height
+    present = keypoints[keypoints[:, :, 2] > 0]
+    extent = np.ceil(present[:, :2].max(axis=0)) if len(present) else np.ones(2)
+    return int(extent[0]), int(extent[1])
+
+
+def load_openpose(folder: str | Path, fps: float) -> PoseSequence:
+    """Read an OpenPose output folder (or its parent holding `json/`) as a PoseSequence."""
+    folder = Path(folder)
+    if (folder / "json").is_dir():
+        folder = folder / "json"
+    files = frame_files(folder)
+    if not files:
+        raise BopBotError(folder, "no OpenPose JSON frames in this folder")
+    keypoints = np.zeros((len(files), NUM_JOINTS, 3))
+    last_centre = None
+    for index, path in enumerate(files):
+        dancer = choose_dancer(_people(path), last_centre)
+        if dancer is not None:
+            keypoints[index] = dancer
+            last_centre = _box(dancer)[0]
+    if not (keypoints[:, :, 2] > 0).any():
+        raise BopBotError(folder, f"nobody found in any of {len(files)} OpenPose frames")
+    size = _image_size(folder, keypoints)
+    return PoseSequence(keypoints, fps, size, str(folder), {"frames_decoded": len(files)})

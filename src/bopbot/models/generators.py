@@ -1,0 +1,189 @@
+"""The generators behind one interface: each continues a dance given as normalised poses.
+
+| name | what it is | trained by `bopbot train --generator NAME` into the model folder |
+|---|---|---|
+| `gpt2` | GPT-2 over pose words (the main model) | `config.json`, `model.safetensors`, `tokenizer.json` |
+| `gpt2-music` | the GPT-2 that also hears the music's beat phase and onsets | the same, in `music/` |
+| `lstm` | LSTM with a mixture-density output over continuous poses (the original system's second) | `lstm.safetensors`, `lstm.json` |
+| `random` | words drawn by corpus frequency | `sentences.safetensors` |
+| `ngram` | trigram Markov model over words | `ngram.safetensors`, `sentences.safetensors` |
+| `nearest` | retrieve the most similar training dance and continue it | `sentences.safetensors` |
+
+Every generator returns keyframe poses (and its words, where it has words); `motion.smooth`
+turns keyframes into movement the same way for all of them. Every generator is given what the
+music sounds like frame by frame (`beats.music_frames`, or None), and only `gpt2-music` listens.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import BopBotError
+
+if TYPE_CHECKING:
+    from ..vocabulary.vocabulary import PoseVocabulary
+    from .sampling import Sampling
+
+NAMES = ("gpt2", "gpt2-music", "lstm", "random", "ngram", "nearest")
+#: Where in a model folder the music-aware GPT-2 lives.
+MUSIC_FOLDER = "music"
+
+
+@dataclass
+class Continuation:
+    """New dance from a generator: (count, 17, 3) normalised keyframe poses, and word ids if it has words."""
+
+    poses: np.ndarray
+    ids: np.ndarray | None
+
+
+class Generator(ABC):
+    """Continues a dance; `context` is (T, 17, 3) normalised poses of the dance so far, and `music`
+    None or the (T + count, 2) beat phase and onset of its frames and the new ones (`beats.music_frames`)."""
+
+    name = ""
+
+    def __init__(self, vocabulary: PoseVocabulary):
+        self.vocabulary = vocabulary
+
+    @abstractmethod
+    def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
+                       music: np.ndarray | None = None) -> Continuation:
+        """`count` new frames that carry on from `context`."""
+
+    def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling,
+                        music: list[np.ndarray | None] | None = None) -> list[Continuation]:
+        """`count` new frames for each context: several dances, each sampled with its own seed
+        (`sampling.seed` + its index). Generators that can write a batch at once override this."""
+        from dataclasses import replace
+
+        music = music or [None] * len(contexts)
+        return [self.continue_dance(context, count, replace(sampling, seed=None if sampling.seed is None
+                                                           else sampling.seed + i), heard)
+                for i, (context, heard) in enumerate(zip(contexts, music))]
+
+
+class WordGenerator(Generator):
+    """A generator over pose words: encode the context, continue the words, move through them (`word_motion`)."""
+
+    def __init__(self, vocabulary: PoseVocabulary, words):
+        super().__init__(vocabulary)
+        self.words = words
+        self.name = words.name
+
+    def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
+                       music: np.ndarray | None = None) -> Continuation:
+        from ..vocabulary.word_motion import word_motion
+
+        sampling.check()
+        ids = self.words.continue_words(self.vocabulary.encode(context), count, sampling.temperature,
+                                        np.random.default_rng(sampling.seed))
+        return Continuation(word_motion(self.vocabulary, ids), ids)
+
+
+class GPT2Generator(Generator):
+    """The GPT-2 over pose words, its context as much of the dance as its window takes. A music-aware
+    GPT-2 hears each frame's music (silence where `music` is None)."""
+
+    def __init__(self, vocabulary: PoseVocabulary, model, name: str = "gpt2"):
+        super().__init__(vocabulary)
+        self.model = model
+        self.name = name
+
+    def _words(self, context: np.ndarray, count: int, music: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The context's last words (as many as the window takes) and, for a music-aware GPT-2, the
+        music token of each of them and of the `count` new frames."""
+        from .language_model import music_input_ids, word_count
+
+        words = self.vocabulary.encode(context)[-(self.model.config.n_positions * 3 // 4):]
+        if not getattr(self.model.config, "music_inputs", 0):
+            return words, None
+        if music is None:
+            music = np.full((len(context) + count, 2), [np.nan, 0.0])
+        return words, music_input_ids(music[len(context) - len(words):], word_count(self.model.config))
+
+    def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
+                       music: np.ndarray | None = None) -> Continuation:
+        from ..vocabulary.word_motion import word_motion
+        from .sampling import continue_words
+
+        words, heard = self._words(context, count, music)
+        ids = continue_words(self.model, words, count, sampling, heard)
+        return Continuation(word_motion(self.vocabulary, ids), ids)
+
+    def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling,
+                        music: list[np.ndarray | None] | None = None) -> list[Continuation]:
+        """Contexts of one length are written as one batch, with the one seed."""
+        from ..vocabulary.word_motion import word_motion
+        from .sampling import continue_words
+
+        if len({len(context) for context in contexts}) != 1:
+            return super().continue_dances(contexts, count, sampling, music)
+        music = music or [None] * len(contexts)
+        pairs = [self._words(context, count, heard) for context, heard in zip(contexts, music)]
+        words = np.stack([w for w, _ in pairs])
+        heard = np.stack([h for _, h in pairs]) if pairs[0][1] is not None else None
+        return [Continuation(word_motion(self.vocabulary, ids), ids)
+                for ids in continue_words(self.model, words, count, sampling, heard)]
+
+
+class LSTMGenerator(Generator):
+    """The mixture-density LSTM over continuous poses."""
+
+    name = "lstm"
+
+    def __init__(self, vocabulary: PoseVocabulary, loaded):
+        super().__init__(vocabulary)
+        self.loaded = loaded
+
+    def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
+                       music: np.ndarray | None = None) -> Continuation:
+        from .lstm import sample_poses
+
+        sampling.check()
+        poses = sample_poses(self.loaded, context, count, sampling.temperature, sampling.seed)
+        return Continuation(poses, None)
+
+
+def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gpt2=None) -> Generator:
+    """The generator `name` from a model folder (`gpt2` may be passed in when already loaded)."""
+    from ..models import baselines
+
+    folder = Path(folder)
+    if name in ("gpt2", "gpt2-music"):
+        from .language_model import load_gpt2, word_count
+
+        where = folder if name == "gpt2" else folder / MUSIC_FOLDER
+        if name == "gpt2-music" and not where.is_dir():
+            raise BopBotError(where, "missing: train the music-aware GPT-2 with `bopbot train --generator gpt2-music`")
+        if gpt2 is None:
+            gpt2, tokenizer = load_gpt2(where)
+            if tokenizer.convert_ids_to_tokens(list(range(vocabulary.k))) != vocabulary.words_:
+                raise BopBotError(Path(where) / "tokenizer.json", "its words are not the pose vocabulary's")
+        if word_count(gpt2.config) != vocabulary.k:
+            raise BopBotError(where, f"the GPT-2 knows {word_count(gpt2.config)} words, the vocabulary {vocabulary.k}")
+        if (name == "gpt2-music") != bool(getattr(gpt2.config, "music_inputs", 0)):
+            raise BopBotError(where, "the GPT-2 " + ("does not hear music" if name == "gpt2-music" else "is the music-aware one"))
+        return GPT2Generator(vocabulary, gpt2, name)
+    if name == "lstm":
+        from .lstm import load_lstm
+
+        return LSTMGenerator(vocabulary, load_lstm(folder))
+    if name == "random":
+        return WordGenerator(vocabulary, baselines.RandomWords(vocabulary))
+    if name == "ngram":
+        words = baselines.NgramWords.load(folder)
+        if len(words.unigrams) != vocabulary.k or any(max(key) >= vocabulary.k for key in words.next_of):
+            raise BopBotError(folder / baselines.NGRAM, f"the n-grams are not over this vocabulary's {vocabulary.k} words")
+        return WordGenerator(vocabulary, words)
+    if name == "nearest":
+        sentences = baselines.load_sentences(folder)
+        if len(sentences) and not 0 <= sentences.min() <= sentences.max() <= vocabulary.k:
+            raise BopBotError(folder / baselines.SENTENCES, f"the sentences are not in this vocabulary's {vocabulary.k} words")
+        return WordGenerator(vocabulary, baselines.NearestDance(vocabulary, sentences))
+    raise BopBotError(None, f"unknown generator {name!r}; known: {', '.join(NAMES)}")

@@ -1,0 +1,81 @@
+"""The model folder: everything a choreographer needs, in one directory a user can copy.
+
+- `config.json`, `model.safetensors`, `generation_config.json`: the GPT-2 (`save_pretrained`);
+- `music/`: the music-aware GPT-2 and its tokenizer, the same files, optional;
+- `tokenizer.json`, `tokenizer_config.json`: the WordLevel tokenizer over the pose words;
+- `vocabulary.safetensors`: the word poses (centroids) with the words in its metadata;
+- `travel.safetensors`, `travel.json`: where the dancer goes (`models.travel`), optional;
+- `bopbot.json`: what the pipeline needs besides: fps, skeleton, normalisation, the primer (a few
+  seconds of real dance as words, for `bopbot demo`), and a summary of the training data.
+Everything loads from safetensors and JSON; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data.pose_sequence import CORPUS_FPS
+from ..data.skeleton import JOINTS
+from ..errors import BopBotError
+from ..files import write_text_atomic
+from ..vocabulary.vocabulary import PoseVocabulary
+
+PIPELINE_FILE = "bopbot.json"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "default_model"
+
+
+def pipeline_info(**extra) -> dict:
+    """The `bopbot.json` content every model folder starts with."""
+    return {
+        "fps": CORPUS_FPS,
+        "skeleton": "COCO-17",
+        "joints": list(JOINTS),
+        "normalisation": "per frame: centred on mid-hip, divided by torso length (see bopbot.normalise)",
+        **extra,
+    }
+
+
+def read_pipeline_info(folder: str | os.PathLike) -> dict:
+    path = Path(folder) / PIPELINE_FILE
+    if not path.is_file():
+        return pipeline_info()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BopBotError(path, f"corrupt JSON: {exc}") from None
+
+
+def update_pipeline_info(folder: str | os.PathLike, **changes) -> dict:
+    """Merge `changes` into the folder's `bopbot.json` (written atomically)."""
+    info = read_pipeline_info(folder)
+    info.update(changes)
+    write_text_atomic(Path(folder) / PIPELINE_FILE, json.dumps(info, indent=2))
+    return info
+
+
+@dataclass
+class Choreographer:
+    """A loaded model folder: the pose vocabulary, one generator, and the pipeline settings."""
+
+    folder: Path
+    vocabulary: PoseVocabulary
+    generator: object
+    info: dict
+    #: Where the dancer goes (`models.travel`); None for a folder without one.
+    travel: object = None
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike | None = None, generator: str = "gpt2") -> "Choreographer":
+        """Load `folder` (the model embedded in BopBot when None) with the generator `generator`."""
+        from .generators import load_generator
+        from .travel import load_travel
+
+        folder = Path(folder) if folder is not None else DEFAULT_MODEL
+        if not folder.is_dir():
+            raise BopBotError(folder, "no such model folder")
+        vocabulary = PoseVocabulary.load(folder)
+        loaded = load_generator(generator, folder, vocabulary)
+        return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder))
