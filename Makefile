@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared/data
 
-.PHONY: install test demo serve corpus default-model evaluation bench clean
+.PHONY: install browser test demo serve corpus default-model evaluation bench clean
 
 install: $(VENV)/.installed
 
@@ -25,8 +25,18 @@ demo: install
 serve: install
 	$(VENV)/bin/bopbot serve
 
+# The browser tests' headless Chromium and its driver, from Debian, where this machine lets us
+# install packages (root with apt-get); elsewhere, or if that fails, those tests skip, saying so.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  (timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null) || echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "no chromium: the browser tests will skip (apt-get install chromium chromium-driver)"; fi
+
 # pytest's exit 5 ("no tests collected") counts as a failure, never as a pass.
-test: install
+test: install browser
 	@$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected: failing"; exit 1; fi; exit $$rc
 
 # The whole of ../shared/data as one corpus: the clips, and the mocap seen from 8 yaws, mirrored.
