@@ -95,6 +95,15 @@ def write_npz(path: str | os.PathLike, compressed: bool = False, **arrays) -> No
         tmp.write_bytes(buffer.getbuffer())
 
 
+def write_npy(path: str | os.PathLike, array) -> None:
+    """Write one array as a `.npy` at `path`, atomically (a file `np.load(mmap_mode="r")` can map)."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out:
+            np.save(out, array)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -21,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import active_children, get_context
 from pathlib import Path
+from typing import Iterator
 
 from tqdm import tqdm
 
@@ -89,12 +92,23 @@ class BatchReport:
     summary: dict
 
 
+#: `build_corpus(ray=LOCAL_RAY)` starts a Ray cluster on this machine for the run.
+LOCAL_RAY = "local"
+
+
 def build_corpus(
     inputs: list[Path], folder: str | os.PathLike, options: ExtractOptions = ExtractOptions(),
-    jobs: int | None = None, progress: bool = True,
+    jobs: int | None = None, progress: bool = True, ray: str | None = None,
 ) -> BatchReport:
-    """Extract every input into the corpus at `folder`, a process per input, skipping finished ones."""
-    folder = Path(folder)
+    """Extract every input into the corpus at `folder`, a job per input, skipping finished ones.
+
+    The jobs run in a pool of `jobs` processes here, or with `ray` as Ray tasks: on a cluster this
+    run starts on this machine with `jobs` workers (`LOCAL_RAY`), or on the running cluster at
+    that address ("auto" or "ray://host:10001"), whose workers must see the inputs and `folder` at
+    the same paths (shared storage) and have bopbot installed. Either way each job is the same
+    `extract_to_shard`, so the corpus is the same.
+    """
+    folder = Path(folder).resolve()
     shards, failures = folder / SHARDS, folder / FAILURES
     for sub in (shards, failures):
         make_folder(sub)
@@ -108,26 +122,14 @@ def build_corpus(
         else:
             shard.unlink(missing_ok=True)  # a damaged shard is made again
             todo.append(path)
+    jobs_of = {path: (path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options)
+               for path in todo}
     failed: list[str] = []
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    bar = tqdm(total=len(todo), desc="extracting", unit="input", disable=not progress or not todo)
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
-                               initargs=(os.getpid(),))
-    pending = {
-        pool.submit(
-            extract_to_shard, path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options
-        ): path
-        for path in todo
-    }
-    try:
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                path = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    result = {"ok": False, "reason": f"{path}: the extracting process died (run again to retry)"}
+    if todo:
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        results = _on_ray(ray, jobs, jobs_of) if ray else _in_processes(jobs, jobs_of)
+        with tqdm(total=len(todo), desc="extracting", unit="input", disable=not progress) as bar:
+            for result in results:
                 for warning in result.get("warnings", []):
                     bar.write(f"warning: {warning}")
                 if not result["ok"]:
@@ -135,15 +137,75 @@ def build_corpus(
                     bar.write(f"skipped: {result['reason']}")
                 bar.update(1)
                 bar.set_postfix(failed=len(failed))
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in active_children():
-            child.terminate()  # safe: every file is written atomically
-        raise
-    finally:
-        bar.close()
-    pool.shutdown()
     summary = Corpus(folder).summary()
     summary["options"] = options.to_json()
     write_text_atomic(folder / SUMMARY, json.dumps(summary, indent=2))
     return BatchReport(len(todo) - len(failed), len(inputs) - len(todo), failed, summary)
+
+
+def _in_processes(jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:
+    """Each job's result as it finishes, from a pool of `jobs` processes on this machine."""
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
+    pending = {pool.submit(extract_to_shard, *job): path for path, job in jobs_of.items()}
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                path = pending.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    yield {"ok": False, "reason": f"{path}: the extracting process died (run again to retry)"}
+    except BaseException:  # Ctrl-C, or the caller gone: stop now; every file is written atomically
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in active_children():
+            child.terminate()
+        raise
+    pool.shutdown()
+
+
+def _on_ray(address: str, jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:
+    """Each job's result as it finishes, from Ray tasks of one CPU each (see `build_corpus`)."""
+    try:
+        import ray
+    except ImportError:
+        raise BopBotError(None, "--ray needs Ray: pip install ray (it is in requirements.lock)") from None
+    started = not ray.is_initialized()
+    if started:
+        try:
+            if address == LOCAL_RAY:
+                ray.init(num_cpus=jobs, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+            else:
+                _check_reachable(address)
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        except (ConnectionError, OSError, RuntimeError, ValueError) as exc:
+            raise BopBotError(None, f"--ray {address}: cannot join the Ray cluster: {str(exc).splitlines()[0]}") from None
+    task = ray.remote(num_cpus=1, max_retries=1)(extract_to_shard)
+    pending = {task.remote(*job): path for path, job in jobs_of.items()}
+    try:
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            for ref in finished:
+                path = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    yield {"ok": False, "reason": f"{path}: the Ray task failed ({type(exc).__name__}; run again to retry)"}
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+
+
+def _check_reachable(address: str, seconds: float = 10.0) -> None:
+    """Raise ConnectionError at once where a HOST:PORT address does not answer (Ray itself keeps
+    retrying for minutes); "auto" and addresses without a port are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from None

@@ -31,12 +31,22 @@ from tqdm import tqdm
 from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
-from ..files import make_folder, write_text_atomic
+from ..files import make_folder, write_npy, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
-from .training import is_validation, load_optimizer_state, save_checkpoint, training_device
+from .training import (
+    is_validation,
+    leave_world,
+    load_optimizer_state,
+    mean_over_world,
+    save_checkpoint,
+    start_world,
+    wait_for_world,
+)
 
 CHECKPOINT = "checkpoint"
+#: The encoded corpus while training runs, memory-mapped by every process (removed at the end).
+TOKENS = ".tokens"
 
 
 @dataclass
@@ -69,6 +79,8 @@ class TrainReport:
     batch_size: int
     warmup: int
     weight_decay: float
+    #: How many processes trained together (torchrun), 1 alone.
+    processes: int = 1
 
 
 def on_the_beat(sequence) -> tuple[np.ndarray, np.ndarray]:
@@ -185,49 +197,66 @@ def _load_checkpoint(folder: Path, model, optimizer) -> dict:
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
           settings: TrainSettings = TrainSettings(), progress: bool = True, music: bool = False) -> TrainReport:
     """Train (or resume training) the GPT-2 in `model_folder` on the corpus; save it there (the
-    music-aware one, `music`, in its `music/`)."""
+    music-aware one, `music`, in its `music/`).
+
+    Under `torchrun` the processes train one model with DistributedDataParallel: every step's
+    `batch_size` windows are drawn as by one process and dealt out among them, so the run follows
+    the one-process loss curve and a checkpoint resumes under any number of processes.
+    """
     import torch
 
     from .generators import MUSIC_FOLDER
 
     quiet_transformers()
+    world, device = start_world(settings.device)
+    if settings.batch_size % world.size:
+        raise BopBotError(None, f"--batch-size {settings.batch_size} must divide among the {world.size} processes")
     vocabulary = PoseVocabulary.load(model_folder)
     model_folder = Path(model_folder) / MUSIC_FOLDER if music else Path(model_folder)
-    make_folder(model_folder)
-    corpus = Corpus(corpus_folder)
-    train_tokens, validation_tokens = encode_corpus(corpus, vocabulary, settings.validation_fraction, settings.seed,
-                                                    progress, music)
+    tokens_folder = model_folder / TOKENS
+    if world.main:
+        make_folder(tokens_folder)
+        encoded = encode_corpus(Corpus(corpus_folder), vocabulary, settings.validation_fraction, settings.seed,
+                                progress, music)
+        for name, tokens in zip(("train", "validation"), encoded):
+            write_npy(tokens_folder / f"{name}.npy", tokens)
+    wait_for_world(world)
+    train_tokens, validation_tokens = (np.load(tokens_folder / f"{name}.npy", mmap_mode="r")
+                                       for name in ("train", "validation"))
     torch.manual_seed(settings.seed)
-    device = training_device(settings.device)
     model = new_gpt2(size, vocabulary.k, music).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
                                   weight_decay=settings.weight_decay)
     checkpoint = model_folder / CHECKPOINT
-    state = {"step": 0, "size": size.to_json(), "settings": asdict(settings), "seconds": 0.0, "tokens": 0}
+    state = {"step": 0, "size": size.to_json(), "settings": asdict(settings), "seconds": 0.0, "tokens": 0,
+             "losses": []}
     if (checkpoint / "state.json").is_file():
         saved = json.loads((checkpoint / "state.json").read_text())
         if saved["size"] != size.to_json():
             raise BopBotError(checkpoint, f"holds a model of another size {saved['size']}; remove it to start over")
-        state = _load_checkpoint(checkpoint, model, optimizer)
+        state = {"losses": [], **_load_checkpoint(checkpoint, model, optimizer)}
         state["settings"] = asdict(settings)
+    learner = torch.nn.parallel.DistributedDataParallel(model) if world.size > 1 else model
     block = size.n_positions
     model.train()
     started = time.monotonic() - state["seconds"]
-    bar = tqdm(total=settings.steps, initial=state["step"], desc="training", unit="step", disable=not progress)
+    bar = tqdm(total=settings.steps, initial=state["step"], desc="training", unit="step",
+               disable=not progress or not world.main)
     loss_value = float("nan")
     while state["step"] < settings.steps:
         step = state["step"]
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(step, settings)
         windows = random_windows(train_tokens, block, settings.batch_size, np.random.default_rng([settings.seed, step]))
-        loss = next_word_loss(model, windows.to(device))
+        loss = next_word_loss(learner, windows[world.rank::world.size].to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        loss_value = loss.item()
+        loss_value = mean_over_world(loss.item(), world)
         state["step"] = step + 1
         state["tokens"] += windows.shape[0] * windows.shape[1]
+        state["losses"].append(round(loss_value, 6))
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}")
         if state["step"] % settings.eval_every == 0 or state["step"] == settings.steps:
@@ -235,11 +264,12 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
                                                      settings.batch_size, device)
             state["train_loss"] = loss_value
             state["seconds"] = time.monotonic() - started
-            bar.write(f"step {state['step']}: train loss {loss_value:.3f}, validation loss "
-                      f"{state['validation_loss']:.3f} (perplexity {math.exp(state['validation_loss']):.1f})")
-            _save_checkpoint(checkpoint, model, optimizer, state)
+            if world.main:
+                bar.write(f"step {state['step']}: train loss {loss_value:.3f}, validation loss "
+                          f"{state['validation_loss']:.3f} (perplexity {math.exp(state['validation_loss']):.1f})")
+                _save_checkpoint(checkpoint, model, optimizer, state)
+            wait_for_world(world)
     bar.close()
-    export_model(model, vocabulary, model_folder)
     validation_loss = state.get("validation_loss", float("nan"))
     report = TrainReport(
         steps=state["step"], train_tokens=len(train_tokens), validation_tokens=len(validation_tokens),
@@ -247,9 +277,15 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         validation_perplexity=math.exp(validation_loss), seconds=state["seconds"],
         tokens_per_second=state["tokens"] / max(state["seconds"], 1e-9),
         learning_rate=settings.learning_rate, batch_size=settings.batch_size, warmup=settings.warmup,
-        weight_decay=settings.weight_decay,
+        weight_decay=settings.weight_decay, processes=world.size,
     )
-    write_text_atomic(model_folder / "training.json", json.dumps(asdict(report), indent=2))
+    if world.main:
+        export_model(model, vocabulary, model_folder)
+        write_text_atomic(model_folder / "training.json", json.dumps(asdict(report), indent=2))
+    wait_for_world(world)
+    if world.main:
+        shutil.rmtree(tokens_folder, ignore_errors=True)
+    leave_world(world)
     return report
 
 

@@ -1,4 +1,5 @@
-"""What every trainer (GPT-2, LSTM, travel) shares: the device, the held-out split, and checkpoints.
+"""What the trainers (GPT-2, LSTM, travel) share: the device, the held-out split, checkpoints, and the
+processes of a distributed run.
 
 Checkpoints hold weights, AdamW moments and progress. Everything is safetensors and JSON (never
 pickle), written into a fresh folder that is swapped into place in one step, so a run killed at
@@ -11,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -65,3 +67,69 @@ def training_device(requested: str):
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+@dataclass(frozen=True)
+class World:
+    """The processes training together: this one's rank, how many, and its rank on this machine.
+    One process alone is `World()`; under `torchrun` each gets its own."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Whether this process writes checkpoints, the model and the progress bar."""
+        return self.rank == 0
+
+
+def start_world(requested_device: str):
+    """(World, device) for this process: alone, or under `torchrun` (WORLD_SIZE > 1) one of a
+    DistributedDataParallel group, NCCL with a GPU each where CUDA is present, gloo on CPUs (where
+    each process then takes its share of the cores)."""
+    import torch
+    import torch.distributed as dist
+
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    device = training_device(requested_device)
+    if size == 1:
+        return World(), device
+    world = World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
+    else:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", str(size)))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return world, device
+
+
+def mean_over_world(value: float, world: World) -> float:
+    """`value` averaged over every process of `world`."""
+    if world.size == 1:
+        return value
+    import torch
+    import torch.distributed as dist
+
+    total = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(total)
+    return float(total.item()) / world.size
+
+
+def wait_for_world(world: World) -> None:
+    """Every process of `world` waits here for the others (the main one writing a checkpoint)."""
+    if world.size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def leave_world(world: World) -> None:
+    """End this process's part in a distributed run (nothing alone)."""
+    if world.size > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()

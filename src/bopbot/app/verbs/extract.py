@@ -30,7 +30,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="keep only the stretches (2 s or more) in which a mocap dancer faces within DEG degrees "
                              "of the camera, as phone users film (default: every frame)")
     parser.add_argument("--source-fps", type=positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
-    parser.add_argument("-j", "--jobs", type=int, default=None, help="processes for a corpus (default: one per core)")
+    parser.add_argument("-j", "--jobs", type=int, default=None,
+                        help="processes (or local Ray workers) for a corpus (default: one per core)")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="run a Ray task per input: on a Ray cluster started here with --jobs workers, or on the "
+                             "running cluster at ADDRESS ('auto', 'ray://HOST:10001'), whose workers see the inputs "
+                             "and OUTPUT at the same paths")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -42,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     output = Path(args.output)
     if output.suffix == ".npz":
+        if args.ray:
+            raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
             raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
         sequences = extract(inputs[0], options, progress=not args.quiet)
@@ -53,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(None, "no inputs found")
     from ...ingest.build_corpus import build_corpus
 
-    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet)
+    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet, ray=args.ray)
     _print_summary(output, report)
     return EXIT_PARTIAL if report.failed else 0
 

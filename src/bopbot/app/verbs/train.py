@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ...errors import BopBotError
@@ -23,7 +24,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
             "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline; or, "
             "with --travel, the travel model that moves the new dance across the floor. Whole inputs are "
             "held out for validation. Checkpoints are safetensors; run the same command again to resume "
-            "where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only."
+            "where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only. Under torchrun "
+            "(torchrun --nproc_per_node N -m bopbot train ...) the GPT-2 trains with DistributedDataParallel, "
+            "gloo on CPUs and NCCL on GPUs, on the same batches as one process; a checkpoint resumes under any "
+            "number of processes."
         ),
     )
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (Path(args.model) / FILENAME).is_file():
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.generator not in ("gpt2", "gpt2-music")):
+        raise BopBotError(None, "only the GPT-2 trains in many processes (torchrun); train the others in one")
     if args.travel:
         return _train_travel(args)
     if args.generator == "lstm":
@@ -77,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
     )
     music = args.generator == "gpt2-music"
     report = train(args.corpus, args.model, size, settings, progress=not args.quiet, music=music)
+    if int(os.environ.get("RANK", "0")):  # the main process of a torchrun says what was trained
+        return 0
     update_pipeline_info(args.model, **{"music_training" if music else "training": {**vars(report), "size": size.to_json()}})
-    print(f"trained {args.generator} in {args.model}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
+    processes = f" by {report.processes} processes" if report.processes > 1 else ""
+    print(f"trained {args.generator} in {args.model}{processes}: {report.steps} steps on {report.train_tokens} words in {report.seconds / 60:.1f} min "
           f"({report.tokens_per_second:.0f} words/s); validation perplexity {report.validation_perplexity:.2f} "
           f"on {report.validation_tokens} held-out words")
     return 0
