@@ -52,6 +52,11 @@ def features(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(poses[:, :, :2].reshape(len(poses), DIMS)), poses[:, :, 2] > 0
 
 
+def gpu_count() -> int:
+    """GPUs faiss can use: 0 with faiss-cpu (this project's lock), the CUDA devices with faiss-gpu."""
+    return faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+
+
 @dataclass
 class FitReport:
     """What fitting measured over the whole corpus."""
@@ -124,9 +129,10 @@ class PoseVocabulary:
                          kmeans_seconds, time.perf_counter() - started)
 
     def _kmeans(self, sample: np.ndarray, k: int) -> np.ndarray:
-        """(k, dims) faiss k-means centroids of the (N, dims) sample."""
+        """(k, dims) faiss k-means centroids of the (N, dims) sample, on every GPU faiss sees (a
+        faiss-gpu install), else on the CPU: the same code path either way."""
         kmeans = faiss.Kmeans(sample.shape[1], k, niter=self.niter, seed=self.seed, max_points_per_centroid=10**9,
-                              verbose=False)
+                              verbose=False, gpu=gpu_count() > 0)
         kmeans.train(np.ascontiguousarray(sample))
         return kmeans.centroids.reshape(k, -1, 2).copy()
 
@@ -187,8 +193,10 @@ class PoseVocabulary:
         return ids
 
     def _index(self) -> faiss.Index:
+        """The exact nearest-word index over the centroids, on the GPUs where faiss has them."""
         if getattr(self, "_faiss_index", None) is None:
-            self._faiss_index = faiss.IndexFlatL2(DIMS)
+            index = faiss.IndexFlatL2(DIMS)
+            self._faiss_index = faiss.index_cpu_to_all_gpus(index) if gpu_count() > 0 else index
             self._faiss_index.add(np.ascontiguousarray(self.centroids_.reshape(self.k, DIMS), dtype=np.float32))
         return self._faiss_index
 

@@ -19,7 +19,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
             "Find the dancer's COCO-17 keypoints in videos (MediaPipe Pose), OpenPose JSON folders, BVH "
             "or Tang 2018 motion capture and .npz/.npy keypoint files, resampled to 20 fps. With one "
             "input and -o FILE.npz, writes one pose sequence. Otherwise -o names a corpus folder: "
-            "normalised, sharded, built a process per input, resumable (run again to continue)."
+            "normalised, sharded, built a process (or with --ray a Ray task) per input, resumable (run again to "
+            "continue)."
         ),
     )
     parser.add_argument("inputs", nargs="+", help="files, folders (searched recursively), globs, or .txt lists of paths")

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ...data.corpus import Corpus
     from ...models.model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
-    from ...vocabulary.vocabulary import PoseVocabulary, chunked
+    from ...vocabulary.vocabulary import PoseVocabulary, chunked, gpu_count
 
     corpus = Corpus(args.corpus)
     output = Path(args.output)
@@ -69,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
         "quantisation_error": round(report.quantisation_error, 4),
         "quantisation_error_percent_torso": round(100 * report.quantisation_error, 2),
         "empty_words": report.empty_words, "corpus": str(corpus.folder),
+        "kmeans_seconds": round(report.kmeans_seconds, 1), "assign_seconds": round(report.assign_seconds, 1),
+        "device": f"{gpu_count()} GPU(s)" if gpu_count() else "CPU",
     }
     update_pipeline_info(output, **{**pipeline_info(), **read_pipeline_info(output), "vocabulary": summary})
     print(f"wrote {output / 'vocabulary.safetensors'}: {vocabulary.k} words over {report.frames} frames "
           f"(k-means on {report.training_frames}); quantisation error {report.quantisation_error:.3f} torso lengths "
-          f"({100 * report.quantisation_error:.1f}% of the torso), {report.empty_words} empty words")
+          f"({100 * report.quantisation_error:.1f}% of the torso), {report.empty_words} empty words; k-means "
+          f"{report.kmeans_seconds:.1f} s and assignment {report.assign_seconds:.1f} s on the {summary['device']}")
     return 0
 
 
