@@ -2,15 +2,17 @@
 
 Extract the user's dance, encode it as pose words, let the model write what comes next, decode
 the words to poses, smooth them into movement, put the dancer where the user danced, and render
-one of three layouts: `continue` (the user's clip, then the bopbot dancer carrying on),
-`side-by-side` (the clip beside the dancer) or `dancer-only`.
+one of four layouts: `continue` (the user's clip, then the bopbot dancer carrying on),
+`side-by-side` (the clip beside the dancer), `dancer-only`, or `skeleton` (both dances as
+OpenPose-style skeletons, for pose-guided animation tools). The dance can also be handed over as
+OpenPose JSON or skeleton PNGs (`export`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,12 +26,17 @@ from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from ..music.audio import audio_rate
 from .choreograph import NewDance, choreograph
+from .export import skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
 from .user_dance import Music, UserDance
 
 #: Output videos are scaled so their long side is at most this many pixels.
 MAX_SIDE = 960
+
+
+#: What `dance(exports=...)` can write besides the video: OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
+EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
 
 
 @dataclass
@@ -45,6 +52,8 @@ class DanceResult:
     music: Path | None = None
     tempo: float = 0.0
     beats: int = 0
+    #: The folders written by `exports`, with the frames each holds (the user's dance, then the new one).
+    exports: dict[str, int] = field(default_factory=dict)
 
 
 def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
@@ -83,6 +92,12 @@ def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarr
     """The output frames of a layout. `new_dance` gives the new dance's pixel keypoints; it is called
     only when they are first drawn (in `continue`, after the user's part: that part is drawn and
     encoded while the model may still be loading)."""
+    if layout == "skeleton":  # at the source's own size (even sides, as H.264 needs), as the tools want it
+        width, height = user.sequence.size
+        size = (max(2, width // 2 * 2), max(2, height // 2 * 2))
+        yield from skeleton_frames(user.sequence.keypoints, size)
+        yield from skeleton_frames(new_dance(), size)
+        return
     factor, size = output_scale(user.sequence.size)
     user_points = _scaled(user.sequence.keypoints, factor)
     user_count = len(user_points)
@@ -118,18 +133,19 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
 
     Without a `song`, the input's own music (a video's sound, a take's song) plays under the whole
     output, and the new dance follows it from where it starts in it: past the end of a clip's sound
-    its beats carry on at its tempo. With a `song`, in the `continue` layout the clip keeps its own
+    its beats carry on at its tempo. With a `song`, in the `continue` and `skeleton` layouts the clip keeps its own
     sound and the song starts with the new dance, or (`song_from_start`) the song plays from the
     start and the new dance picks it up where the clip ends; in the other layouts, where the new
     dance starts with the video, the song plays from the start.
     """
-    before = len(user.sequence.keypoints) / CORPUS_FPS if layout == "continue" else 0.0
+    one_after_other = layout in ("continue", "skeleton")  # the user's part first, then the new dance
+    before = len(user.sequence.keypoints) / CORPUS_FPS if one_after_other else 0.0
     if song is None:
         if user.audio is None or not audio_rate(user.audio):
             return None, []
         return Music(Path(user.audio), user.audio_offset + before), [AudioPiece(user.audio, user.audio_offset)]
     song = Path(song)
-    if layout != "continue" or song_from_start:
+    if not one_after_other or song_from_start:
         return Music(song, before), [AudioPiece(song)]
     under_clip = AudioPiece(user.audio, user.audio_offset, before) if user.audio else AudioPiece(None, 0.0, before)
     return Music(song, 0.0), [under_clip, AudioPiece(song)]
@@ -138,7 +154,8 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
 def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike,
           seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
           save_poses: bool = False, song: str | os.PathLike | None = None,
-          song_from_start: bool = False, progress: bool = False) -> DanceResult:
+          song_from_start: bool = False, progress: bool = False,
+          exports: dict[str, str | os.PathLike] | None = None) -> DanceResult:
     """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
     GIF made from the same frames and the new poses if asked. The new dance follows the music of
     `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
@@ -147,9 +164,16 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
     `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
     the new dance only when that is first drawn, after the user's part of a `continue` video has
     been drawn and encoded.
+
+    `exports` maps kinds of `EXPORTS` to folders: the user's dance and the new one, frame by frame at
+    the source's size, as OpenPose JSON or skeleton PNGs.
     """
     if layout not in LAYOUTS:
         raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    exports = dict(exports or {})
+    for kind in exports:
+        if kind not in EXPORTS:
+            raise BopBotError(None, f"--export must be one of {', '.join(EXPORTS)}, got {kind!r}")
     output = Path(output)
     if seconds is not None and not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
@@ -175,8 +199,18 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
         meta = {"generator": new.generator, "words": " ".join(new.words)}
         PoseSequence(new.keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {user.sequence.source}",
                      meta).save(poses_path)
+    written_exports = {}
+    if exports:
+        both = np.concatenate([user.sequence.keypoints, new.keypoints])
+        name = Path(user.sequence.source).stem or "bopbot"
+        for kind, folder in exports.items():
+            if kind == "skeleton-png":
+                written_exports[str(folder)] = write_skeleton_pngs(both, folder, user.sequence.size, name)
+            else:
+                layout_name = "COCO-18" if kind == "openpose-coco18" else "BODY_25"
+                written_exports[str(folder)] = write_openpose(both, folder, name, layout_name)
     return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count,
-                       music.path if music is not None else None, new.tempo, new.beats)
+                       music.path if music is not None else None, new.tempo, new.beats, written_exports)
 
 
 def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:

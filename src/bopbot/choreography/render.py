@@ -24,8 +24,10 @@ from ..files import atomic_path
 from ..music.audio import audio_rate, read_audio
 
 #: How a dance video is laid out: `continue` (the user's clip, then the bopbot dancer carrying on),
-#: `side-by-side` (the clip beside the dancer) or `dancer-only`; `dance.layout_frames` makes them.
-LAYOUTS = ("continue", "side-by-side", "dancer-only")
+#: `side-by-side` (the clip beside the dancer), `dancer-only`, or `skeleton` (the user's dance and
+#: the new one as OpenPose-style skeletons on black, at the source's size: `export`);
+#: `dance.layout_frames` makes them.
+LAYOUTS = ("continue", "side-by-side", "dancer-only", "skeleton")
 #: GIFs are shrunk to at most this width.
 GIF_WIDTH = 480
 #: Colours in a GIF palette, how many seconds of frames share one, and how many of those frames

@@ -46,6 +46,30 @@ FROM_BODY25 = np.array([0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 
 #: OpenPose COCO-18 -> COCO-17 (COCO-18 is COCO-17 plus a neck, in another order).
 FROM_COCO18 = np.array([0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10])
 
+#: The joint OpenPose adds between the shoulders (BODY_25 and COCO-18), and BODY_25's between the hips.
+OPENPOSE_NECK, BODY25_MID_HIP = 1, 8
+#: Joints per OpenPose layout, by name.
+OPENPOSE_JOINTS = {"BODY_25": 25, "COCO-18": 18}
+
+
+def to_openpose(keypoints: np.ndarray, layout: str = "BODY_25") -> np.ndarray:
+    """(T, 17, 3) COCO-17 keypoints -> (T, 25 or 18, 3) in OpenPose's BODY_25 or COCO-18 order.
+
+    The neck (and BODY_25's mid-hip) is the middle of the shoulders (hips), with the lower of their
+    confidences, where both are present; BODY_25's feet have no COCO-17 joint and stay missing.
+    Missing joints are (0, 0, 0), as OpenPose writes them."""
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    out = np.zeros((len(keypoints), OPENPOSE_JOINTS[layout], 3), dtype=np.float32)
+    out[:, FROM_BODY25 if layout == "BODY_25" else FROM_COCO18] = keypoints
+    middles = [(OPENPOSE_NECK, "shoulder")] + ([(BODY25_MID_HIP, "hip")] if layout == "BODY_25" else [])
+    for joint, part in middles:
+        left, right = keypoints[:, INDEX[f"left_{part}"]], keypoints[:, INDEX[f"right_{part}"]]
+        out[:, joint, :2] = (left[:, :2] + right[:, :2]) / 2
+        out[:, joint, 2] = np.minimum(left[:, 2], right[:, 2])
+    out[out[:, :, 2] <= 0] = 0.0
+    return out
+
+
 #: Layouts recognised by their joint count, for keypoint files that do not say which they use.
 LAYOUTS_BY_COUNT: dict[int, tuple[str, np.ndarray | None]] = {
     17: ("COCO-17", None),

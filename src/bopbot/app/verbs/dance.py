@@ -28,7 +28,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="output .mp4")
     sampling_arguments(parser)
     parser.add_argument("--layout", choices=LAYOUTS, default="continue",
-                        help="continue: the clip then the dancer; side-by-side; dancer-only")
+                        help="continue: the clip then the dancer; side-by-side; dancer-only; skeleton: both dances as "
+                             "OpenPose-style skeletons on black at the source's size, for pose-guided animation")
+    parser.add_argument("--export", nargs=2, action="append", default=[], metavar=("KIND", "DIR"),
+                        help="also write the user's dance and the new one, frame by frame at the source's size, into "
+                             "DIR: openpose (OpenPose JSON, BODY_25), openpose-coco18, or skeleton-png; may be given "
+                             "more than once")
     parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
     parser.add_argument("--music-from-start", action="store_true",
                         help="with --music and the continue layout: the song plays under the clip too, and the new "
@@ -48,12 +53,20 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
     check_writable(args.output)
+    from ...choreography.dance import EXPORTS
+
+    for kind, folder in args.export:
+        if kind not in EXPORTS:
+            raise BopBotError(None, f"--export KIND must be one of {', '.join(EXPORTS)}, got {kind!r}")
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise BopBotError(folder, "--export writes into a folder, and this is a file")
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
     songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
         user = read_user_dance(args.input, progress=True)
         result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
-                       args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty())
+                       args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty(),
+                       exports=dict(args.export))
     print_dance(result)
     return 0

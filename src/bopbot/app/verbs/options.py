@@ -97,3 +97,5 @@ def print_dance(result) -> None:
     for extra in (result.gif, result.poses):
         if extra is not None:
             print(f"wrote {extra}")
+    for folder, frames in result.exports.items():
+        print(f"wrote {folder}: {frames} frames")

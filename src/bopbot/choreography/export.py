@@ -1,0 +1,113 @@
+"""Hand a dance to the tools people animate themselves with: OpenPose JSON and OpenPose-style skeletons.
+
+Pose-guided video models (MusePose, UniAnimate, Animate Anyone, ControlNet pipelines) take a pose
+sequence as OpenPose JSON, or as a skeleton video drawn the way ControlNet's OpenPose annotator
+draws it. Both are written here from COCO-17 pixel keypoints, at the source video's size.
+
+**OpenPose JSON** (`write_openpose`): one file per frame, named as OpenPose names the frames of a
+video, `NAME_000000000000_keypoints.json` counting from 0, each `{"version": 1.3, "people": [...]}`
+with one person whose `pose_keypoints_2d` holds flat (x, y, confidence) triples in BODY_25 order
+(or COCO-18); a frame without a dancer has no people. `bopbot extract` reads such a folder back.
+
+**The skeleton** (`draw_skeleton`) follows `draw_bodypose` in lllyasviel/ControlNet
+`annotator/openpose/util.py` (from Hzzone/pytorch-openpose), the drawing DWPose and the animation
+tools' pose guides share: on black, COCO-18 joints as filled dots of radius 4 in `JOINT_COLOURS`,
+then the first 17 of `LIMBS` as ellipses 8 px wide between their joints in `JOINT_COLOURS[limb]`,
+each blended over the picture at 0.6 (so a limb on black shows 0.6 of its colour). Colours are RGB.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from ..data.skeleton import to_openpose
+from ..files import atomic_path, make_folder, write_text_atomic
+
+#: The COCO-18 joints' colours (RGB), one per joint and per limb, as in ControlNet's annotator.
+JOINT_COLOURS = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
+    (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
+    (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)
+#: Limbs as COCO-18 joint pairs (0 nose, 1 neck, 2-4 right arm, 5-7 left arm, 8-10 right leg, 11-13 left
+#: leg, 14/15 right/left eye, 16/17 right/left ear): ControlNet's `limbSeq` less one. The annotator
+#: draws the first 17; the last two (shoulder to ear) it lists but never draws.
+LIMBS = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
+    (1, 0), (0, 14), (14, 16), (0, 15), (15, 17),
+)
+#: Dot radius and limb half-width in pixels, and how much of a limb shows over what lies beneath.
+JOINT_RADIUS, LIMB_HALF_WIDTH, LIMB_OPACITY = 4, 4, 0.6
+#: OpenPose's JSON format version, as its own files say.
+OPENPOSE_VERSION = 1.3
+
+
+def openpose_frames(keypoints: np.ndarray, layout: str = "BODY_25") -> Iterator[dict]:
+    """OpenPose's per-frame JSON objects for (T, 17, 3) COCO-17 pixel keypoints."""
+    for frame in to_openpose(keypoints, layout):
+        people = []
+        if (frame[:, 2] > 0).any():
+            people.append({"person_id": [-1], "pose_keypoints_2d": [round(float(v), 3) for v in frame.ravel()],
+                           "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [],
+                           "pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
+                           "hand_right_keypoints_3d": []})
+        yield {"version": OPENPOSE_VERSION, "people": people}
+
+
+def write_openpose(keypoints: np.ndarray, folder: str | os.PathLike, name: str = "bopbot",
+                   layout: str = "BODY_25") -> int:
+    """One `NAME_<frame>_keypoints.json` per frame of (T, 17, 3) pixel keypoints in `folder`; the count."""
+    folder = Path(folder)
+    make_folder(folder)
+    count = 0
+    for count, frame in enumerate(openpose_frames(keypoints, layout), start=1):
+        write_text_atomic(folder / f"{name}_{count - 1:012d}_keypoints.json", json.dumps(frame))
+    return count
+
+
+def draw_skeleton(canvas: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """Draw one frame's (17, 3) COCO-17 pixel keypoints on the RGB `canvas` as ControlNet's annotator does."""
+    joints = to_openpose(keypoints[None], "COCO-18")[0]
+    present = joints[:, 2] > 0
+    for index in np.flatnonzero(present):
+        x, y = joints[index, :2]
+        cv2.circle(canvas, (int(x), int(y)), JOINT_RADIUS, JOINT_COLOURS[index], thickness=-1)
+    for limb, (a, b) in enumerate(LIMBS):
+        if not (present[a] and present[b]):
+            continue
+        (xa, ya), (xb, yb) = joints[a, :2], joints[b, :2]
+        length = math.hypot(xa - xb, ya - yb)
+        angle = math.degrees(math.atan2(ya - yb, xa - xb))
+        polygon = cv2.ellipse2Poly((int((xa + xb) / 2), int((ya + yb) / 2)), (int(length / 2), LIMB_HALF_WIDTH),
+                                   int(angle), 0, 360, 1)
+        limb_layer = canvas.copy()
+        cv2.fillConvexPoly(limb_layer, polygon, JOINT_COLOURS[limb])
+        canvas = cv2.addWeighted(canvas, 1 - LIMB_OPACITY, limb_layer, LIMB_OPACITY, 0)
+    return canvas
+
+
+def skeleton_frames(keypoints: Iterable[np.ndarray], size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """RGB frames of `size` (width, height): each frame's skeleton on black."""
+    width, height = size
+    for frame in keypoints:
+        yield draw_skeleton(np.zeros((height, width, 3), dtype=np.uint8), frame)
+
+
+def write_skeleton_pngs(keypoints: np.ndarray, folder: str | os.PathLike, size: tuple[int, int],
+                        name: str = "bopbot") -> int:
+    """One `NAME_<frame>.png` skeleton per frame in `folder`, numbered as the JSON files are; the count."""
+    folder = Path(folder)
+    make_folder(folder)
+    count = 0
+    for count, image in enumerate(skeleton_frames(keypoints, size), start=1):
+        _, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        with atomic_path(folder / f"{name}_{count - 1:012d}.png") as tmp:
+            tmp.write_bytes(png.tobytes())
+    return count
