@@ -66,8 +66,9 @@ def test_ray_resumes_a_corpus_and_says_when_it_cannot_join(data, tmp_path):
     assert len(wrong.stderr.strip().splitlines()) == 1
 
 
+#: A tiny GPT-2 with a learning rate that moves it in 6 steps of the 100-step warm-up (0.002 to 0.012).
 TINY_GPT2 = ["--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--context", "64", "--batch-size", "8",
-             "--dropout", "0", "--eval-every", "3", "-q"]
+             "--dropout", "0", "--eval-every", "3", "--learning-rate", "0.2", "-q"]
 
 
 def _train(corpus: Path, model: Path, steps: int, processes: int) -> subprocess.CompletedProcess:
@@ -108,7 +109,7 @@ def test_two_processes_follow_the_one_process_loss_curve(small_corpus, vocabular
     assert second.returncode == 0, second.stderr
     assert "by 2 processes: 6 steps" in second.stdout and second.stdout.count("trained gpt2") == 1
     curve, ddp_curve = _losses(alone), _losses(together)
-    assert len(curve) == len(ddp_curve) == 6 and curve[-1] < curve[0]  # it learns
+    assert len(curve) == len(ddp_curve) == 6 and curve[3:].mean() < curve[:3].mean() - 0.1  # it learns
     np.testing.assert_allclose(ddp_curve, curve, atol=2e-3)
     assert (together / "model.safetensors").is_file() and not (together / ".tokens").exists()
     assert json.loads((together / "training.json").read_text())["processes"] == 2
