@@ -133,3 +133,14 @@ def test_only_the_gpt2_trains_in_many_processes(small_corpus, vocabulary_folders
                           "-q"], capture_output=True, text=True, timeout=300)
     assert run.returncode != 0
     assert "bopbot: error: only the GPT-2 trains in many processes" in run.stderr
+
+
+def test_a_damaged_checkpoint_is_named_before_the_corpus_is_encoded(small_corpus, vocabulary_folders):
+    folder = vocabulary_folders("damaged")
+    (folder / "checkpoint").mkdir()
+    (folder / "checkpoint" / "state.json").write_text('{"step": 3, "si')
+    run = _train(small_corpus, folder, 6, 1)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (f"bopbot: error: {folder / 'checkpoint' / 'state.json'}: damaged checkpoint state "
+                                  "(JSONDecodeError); remove the checkpoint to start over")
+    assert not (folder / ".tokens").exists()

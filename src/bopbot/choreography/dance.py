@@ -39,6 +39,17 @@ MAX_SIDE = 960
 EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
 
 
+def check_exports(exports: dict[str, str | os.PathLike] | None) -> dict[str, str | os.PathLike]:
+    """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write into."""
+    exports = dict(exports or {})
+    for kind, folder in exports.items():
+        if kind not in EXPORTS:
+            raise BopBotError(None, f"--export KIND must be one of {', '.join(EXPORTS)}, got {kind!r}")
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise BopBotError(folder, "--export writes into a folder, and this is a file")
+    return exports
+
+
 @dataclass
 class DanceResult:
     video: Path
@@ -170,10 +181,7 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
     """
     if layout not in LAYOUTS:
         raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    exports = dict(exports or {})
-    for kind in exports:
-        if kind not in EXPORTS:
-            raise BopBotError(None, f"--export must be one of {', '.join(EXPORTS)}, got {kind!r}")
+    exports = check_exports(exports)
     output = Path(output)
     if seconds is not None and not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")

@@ -194,6 +194,23 @@ def _load_checkpoint(folder: Path, model, optimizer) -> dict:
     return load_optimizer_state(folder, optimizer, next(model.parameters()).device)
 
 
+def _check_checkpoint(checkpoint: Path, size: GPT2Size) -> bool:
+    """Whether there is a checkpoint to resume; it must be readable and of the model's `size`."""
+    state_file = checkpoint / "state.json"
+    if not state_file.is_file():
+        return False
+    try:
+        saved = json.loads(state_file.read_text(encoding="utf-8"))
+        saved_size = saved["size"]
+        int(saved["step"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BopBotError(state_file, f"damaged checkpoint state ({type(exc).__name__}); remove the checkpoint "
+                                      "to start over") from None
+    if saved_size != size.to_json():
+        raise BopBotError(checkpoint, f"holds a model of another size {saved_size}; remove it to start over")
+    return True
+
+
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
           settings: TrainSettings = TrainSettings(), progress: bool = True, music: bool = False) -> TrainReport:
     """Train (or resume training) the GPT-2 in `model_folder` on the corpus; save it there (the
@@ -213,11 +230,13 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         raise BopBotError(None, f"--batch-size {settings.batch_size} must divide among the {world.size} processes")
     vocabulary = PoseVocabulary.load(model_folder)
     model_folder = Path(model_folder) / MUSIC_FOLDER if music else Path(model_folder)
+    checkpoint = model_folder / CHECKPOINT
+    resuming = _check_checkpoint(checkpoint, size)  # before the corpus is encoded
     tokens_folder = model_folder / TOKENS
     if world.main:
-        make_folder(tokens_folder)
         encoded = encode_corpus(Corpus(corpus_folder), vocabulary, settings.validation_fraction, settings.seed,
                                 progress, music)
+        make_folder(tokens_folder)
         for name, tokens in zip(("train", "validation"), encoded):
             write_npy(tokens_folder / f"{name}.npy", tokens)
     wait_for_world(world)
@@ -227,13 +246,9 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
     model = new_gpt2(size, vocabulary.k, music).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, betas=(0.9, 0.95),
                                   weight_decay=settings.weight_decay)
-    checkpoint = model_folder / CHECKPOINT
     state = {"step": 0, "size": size.to_json(), "settings": asdict(settings), "seconds": 0.0, "tokens": 0,
              "losses": []}
-    if (checkpoint / "state.json").is_file():
-        saved = json.loads((checkpoint / "state.json").read_text())
-        if saved["size"] != size.to_json():
-            raise BopBotError(checkpoint, f"holds a model of another size {saved['size']}; remove it to start over")
+    if resuming:
         state = {"losses": [], **_load_checkpoint(checkpoint, model, optimizer)}
         state["settings"] = asdict(settings)
     learner = torch.nn.parallel.DistributedDataParallel(model) if world.size > 1 else model
@@ -260,11 +275,11 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}")
         if state["step"] % settings.eval_every == 0 or state["step"] == settings.steps:
-            state["validation_loss"] = evaluate_loss(model, validation_tokens, block, settings.eval_batches,
-                                                     settings.batch_size, device)
             state["train_loss"] = loss_value
             state["seconds"] = time.monotonic() - started
-            if world.main:
+            if world.main:  # the others wait: they would only measure the same windows again
+                state["validation_loss"] = evaluate_loss(model, validation_tokens, block, settings.eval_batches,
+                                                         settings.batch_size, device)
                 bar.write(f"step {state['step']}: train loss {loss_value:.3f}, validation loss "
                           f"{state['validation_loss']:.3f} (perplexity {math.exp(state['validation_loss']):.1f})")
                 _save_checkpoint(checkpoint, model, optimizer, state)

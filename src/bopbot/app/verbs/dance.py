@@ -42,7 +42,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import dance
+    from ...choreography.dance import check_exports, dance
     from ...choreography.model_process import ModelProcess
     from ...choreography.user_dance import read_user_dance
     from ...ingest.extract import kind_of
@@ -53,13 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
     check_writable(args.output)
-    from ...choreography.dance import EXPORTS
-
-    for kind, folder in args.export:
-        if kind not in EXPORTS:
-            raise BopBotError(None, f"--export KIND must be one of {', '.join(EXPORTS)}, got {kind!r}")
-        if Path(folder).exists() and not Path(folder).is_dir():
-            raise BopBotError(folder, "--export writes into a folder, and this is a file")
+    exports = check_exports(dict(args.export))
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
     songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
@@ -67,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         user = read_user_dance(args.input, progress=True)
         result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
                        args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty(),
-                       exports=dict(args.export))
+                       exports=exports)
     print_dance(result)
     return 0
