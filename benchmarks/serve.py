@@ -54,14 +54,14 @@ def main() -> None:
 
     from bopbot.app.serve import serve
 
-    app, url = serve(port=_free_port(), block=False)
-    client = Client(url, verbose=False)
+    running = serve(port=_free_port(), block=False)
+    client = Client(running.url, verbose=False)
     page = []
     for run in range(args.repeat + 1):
         started = time.monotonic()
         client.predict(handle_file(str(clip)), 10, "gpt2", 1.0, run, "continue", None, api_name="/dance")
         page.append(time.monotonic() - started)
-    app.close()
+    running.close()
     print(f"{'':<44}{'median [range]':>24}")
     print(f"{'bopbot dance (a new process each)':<44}{_summary(command):>24}")
     print(f"{'the page, first dance (model still loading)':<44}{page[0]:>21.1f} s")

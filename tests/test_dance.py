@@ -61,6 +61,39 @@ def test_layouts(data, tiny_model, tmp_path, layout, frames, width):
     assert streams["frames"] == frames and streams["size"][0] == width
 
 
+def _with_sound_at(clip: Path, out: Path, rate: int) -> Path:
+    """`clip`'s video, copied as it is, with clicks at `rate` Hz as its sound (an MKV takes any rate)."""
+    from fractions import Fraction
+
+    with av.open(str(clip)) as source, av.open(str(out), "w") as output:
+        video_in = source.streams.video[0]
+        video_out = output.add_stream_from_template(video_in)
+        sound = output.add_stream("pcm_s16le", rate=rate)
+        sound.layout = "mono"
+        for packet in source.demux(video_in):
+            if packet.dts is not None:
+                packet.stream = video_out
+                output.mux(packet)
+        samples = np.zeros(rate * 3, np.int16)
+        samples[:: rate // 2] = 20000
+        for start in range(0, len(samples), 8192):
+            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 8192], format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            output.mux(sound.encode(frame))
+        output.mux(sound.encode())
+    return out
+
+
+def test_a_clip_whose_sound_is_192_khz_is_danced_with_its_sound(data, tiny_model, tmp_path):
+    """AAC takes at most 96 kHz: such a clip once failed after all the work; its sound is resampled."""
+    clip = _with_sound_at(data / "videos" / "controlvideo_moonwalk.mp4", tmp_path / "loud.mkv", 192000)
+    output = tmp_path / "loud.mp4"
+    assert main(["dance", str(clip), "-o", str(output), "--model", str(tiny_model), "--seconds", "1",
+                 "--generator", "ngram"]) == 0
+    with av.open(str(output)) as written:
+        assert written.streams.audio[0].codec_context.sample_rate == 48000
+
+
 def test_dance_from_motion_capture_carries_its_music(data, tiny_model, tmp_path):
     output = tmp_path / "chacha.mp4"
     assert main(["dance", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(output), "--model",

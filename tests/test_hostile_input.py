@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -134,7 +135,7 @@ INPUTS = {
                                        "pose_keypoints_2d is not a list of numbers"),
     "OpenPose person not an object": (lambda d: _openpose(d / "op", [1, 2, 3]), "not an OpenPose person object"),
     "npz of Python objects": (lambda d: _saved_npz(d / "objects.npz", np.array([[1, 2], [3]], dtype=object)),
-                              "unreadable keypoint file"),
+                              "number array"),
     "all-NaN keypoints": (lambda d: _saved_npy(d / "nan.npy", np.full((40, 17, 3), np.nan)), "no frame has a dancer"),
     "BVH infinite frame time": (lambda d: _bvh(d / "inf.bvh", "inf"), "is not a positive number of seconds"),
     "BVH absurd frame rate": (lambda d: _real_bvh(d / "fast.bvh", "1e-9"), "is not a dance's"),
@@ -376,11 +377,368 @@ def test_the_gif_streams_its_frames_and_keeps_their_colours(tmp_path):
     assert not list(tmp_path.glob("*empty*")) and not list(tmp_path.glob(".tmp-*"))
 
 
+def _dead_pid() -> int:
+    """The process id of a process that has ended."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+def _temporary_of(output: Path, pid: int) -> Path:
+    """A temporary of `output` as the process `pid` of this machine would have named it."""
+    from bopbot.files import TMP_PREFIX, _host
+
+    return output.parent / f"{TMP_PREFIX}{output.name}-{pid}-{_host()}-abcd1234{output.suffix}"
+
+
 def test_a_killed_dance_leaves_no_temporary_after_the_next_run(tmp_path):
     take = _dancer(tmp_path / "take.npy")
-    leftover = _written(tmp_path / ".tmp-out.mp4-abcd1234.mp4", b"half a video")  # as a killed run leaves it
+    leftover = _written(_temporary_of(tmp_path / "out.mp4", _dead_pid()), b"half a video")  # a killed run's
     run = subprocess.run(BOPBOT + ["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1",
                                    "--generator", "ngram"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "out.mp4").is_file() and not leftover.exists()
     assert not re.search(r"\.tmp-", " ".join(p.name for p in tmp_path.iterdir()))
+
+
+# -- round two: outputs never land on inputs ----------------------------------------------------
+
+def _refused_untouched(capsys, argv: list[str], keep: Path, culprit: str, problem: str) -> None:
+    """`argv` is refused in one line naming `culprit` with `problem`, and `keep` is as it was."""
+    before = keep.read_bytes() if keep.is_file() else sorted(p.name for p in keep.iterdir())
+    line = _one_line(capsys, _run(argv), 1, culprit)
+    assert problem in line, line
+    assert (keep.read_bytes() if keep.is_file() else sorted(p.name for p in keep.iterdir())) == before
+
+
+def test_an_output_that_is_the_input_is_refused_however_it_is_named(tmp_path, capsys):
+    clip = _written(tmp_path / "me.mp4", b"the user's only recording")  # refused before it is ever read
+    (tmp_path / "sub").mkdir()
+    os.link(clip, tmp_path / "linked.mp4")
+    os.symlink(clip, tmp_path / "pointer.mp4")
+    for output in (clip, tmp_path / "linked.mp4", tmp_path / "pointer.mp4", tmp_path / "sub" / ".." / "me.mp4"):
+        _refused_untouched(capsys, ["dance", str(clip), "-o", str(output)], clip, output.name, "is also an input")
+
+
+def test_the_poses_the_gif_and_the_song_beside_an_output_never_replace_an_input(tmp_path, capsys):
+    take = _dancer(tmp_path / "dance.npy")
+    poses = tmp_path / "mydance.npz"
+    np.savez(poses, keypoints=np.load(take))
+    gif = _written(tmp_path / "clip.gif", b"GIF89a the user's GIF")
+    song = _wav(tmp_path / "song.mp4", 8000, 2)  # the user's song, whatever its name says
+    _refused_untouched(capsys, ["dance", str(poses), "-o", str(tmp_path / "mydance.mp4"), "--save-poses"],
+                       poses, "mydance.npz", "is also an input")
+    _refused_untouched(capsys, ["dance", str(gif), "-o", str(tmp_path / "clip.mp4"), "--gif"], gif, "clip.gif",
+                       "is also an input")
+    _refused_untouched(capsys, ["dance", str(take), "-o", str(song), "--music", str(song)], song, "song.mp4",
+                       "is also an input")
+    _refused_untouched(capsys, ["extract", str(poses), "-o", str(poses)], poses, "mydance.npz", "is also an input")
+    named_like_the_demo = _wav(tmp_path / "bopbot-demo.gif", 8000, 2)
+    _refused_untouched(capsys, ["demo", "-o", str(tmp_path), "--music", str(named_like_the_demo)], named_like_the_demo,
+                       "bopbot-demo.gif", "is also an input")
+
+
+def test_an_export_never_mixes_into_the_input_or_another_dance(tmp_path, capsys):
+    folder = _openpose(tmp_path / "op", {"pose_keypoints_2d": [float(v) for v in np.ones(75)]})
+    before = sorted(p.name for p in folder.iterdir())
+    for extra in ([], ["--force"]):  # the input folder itself: refused, whatever --force says
+        _refused_untouched(capsys, ["dance", str(folder), "-o", str(tmp_path / "out.mp4"), "--export", "openpose",
+                                    str(folder), *extra], folder, "op", "input folder" if extra else "new or empty")
+    take = _dancer(tmp_path / "take.npy")
+    _refused_untouched(capsys, ["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--export", "openpose",
+                                str(folder)], folder, "op", "new or empty folder")
+    _refused_untouched(capsys, ["extract", str(folder), "-o", str(folder / "corpus")], folder, "corpus",
+                       "inside the input folder")
+    assert sorted(p.name for p in folder.iterdir()) == before
+    code = _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1", "--generator", "ngram",
+                 "--export", "openpose", str(folder), "--force"])
+    assert code == 0 and len(list(folder.glob("take_*_keypoints.json"))) > 40  # --force: written among them
+
+
+def test_a_run_never_removes_the_live_temporary_of_another(tmp_path):
+    from bopbot.files import atomic_path, remove_stale_temporaries
+
+    output = tmp_path / "out.mp4"
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        live = _written(_temporary_of(output, alive.pid), b"another run, still writing")
+        dead = _written(_temporary_of(output, _dead_pid()), b"a killed run's")
+        with atomic_path(output) as tmp:
+            tmp.write_bytes(b"this run's")
+        assert output.read_bytes() == b"this run's" and live.exists() and not dead.exists()
+        corpus_tmp = _written(_temporary_of(tmp_path / "shard.npz", _dead_pid()), b"")
+        assert remove_stale_temporaries(tmp_path) == 1 and live.exists() and not corpus_tmp.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_two_runs_writing_one_output_both_succeed(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    command = BOPBOT + ["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "3", "--generator", "ngram"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    second = subprocess.run(command, capture_output=True, text=True)
+    first.communicate()
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_the_longest_legal_output_name_is_written(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    output = tmp_path / ("d" * 251 + ".mp4")  # 255 bytes: the most a name may have
+    assert _run(["dance", str(take), "-o", str(output), "--seconds", "1", "--generator", "ngram"]) == 0
+    assert output.is_file() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_a_failed_run_leaves_no_folder_it_made(tmp_path, capsys):
+    take = _dancer(tmp_path / "take.npy")
+    code = _run(["dance", str(take), "-o", str(tmp_path / "new" / "deeper" / "out.mp4"), "--model",
+                 str(tmp_path / "no-model")])
+    assert code == 1 and not (tmp_path / "new").exists()
+    assert _run(["dance", str(tmp_path / "missing.npy"), "-o", str(tmp_path / "made" / "out.mp4")]) == 1
+    assert not (tmp_path / "made").exists()
+    capsys.readouterr()
+
+
+# -- round two: sizes and lengths from what is read, never a header ------------------------------
+
+def test_declared_sizes_past_the_limits_are_refused_before_anything_is_allocated(tmp_path, capsys):
+    huge = tmp_path / "huge.npy"
+    with open(huge, "wb") as handle:  # 1 KB declaring a million million frames
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False,
+                                                      "shape": (10**12, 17, 3)})
+        handle.write(b"\0" * 600)
+    many = np.zeros((10_000_000, 17, 3), np.float32)  # 10M frames, compressed to 8 MB
+    many[:, :, 2] = 1
+    np.savez_compressed(tmp_path / "many.npz", keypoints=many)
+    del many
+    for path in (huge, tmp_path / "many.npz"):
+        started = time.monotonic()
+        line = _one_line(capsys, _run(["extract", str(path), "-o", str(tmp_path / "out.npz")]), 1, path.name)
+        assert "a dance may hold at most 500,000" in line and time.monotonic() - started < 5
+
+
+def _model_copy(tmp_path: Path, **config) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    _edit_json("config.json", lambda c: c.update(config))(folder)
+    return folder
+
+
+@pytest.mark.parametrize("config, culprit, problem", [
+    ({"n_layer": 100_000}, "config.json", "n_layer = 100000"),
+    ({"n_layer": 16, "n_embd": 2048}, "model.safetensors", "does not match config.json: 'transformer.wte.weight'"),
+])
+def test_a_model_config_is_checked_against_its_weights_before_it_is_built(tmp_path, capsys, config, culprit, problem):
+    folder = _model_copy(tmp_path, **config)
+    started = time.monotonic()
+    line = _one_line(capsys, _run(["demo", "--model", str(folder), "--seconds", "1", "-o", str(tmp_path / "d")]), 1,
+                     culprit)
+    assert problem in line and "above" not in line and time.monotonic() - started < 30
+
+
+def test_an_lstm_description_past_the_limits_is_refused(tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    _edit_json("lstm.json", lambda c: c["size"].update(hidden=10**9))(folder)
+    line = _one_line(capsys, _run(["demo", "--model", str(folder), "--generator", "lstm", "--seconds", "1",
+                                   "-o", str(tmp_path / "d")]), 1, "lstm.json")
+    assert "hidden = 1000000000" in line
+
+
+def _video(path: Path, seconds: float, fps: int = 20, pts=None, container: str | None = None) -> Path:
+    """A small grey video of `seconds` at `fps`; `pts(i)` gives frame i's timestamp in 1/fps units."""
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for number in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), number % 200, np.uint8), format="rgb24")
+            if pts is not None:
+                frame.pts, frame.time_base = pts(number), Fraction(1, fps)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())
+    return path
+
+
+def _lying_mkv(path: Path, seconds: float, declared: float) -> Path:
+    """An MKV of `seconds` whose header declares it lasts `declared` seconds."""
+    import struct
+
+    _video(path, seconds)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Matroska's Duration element, an 8-byte float in milliseconds
+    data[at + 3:at + 11] = struct.pack(">d", declared * 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_clip_is_measured_by_its_frames_not_its_header(tmp_path):
+    from bopbot.choreography.user_dance import read_user_dance
+    from bopbot.errors import BopBotError
+    from bopbot.ingest.video import probe
+
+    lying = _lying_mkv(tmp_path / "lying.mkv", 8, declared=1)
+    raw = _video(tmp_path / "raw.h264", 8, container="h264")  # a bare stream: no length at all
+    assert probe(lying).duration == pytest.approx(1, abs=0.1) and probe(raw).duration < 1
+    for clip in (lying, raw):
+        with pytest.raises(BopBotError, match=r"is longer than 3 s, the longest clip taken here"):
+            read_user_dance(clip, max_seconds=3)
+
+
+def test_a_gap_in_the_timeline_is_closed_not_drawn(tmp_path, capsys):
+    from bopbot.ingest.video import decode_frames
+
+    gap = 10 * 3600 * 20  # ten hours, in frames
+    clip = _video(tmp_path / "gap.mkv", 5, pts=lambda i: i if i < 50 else i + gap)
+    with pytest.warns(UserWarning, match="timestamps jump 1 time"):
+        times = [seconds for seconds, _ in decode_frames(clip, fps=20)]
+    assert len(times) == 100 and times[-1] == pytest.approx(4.95, abs=0.06)
+    started = time.monotonic()  # on the command line: one warning, then nobody found, at once
+    assert _run(["extract", str(clip), "-o", str(tmp_path / "out.npz")]) == 1
+    lines = _said(capsys)
+    assert "nobody found in any of 100 frames" in lines[-1] and time.monotonic() - started < 30, lines
+
+
+def _wav(path: Path, rate: int, seconds: float) -> Path:
+    """A WAV (whatever `path`'s suffix says) of mono clicks, twice a second, at `rate` Hz."""
+    samples = np.zeros(max(1, round(rate * seconds)), np.int16)
+    samples[:: max(1, rate // 2)] = 20000
+    with av.open(str(path), "w", format="wav") as output:
+        stream = output.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        step = 4096
+        for start in range(0, len(samples), step):
+            frame = av.AudioFrame.from_ndarray(samples[None, start:start + step], format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())
+    return path
+
+
+def test_a_long_song_is_heard_for_its_first_twenty_minutes(tmp_path):
+    from bopbot.music.beats import MAX_TRACK_SECONDS, music_beats
+
+    song = _wav(tmp_path / "long.wav", 4000, MAX_TRACK_SECONDS + 120)
+    track = music_beats(str(song))
+    assert track.seconds == pytest.approx(MAX_TRACK_SECONDS) and track.cut
+    assert track.tempo == pytest.approx(120, rel=0.05)
+
+
+def test_songs_at_any_rate_are_danced_to_or_refused_in_one_line(tmp_path, capsys):
+    take = _dancer(tmp_path / "take.npy")
+    base = ["dance", str(take), "--seconds", "2", "--generator", "ngram"]
+    line = _one_line(capsys, _run(base + ["-o", str(tmp_path / "a.mp4"), "--music",
+                                          str(_wav(tmp_path / "one-hertz.wav", 1, 30))]), 1, "one-hertz.wav")
+    assert "sampled at 1 Hz" in line
+    assert _run(base + ["-o", str(tmp_path / "b.mp4"), "--music", str(_wav(tmp_path / "high.wav", 384000, 3))]) == 0
+    with av.open(str(tmp_path / "b.mp4")) as written:  # the AAC sound, resampled to a rate it takes
+        assert written.streams.audio[0].codec_context.sample_rate == 48000
+    capsys.readouterr()
+
+
+# -- round two: ordinary conditions are ordinary -------------------------------------------------
+
+def test_loops_of_links_and_of_lists_are_named(tmp_path, capsys):
+    os.symlink(tmp_path / "b.npy", tmp_path / "a.npy")
+    os.symlink(tmp_path / "a.npy", tmp_path / "b.npy")
+    assert "loop of symbolic links" in _one_line(capsys, _run(["dance", str(tmp_path / "a.npy"), "-o",
+                                                               str(tmp_path / "o.mp4")]), 1, "a.npy")
+    itself = _written(tmp_path / "itself.txt", b"itself.txt\n")
+    _written(tmp_path / "one.txt", b"two.txt\n")
+    two = _written(tmp_path / "two.txt", b"one.txt\n")
+    for listed in (itself, two):
+        line = _one_line(capsys, _run(["extract", str(listed), "-o", str(tmp_path / "c")]), 1, ".txt")
+        assert "names itself" in line
+
+
+def test_a_batch_keeps_its_good_inputs_beside_loops_odd_names_and_pipes(tmp_path, capsys):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    _dancer(folder / "good.npy")
+    _dancer(Path(os.fsdecode(bytes(folder) + b"/caf\xe9.npy")))  # a name that is not UTF-8
+    os.symlink(folder / "loop2.npy", folder / "loop1.npy")
+    os.symlink(folder / "loop1.npy", folder / "loop2.npy")
+    os.symlink(folder, folder / "up")  # a link back up the tree
+    os.mkfifo(folder / "pipe.npy")
+    code = _run(["extract", str(folder), "-o", str(tmp_path / "corpus"), "-q"])
+    assert code == 3
+    out = capsys.readouterr()
+    assert not CATCH_ALL.search(out.out + out.err), out
+    failures = {json.loads(p.read_text())["reason"] for p in (tmp_path / "corpus" / "failures").iterdir()}
+    assert len(failures) == 3 and all("loop of symbolic links" in f or "not a regular file" in f for f in failures)
+    assert len(list((tmp_path / "corpus" / "shards").glob("*.npz"))) == 2
+
+
+def test_a_pipe_and_a_name_with_a_newline_are_one_line_at_once(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.mp4")
+    run = subprocess.run(BOPBOT + ["dance", str(tmp_path / "pipe.mp4"), "-o", str(tmp_path / "o.mp4")],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1 and "not a regular file" in run.stderr
+    odd = tmp_path / "my\ndance.npy"
+    line = _one_line(capsys, _run(["dance", str(odd), "-o", str(tmp_path / "o.mp4")]), 1, "my\\ndance.npy")
+    assert "no such file" in line
+
+
+def test_a_killed_dance_takes_its_model_process_with_it(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    run = subprocess.Popen(BOPBOT + ["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--seconds", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not children.read_text().split():
+        time.sleep(0.05)
+    model = int(children.read_text().split()[0])
+    time.sleep(0.5)  # still importing torch
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and Path(f"/proc/{model}").exists():
+        time.sleep(0.05)
+    assert not Path(f"/proc/{model}").exists() or "Z" in Path(f"/proc/{model}/stat").read_text().split()[2]
+
+
+NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-net_bind_service"]
+
+
+@pytest.fixture
+def as_ordinary_user():
+    """Commands run as root without its power over file modes and low ports, as a user runs them."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("running without root's file powers needs root and setpriv (util-linux)")
+    return lambda argv, **kw: subprocess.run(NO_DAC + BOPBOT + argv, capture_output=True, text=True, **kw)
+
+
+def test_unreadable_files_and_folders_are_named(tmp_path, as_ordinary_user):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    _dancer(folder / "good.npy")
+    secret = _dancer(folder / "secret.npy")
+    closed = folder / "closed"
+    closed.mkdir()
+    _dancer(closed / "inside.npy")
+    secret.chmod(0)
+    closed.chmod(0)
+    try:
+        alone = as_ordinary_user(["dance", str(secret), "-o", str(tmp_path / "o.mp4")])
+        assert alone.returncode == 1 and alone.stderr.strip().endswith("secret.npy: cannot read it: Permission denied")
+        batch = as_ordinary_user(["extract", str(folder), "-o", str(tmp_path / "corpus"), "-q"])
+        assert batch.returncode == 3 and not CATCH_ALL.search(batch.stdout + batch.stderr), batch.stdout
+        assert "secret.npy: cannot read it: Permission denied" in batch.stdout
+        assert "closed: cannot read this folder: Permission denied" in batch.stdout
+        assert len(list((tmp_path / "corpus" / "shards").glob("*.npz"))) == 1
+    finally:
+        closed.chmod(0o755)
+
+
+def test_a_port_that_is_taken_or_not_allowed_is_one_line(capsys, as_ordinary_user):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_line(capsys, _run(["serve", "--port", str(port)]), 1, f"127.0.0.1:{port}")
+        assert "Address already in use" in line
+    low = as_ordinary_user(["serve", "--port", "80"], timeout=60)
+    assert low.returncode == 1 and low.stderr.strip() == "bopbot: error: cannot listen on 127.0.0.1:80: Permission denied"

@@ -167,9 +167,12 @@ def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(data
     assert "validation perplexity" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("edit,expected", [({"n_layer": 8}, "does not match config.json: [0-9]+ missing"),
-                                           ({"n_layer": 1}, "does not match config.json: [0-9]+ unexpected"),
-                                           ({"n_embd": 8}, "unreadable GPT-2 model")])
+@pytest.mark.parametrize("edit,expected", [
+    ({"n_layer": 8}, r"model.safetensors: does not match config.json: 'transformer.h.2.\S+' should be .* none"),
+    ({"n_layer": 1}, r"model.safetensors: does not match config.json: [0-9]+ weight\(s\) it does not describe"),
+    ({"n_embd": 8}, r"model.safetensors: does not match config.json: 'transformer.wte.weight' should be \[\d+, 8\]"),
+    ({"n_embd": 7}, r"config.json: unusable GPT-2 config"),  # not a multiple of n_head
+    ({"n_layer": 10**5}, r"config.json: n_layer = 100000: BopBot loads a GPT-2 of 1 to 128")])
 def test_a_model_whose_config_does_not_match_its_weights_is_refused(tiny_model, tmp_path, edit, expected):
     import shutil
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
-from bopbot.app.serve import serve
+from bopbot.app.serve import Results, serve
 
 
 def _free_port() -> int:
@@ -21,11 +30,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def page():
+def running():
     """The page of the embedded model, running in this process on a free local port."""
-    app, url = serve(port=_free_port(), block=False, max_clip_seconds=30)
-    yield url
-    app.close()
+    page = serve(port=_free_port(), block=False, max_clip_seconds=30)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def page(running) -> str:
+    """The running page's URL."""
+    return running.url
 
 
 def _seconds(path: str) -> float:
@@ -146,3 +161,121 @@ def test_in_a_browser_a_text_file_named_mp4_gets_a_message(page, tmp_path):
         assert not any("Traceback" in text or "/tmp/" in text for text in said), said
     finally:
         browser.quit()
+
+
+# -- the page's files are private, and go when they should ----------------------------------------
+
+def test_the_page_keeps_its_files_in_a_private_folder_of_its_own(running, page):
+    from gradio_client import Client
+
+    root = running.results.root
+    info = root.lstat()
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.geteuid()
+    assert root.name.startswith(f"bopbot-serve-{os.getpid()}-")  # made for this server, not a fixed name
+    assert os.environ["GRADIO_TEMP_DIR"] == str(running.results.gradio)
+    Client(page, verbose=False).predict(None, 1, "ngram", 1.0, 0, "continue", None, api_name="/demo")
+    dances = [folder for folder in root.iterdir() if folder.name != "gradio"]
+    assert dances and all(stat.S_IMODE(folder.stat().st_mode) == 0o700 for folder in dances)
+    assert any((folder / "bopbot-dance.mp4").is_file() for folder in dances)
+    assert list(running.results.gradio.rglob("*.mp4"))  # Gradio's copies are in there too
+
+
+def test_results_are_swept_on_a_timer_without_requests_and_all_go_at_the_stop():
+    results = Results(keep_seconds=0.3, sweep_seconds=0.1)
+    old = results.new_folder()
+    (old / "bopbot-dance.mp4").write_bytes(b"an hour-old dance")
+    deadline = time.monotonic() + 10
+    while old.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not old.exists()
+    results.new_folder()
+    results.close()
+    assert not results.root.exists()
+
+
+def test_a_results_folder_others_can_enter_or_a_link_is_refused(tmp_path):
+    from bopbot.errors import BopBotError
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    with pytest.raises(BopBotError, match="others can enter this folder"):
+        Results(shared)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    os.symlink(private, tmp_path / "planted")
+    with pytest.raises(BopBotError, match="not a link"):
+        Results(tmp_path / "planted")
+    named = Results(tmp_path / "mine" / "results")
+    assert stat.S_IMODE((tmp_path / "mine" / "results").stat().st_mode) == 0o700
+    dance = named.new_folder()
+    named.close()
+    assert not dance.exists() and (tmp_path / "mine" / "results").is_dir()  # the folder is the user's: kept
+
+
+def test_a_killed_servers_files_are_removed_by_the_next_server():
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    orphan = Path(tempfile.gettempdir()) / f"bopbot-serve-{ended.pid}-abcdefgh"
+    (orphan / ("0" * 32)).mkdir(parents=True)
+    results = Results()
+    try:
+        assert not orphan.exists()
+    finally:
+        results.close()
+
+
+def test_sigterm_stops_the_page_and_removes_its_files(tmp_path):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bopbot", "serve", "--port", str(port)],
+                              env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        roots = list(tmp_path.glob("bopbot-serve-*"))
+        assert len(roots) == 1 and (roots[0] / "gradio").is_dir()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, server.stderr.read()
+        assert not roots[0].exists()
+    finally:
+        server.kill()
+
+
+def test_a_song_that_is_no_audio_is_named_as_the_user_named_it(page, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    midi = tmp_path / "song.mid"
+    midi.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60MTrk\x00\x00\x00\x04\x00\xff\x2f\x00")
+    with pytest.raises(AppError) as raised:
+        Client(page, verbose=False).predict(None, 1, "ngram", 1.0, 0, "continue", handle_file(str(midi)),
+                                            api_name="/demo")
+    said = str(raised.value)
+    assert said.startswith("song.mid: ") and "/" not in said and "exception" not in said, said
+
+
+def test_a_clip_longer_than_the_page_takes_is_refused_whatever_its_header_says(page, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    clip = tmp_path / "short.mkv"  # 32 s of frames, a header that says 2 s: the page takes 30 s
+    with av.open(str(clip), "w") as output:
+        stream = output.add_stream("libx264", rate=20)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for number in range(32 * 20):
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 64, 3), number % 200, np.uint8),
+                                                                format="rgb24")))
+        output.mux(stream.encode())
+    data = bytearray(clip.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Matroska's Duration, milliseconds as an 8-byte float
+    data[at + 3:at + 11] = struct.pack(">d", 2000.0)
+    clip.write_bytes(bytes(data))
+    with pytest.raises(AppError, match=r"short.mkv: is longer than 30 s"):
+        Client(page, verbose=False).predict(handle_file(str(clip)), 1, "ngram", 1.0, 0, "continue", None,
+                                            api_name="/dance")

@@ -1,24 +1,75 @@
-"""Atomic file writes (a reader, or a run killed halfway, never sees a half-written file), and the
-one safetensors reader for the model folder's own arrays."""
+"""Files are sacred: outputs never land on inputs, writes are atomic (a reader, or a run killed
+halfway, never sees a half-written file), temporaries belong to the run that made them, and the one
+safetensors reader for the model folder's own arrays.
+
+A temporary is named `.tmp-NAME-PID-HOST-XXXXXXXX.suffix`: its output's name (cut short where the
+whole would pass the 255 bytes a file name may have), the writing process's id, a short hash of its
+machine's name and eight random characters. A sweep removes only temporaries whose process is gone
+from this machine: two runs writing the same output never delete each other's live temporary, and
+the last to finish wins.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 TMP_PREFIX = ".tmp-"
+#: The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+#: What follows a temporary's name: -PID-HOST-XXXXXXXX (mkstemp's eight random characters).
+_OWNER = r"-(?P<pid>\d+)-(?P<host>[0-9a-f]{6})-[a-z0-9_]{8}"
+#: The folders this process made (`make_folder`), first made first; `remove_made_folders` takes
+#: back the empty ones after a failed run.
+made_folders: list[Path] = []
+
+
+def _host() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _name_part(path: Path) -> str:
+    """The part of `path`'s name its temporaries carry: all of it where the temporary's name fits."""
+    room = NAME_MAX - len(TMP_PREFIX) - len(os.fsencode(path.suffix)) - len("-4194304-abcdef-") - 8
+    name = path.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return name
+
+
+def _run_is_gone(pid: int, host: str) -> bool:
+    """True when the process `pid` of machine `host` has ended (only this machine's can be known)."""
+    if host != _host() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    return False
+
+
+def _remove_if_orphaned(candidate: Path, pattern: re.Pattern) -> bool:
+    """Delete `candidate` if it is a temporary matching `pattern` whose run is gone; True if deleted."""
+    match = pattern.fullmatch(candidate.name)
+    if match is None or not _run_is_gone(int(match["pid"]), match["host"]):
+        return False
+    candidate.unlink(missing_ok=True)
+    return True
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
-
-    Temporaries are named after their output (`.tmp-NAME-XXXXXXXX.suffix`, eight random characters),
-    so writing `path` also removes the ones a killed run of `path` left behind."""
+    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step, and
+    the temporaries that killed runs left for `path` are removed (see the module docs)."""
     path = Path(path)
     tmp_path = _temporary(path)
     try:
@@ -28,9 +79,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp makes 0600 (and some writers replace the file): give it a new file's usual mode
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
-        leftovers = glob.escape(f"{TMP_PREFIX}{path.name}-") + "?" * 8 + glob.escape(path.suffix)
-        for leftover in path.parent.glob(leftovers):
-            leftover.unlink(missing_ok=True)
+        pattern = re.compile(re.escape(TMP_PREFIX + _name_part(path)) + _OWNER + re.escape(path.suffix))
+        for leftover in path.parent.glob(glob.escape(TMP_PREFIX + _name_part(path)) + "-*"):
+            _remove_if_orphaned(leftover, pattern)
     except OSError as exc:  # the output's own write failing (disk full, permissions) is said of the output
         if exc.filename not in (None, str(tmp_path), str(path)):  # another file's error is that file's
             raise
@@ -46,10 +97,16 @@ def _cannot_write(path: Path, exc: OSError):
 
 
 def make_folder(folder: str | os.PathLike) -> None:
-    """Make `folder` and its parents, or raise a BopBotError naming it and what is in the way."""
+    """Make `folder` and its parents (each one made is noted in `made_folders`), or raise a
+    BopBotError naming it and what is in the way."""
     from .errors import BopBotError
 
     folder = Path(folder)
+    missing = []
+    for parent in (folder, *folder.parents):
+        if os.path.lexists(parent):
+            break
+        missing.append(parent)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -57,6 +114,15 @@ def make_folder(folder: str | os.PathLike) -> None:
         if blocking is not None:
             raise BopBotError(folder, f"cannot make this folder: {blocking} is a file") from None
         raise BopBotError(folder, f"cannot make this folder: {exc.strerror or exc}") from None
+    made_folders.extend(reversed(missing))
+
+
+def remove_made_folders() -> None:
+    """Remove the folders `make_folder` made that are still empty, deepest first: a run that failed
+    leaves no folder behind that it made."""
+    while made_folders:
+        with contextlib.suppress(OSError):
+            made_folders.pop().rmdir()
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -71,14 +137,50 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def _temporary(path: Path) -> Path:
-    """A new empty temporary beside `path` (named after it), its folder made if needed."""
+    """A new empty temporary beside `path`, named after it and owned by this process (module docs)."""
     make_folder(path.parent)
+    prefix = f"{TMP_PREFIX}{_name_part(path)}-{os.getpid()}-{_host()}-"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}-", suffix=path.suffix, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     os.close(fd)
     return Path(tmp)
+
+
+def same_place(one: str | os.PathLike, other: str | os.PathLike) -> bool:
+    """True when two paths name the same file or folder: the same file on disk (a hard link, a
+    symbolic link, another spelling), or for a path not made yet, the same real path."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return os.path.realpath(one) == os.path.realpath(other)
+
+
+def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """True when `path` is `folder` or lies somewhere inside it (links followed)."""
+    real, inner = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real == inner or inner in real.parents or same_place(path, folder)
+
+
+def check_apart(inputs: Iterable[str | os.PathLike | None], files: Iterable[str | os.PathLike | None] = (),
+                folders: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Raise a BopBotError, before any work, where a run would write over what it reads: one of
+    the output `files` is one of the `inputs` (by identity: the same file however it is reached), or
+    one of the output `folders` is an input folder or lies inside one. None entries are skipped."""
+    from .errors import BopBotError
+
+    inputs = [Path(p) for p in inputs if p is not None]
+    for output in (Path(p) for p in files if p is not None):
+        for source in inputs:
+            if same_place(output, source):
+                raise BopBotError(output, f"is also an input ({source}): writing it would destroy it; "
+                                          "give another output name")
+    for output in (Path(p) for p in folders if p is not None):
+        for source in inputs:
+            if same_place(output, source) or (source.is_dir() and _inside(output, source)):
+                raise BopBotError(output, f"is inside the input folder {source}: writing there would mix "
+                                          "the output into the input; give another folder")
 
 
 def write_npz(path: str | os.PathLike, compressed: bool = False, **arrays) -> None:
@@ -117,12 +219,73 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> int:
-    """Delete temporaries left by a killed run in `folder`; return how many were removed."""
-    removed = 0
-    for leftover in Path(folder).glob(f"{TMP_PREFIX}*"):
-        leftover.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    """Delete the temporaries in `folder` whose run is gone (module docs); return how many."""
+    pattern = re.compile(re.escape(TMP_PREFIX) + ".*" + _OWNER + r".*")
+    return sum(_remove_if_orphaned(leftover, pattern) for leftover in Path(folder).glob(f"{TMP_PREFIX}*"))
+
+
+def array_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], object]]:
+    """The (shape, dtype) of each array in a `.npy` (named "") or `.npz` file, read from the arrays'
+    headers alone: what a file declares is checked before anything of that size is allocated.
+    A file that is not such an archive is a BopBotError naming it."""
+    import zipfile
+
+    import numpy as np
+
+    from .errors import BopBotError
+
+    def header(handle) -> tuple[tuple[int, ...], object]:
+        version = np.lib.format.read_magic(handle)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"array format version {version} is not read here")
+        shape, _, dtype = read(handle)
+        return tuple(int(n) for n in shape), dtype
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                headers = {}
+                for name in archive.namelist():
+                    with archive.open(name) as member:
+                        headers[name.removesuffix(".npy")] = header(member)
+                return headers
+        with open(path, "rb") as handle:
+            return {"": header(handle)}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise
+        raise BopBotError(path, f"unreadable array file ({' '.join(str(exc).split())[:200]})") from None
+
+
+def tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor in the safetensors file `path`, from its header alone."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+
+
+def check_shapes(path: str | os.PathLike, expected: dict[str, tuple[int, ...]], what: str,
+                 described_in: str) -> None:
+    """Raise a BopBotError naming the safetensors file `path` (holding `what`) unless it holds a
+    tensor of each `expected` shape: checked from its header before a model of the size that
+    `described_in` (its description file) declares is allocated."""
+    from .errors import BopBotError
+
+    try:
+        found = tensor_shapes(path)
+    except Exception as exc:  # safetensors raises several kinds for a damaged file
+        raise BopBotError(path, f"unreadable {what} ({' '.join(str(exc).split())[:200]})") from None
+    for name, shape in expected.items():
+        if found.get(name) != tuple(shape):
+            got = "none" if name not in found else f"{list(found[name])}"
+            raise BopBotError(path, f"does not match {described_in}: '{name}' should be {list(shape)}, the file "
+                                    f"has {got}")
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        raise BopBotError(path, f"does not match {described_in}: {len(extra)} weight(s) it does not describe "
+                                f"(e.g. '{extra[0]}')")
 
 
 def read_tensors(path: str | os.PathLike, what: str, names: tuple[str, ...]) -> dict:

@@ -12,7 +12,8 @@ import os
 import sys
 import warnings
 
-from ..errors import BopBotError
+from ..errors import BopBotError, os_error, shown
+from ..files import made_folders, remove_made_folders
 from .verbs import dance, demo, evaluate, extract, serve, tokens, train, vocab
 from .verbs.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
@@ -52,7 +53,7 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line of BopBot's own, without the source location."""
-    print(f"bopbot: warning: {message}", file=sys.stderr)
+    print(f"bopbot: warning: {shown(message)}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,24 +78,38 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one verb; bad input ends in one line on stderr and a non-zero exit, never a traceback."""
+    """Run one verb; bad input ends in one line on stderr and a non-zero exit, never a traceback.
+    A run that fails takes back the empty folders it made."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(only=argv[0] if argv else "").parse_args(argv)
     warnings.showwarning = _show_warning
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    made_folders.clear()
     try:
         check_numbers(args)
-        return VERBS[args.verb].run(args)
+        code = VERBS[args.verb].run(args)
     except BopBotError as exc:
-        print(f"bopbot: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        code = _fail(str(exc))
     except KeyboardInterrupt:
         print("bopbot: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        if os.environ.get("BOPBOT_DEBUG"):
+        if isinstance(exc, OSError) and exc.filename is not None:  # the system refused a file: ordinary
+            code = _fail(str(os_error(exc)))
+        elif os.environ.get("BOPBOT_DEBUG"):
             raise
-        print(f"bopbot: error: unexpected {type(exc).__name__}: {exc} (set BOPBOT_DEBUG=1 for the traceback)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        else:
+            code = _fail(f"unexpected {type(exc).__name__}: {shown(exc)} (set BOPBOT_DEBUG=1 for the traceback)")
+    if code == EXIT_BAD_INPUT:
+        remove_made_folders()
+    return code
+
+
+def _fail(said: str) -> int:
+    print(f"bopbot: error: {said}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

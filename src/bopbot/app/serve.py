@@ -4,42 +4,135 @@ the bopbot dancer carry on.
 It is a Gradio app over the same pipeline as `bopbot dance`: `user_dance.read_user_dance`, then
 `dance.dance` with a model folder loaded once per generator and kept. Gradio's queue runs one
 dance at a time per worker and shows the others their place in line. Limits: uploads up to
-`--max-upload-mb`, clips up to `--max-clip-seconds`, new dances up to `MAX_NEW_SECONDS`. Each
-dance is written into a folder of its own under the system's temporary folder; folders older than
-`KEEP_RESULTS_SECONDS` are removed at every request and when the server stops. Bad input is a
-message on the page (BopBot's one line), never a stack trace. It binds to 127.0.0.1 unless told
-otherwise, and serves no file outside its own folders.
+`--max-upload-mb`, clips up to `--max-clip-seconds` (measured from the frames as they are decoded,
+never from the header), new dances up to `MAX_NEW_SECONDS`, songs heard for their first
+`beats.MAX_TRACK_SECONDS`. Bad input is a message on the page (BopBot's one line, naming the file as
+the user named it), never a stack trace or a path of the server's. It binds to 127.0.0.1 unless
+told otherwise, and serves no file outside its own folders.
+
+Everything the page keeps, the dances it makes and Gradio's copies of the uploads, lies in one
+private folder (`Results`): made for this server (`tempfile.mkdtemp`, mode 0700, in the system's
+temporary folder) or named with `--results`, never a fixed shared name another user could plant a
+link at. A dance's folder is removed `KEEP_RESULTS_SECONDS` after it was made, by a sweep that runs
+every `SWEEP_SECONDS` whether or not requests come; the whole of it goes when the server stops
+(Ctrl-C, SIGTERM, SIGHUP, or the process ending), and a later server removes what a killed one left.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import shutil
+import signal
+import stat
+import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BopBotError
+from ..errors import BopBotError, os_error, shown
 
 MAX_UPLOAD_MB = 200
 MAX_CLIP_SECONDS = 120.0
 MAX_NEW_SECONDS = 60
-#: Results are kept this long for the page to show and download them.
+#: Results are kept this long for the page to show and download them, and swept this often.
 KEEP_RESULTS_SECONDS = 3600
-RESULTS = Path(tempfile.gettempdir()) / "bopbot-serve"
+SWEEP_SECONDS = 60.0
 LAYOUTS = ("continue", "side-by-side", "dancer-only")
+#: The private folders servers make in the system's temporary folder: bopbot-serve-PID-XXXXXXXX.
+ROOT_PREFIX = "bopbot-serve-"
+_DANCE_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 
-def _sweep(older_than: float = KEEP_RESULTS_SECONDS) -> None:
-    """Remove result folders older than `older_than` seconds."""
-    if not RESULTS.is_dir():
-        return
-    now = time.time()
-    for folder in RESULTS.iterdir():
-        if now - folder.stat().st_mtime > older_than:
-            shutil.rmtree(folder, ignore_errors=True)
+class Results:
+    """The page's private folder (see the module docs): a folder per dance, and `gradio/` for
+    Gradio's uploads and copies. With `folder`, that folder (made if needed) holds them; it must be
+    a real folder of this user's that no one else can enter."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, keep_seconds: float = KEEP_RESULTS_SECONDS,
+                 sweep_seconds: float = SWEEP_SECONDS):
+        self.keep_seconds = keep_seconds
+        if folder is None:
+            _remove_orphaned_roots()
+            self.root, self.made = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-")), True
+        else:
+            self.root, self.made = _private_folder(Path(folder)), False
+        self.gradio = self.root / "gradio"
+        self.gradio.mkdir(mode=0o700, exist_ok=True)
+        self._stopped = threading.Event()
+        threading.Thread(target=self._sweep_every, args=(sweep_seconds,), name="bopbot-sweep", daemon=True).start()
+        atexit.register(self.close)
+
+    def new_folder(self) -> Path:
+        """A new private folder for one dance."""
+        folder = self.root / uuid.uuid4().hex
+        folder.mkdir(mode=0o700)
+        return folder
+
+    def sweep(self, older_than: float | None = None) -> None:
+        """Remove the dance folders older than `older_than` seconds (the time they are kept)."""
+        older_than = self.keep_seconds if older_than is None else older_than
+        now = time.time()
+        for folder in self.root.iterdir():
+            try:
+                if _DANCE_FOLDER.fullmatch(folder.name) and now - folder.lstat().st_mtime > older_than:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:  # removed meanwhile
+                pass
+
+    def _sweep_every(self, seconds: float) -> None:
+        while not self._stopped.wait(seconds):
+            self.sweep()
+
+    def close(self) -> None:
+        """Stop sweeping and remove everything the page kept (all of a folder this server made)."""
+        self._stopped.set()
+        if self.made:
+            shutil.rmtree(self.root, ignore_errors=True)
+        elif self.root.is_dir():
+            self.sweep(older_than=-1)
+            shutil.rmtree(self.gradio, ignore_errors=True)
+
+
+def _private_folder(folder: Path) -> Path:
+    """`folder` made (0700) if it is new; else it must be a real folder (not a link) of this user's
+    that others cannot enter."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise BopBotError(folder, f"cannot make this folder for the results: {exc.strerror or exc}") from None
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise BopBotError(folder, "--results must be a folder (not a link or a file)")
+    if info.st_uid != os.geteuid():
+        raise BopBotError(folder, "--results must be a folder of your own; another user owns this one")
+    if info.st_mode & 0o077:
+        raise BopBotError(folder, f"others can enter this folder (mode {stat.S_IMODE(info.st_mode):o}), and "
+                                  "would see every dance: give a private one (chmod 700)")
+    return folder
+
+
+def _remove_orphaned_roots() -> None:
+    """Remove the private folders of this user's servers that were killed (their process is gone)."""
+    pattern = re.compile(re.escape(ROOT_PREFIX) + r"(\d+)-\w+")
+    for root in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        match = pattern.fullmatch(root.name)
+        try:
+            info = root.lstat()
+            if not match or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+                continue
+            os.kill(int(match[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(root, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class Dancer:
@@ -47,8 +140,8 @@ class Dancer:
     (and librosa compiling its beat tracker) in a thread as the page starts, so the first dance
     waits for neither: loaded at the first request, they made it 11 s slower than `bopbot dance`."""
 
-    def __init__(self, folder: str | os.PathLike | None):
-        self.folder = folder
+    def __init__(self, folder: str | os.PathLike | None, results: Results):
+        self.folder, self.results = folder, results
         self.loaded: dict = {}
         self._lock = threading.Lock()
         threading.Thread(target=self._warm_up, name="bopbot-warm-up", daemon=True).start()
@@ -73,12 +166,10 @@ class Dancer:
         """(MP4, GIF, the new dance's words, what happened): `bopbot dance` on the upload, or `demo`'s primer."""
         from ..choreography.dance import dance
         from ..choreography.user_dance import primer_dance, read_user_dance
-        from ..ingest.video import probe
         from ..models.sampling import Sampling
         from ..music.audio import check_music
 
         started = time.monotonic()
-        _sweep()
         if layout not in LAYOUTS:
             raise BopBotError(None, f"the layout must be one of {', '.join(LAYOUTS)}")
         if not 0 < seconds <= MAX_NEW_SECONDS:
@@ -92,14 +183,11 @@ class Dancer:
         else:
             if not video:
                 raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
-            clip = probe(video)
-            if clip.duration > max_clip_seconds:
-                raise BopBotError(Path(video).name, f"is {clip.duration:.0f} s long; this page takes clips of "
-                                                    f"up to {max_clip_seconds:g} s")
             progress(0.0, desc="finding the dancer in your video")
-            user = read_user_dance(video, progress=True)  # its bar, and the drawing's, show on the page
+            # its bar, and the drawing's, show on the page; a clip is measured as it is decoded
+            user = read_user_dance(video, progress=True, max_seconds=max_clip_seconds)
         progress(0.0, desc="choreographing and drawing the bopbot dancer")
-        folder = RESULTS / uuid.uuid4().hex
+        folder = self.results.new_folder()
         result = dance(self.model(generator), user, folder / "bopbot-dance.mp4", seconds, sampling, layout,
                        gif=True, song=music, progress=True)
         said = (f"{result.context_words / 20:g} s of your dance found ({user.sequence.frames_without_dancer} frames "
@@ -110,14 +198,18 @@ class Dancer:
         return str(result.video), str(result.gif), " ".join(result.new_words), said
 
 
-def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: float = MAX_CLIP_SECONDS):
-    """The Gradio Blocks app (not yet launched)."""
+def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: float = MAX_CLIP_SECONDS,
+              results: Results | None = None):
+    """The Gradio Blocks app (not yet launched), keeping what it makes in `results` (a new private
+    folder when None; Gradio's own files go there too)."""
+    results = results if results is not None else Results()
+    os.environ["GRADIO_TEMP_DIR"] = str(results.gradio)  # Gradio's uploads and copies: private too
     import gradio as gr
 
     from ..models.generators import MUSIC_FOLDER, NAMES
     from ..models.model_folder import DEFAULT_MODEL
 
-    dancer = Dancer(model_folder)
+    dancer = Dancer(model_folder, results)
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL
     generators = [g for g in NAMES if g != "gpt2-music" or (folder / MUSIC_FOLDER).is_dir()]
 
@@ -126,9 +218,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
         try:
             return dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music, max_clip_seconds,
                                 progress)
-        except BopBotError as exc:  # said of the file as the user named it, not of Gradio's copy
-            said = exc.problem if exc.path is None else f"{Path(exc.path).name}: {exc.problem}"
-            raise gr.Error(said, print_exception=False) from None
+        except Exception as exc:
+            raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
 
     with gr.Blocks(title="BopBot, the AI dancer", analytics_enabled=False,
                    delete_cache=(KEEP_RESULTS_SECONDS, KEEP_RESULTS_SECONDS)) as app:  # Gradio's copies too
@@ -162,16 +253,75 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     return app
 
 
+@dataclass
+class RunningPage:
+    """A page served in a thread: its Gradio app, its local URL, and where it keeps its files."""
+
+    app: object
+    url: str
+    results: Results
+
+    def close(self) -> None:
+        """Stop the server and remove what it kept."""
+        self.app.close()
+        self.results.close()
+
+
+def _said_on_the_page(exc: Exception, root: Path) -> str:
+    """What the page says of a failed dance: BopBot's one line, naming the file as the user named it
+    and no path of the server's (`root` and what lies in it); a file the system refused, likewise;
+    anything else is a bug, whose traceback goes to the server's console only."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        exc = os_error(exc)
+    if not isinstance(exc, BopBotError):
+        traceback.print_exception(exc)
+        return f"unexpected {type(exc).__name__}: a bug, whose details are in the server's log"
+    said = exc.problem if exc.path is None else f"{Path(exc.path).name}: {exc.problem}"
+    return shown(re.sub(re.escape(str(root)) + r"/(\S*/)?", "", said))
+
+
 def serve(host: str = "127.0.0.1", port: int = 7860, model_folder: str | os.PathLike | None = None,
           max_upload_mb: float = MAX_UPLOAD_MB, max_clip_seconds: float = MAX_CLIP_SECONDS,
-          block: bool = True):
-    """Start the page; with `block` False, return (app, local URL) with the server running in a thread."""
+          block: bool = True, results: str | os.PathLike | None = None):
+    """Start the page, keeping its files in `results` (a new private folder when None; see the module
+    docs). With `block`, serve until Ctrl-C, SIGTERM or SIGHUP, then remove them; else return the
+    `RunningPage`, served in a thread until it is closed (or the process ends)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app = build_app(model_folder, max_clip_seconds)
+    _check_port(host, port)
+    stop = threading.Event()
+    if block:  # from before the server starts: a stop that comes while it starts is kept for the loop
+        for name in ("SIGTERM", "SIGHUP"):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())
+    kept = Results(results)
+    app = build_app(model_folder, max_clip_seconds, kept)
     app.queue(default_concurrency_limit=1, max_size=32)
-    launched = app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb:g}mb",
-                          prevent_thread_lock=not block, show_error=False, quiet=not block, inbrowser=False)
-    if block:
-        _sweep(older_than=0)
-        return None
-    return app, launched[1]
+    try:
+        launched = app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb:g}mb",
+                              prevent_thread_lock=True, show_error=False, quiet=not block, inbrowser=False)
+    except OSError as exc:  # taken between the check and the start
+        kept.close()
+        raise BopBotError(None, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if not block:
+        return RunningPage(app, launched[1], kept)
+    try:
+        while not stop.wait(0.25):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("bopbot: stopping the page and removing its results", file=sys.stderr)
+        app.close()
+        kept.close()
+    return None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Raise a BopBotError saying why the page cannot listen on host:port (taken, not allowed)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise BopBotError(None, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

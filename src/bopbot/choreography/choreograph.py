@@ -56,6 +56,9 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
         if track is None:
             raise BopBotError(None, "say how many --seconds to dance: there is no song to last")
         seconds = min(track.seconds - music.start, MAX_SONG_SECONDS)
+        if not seconds > 0 and track.cut:
+            raise BopBotError(music.path, f"only the song's first {track.seconds:.0f} s are heard, and the new "
+                                          f"dance starts {music.start:.0f} s in: say how many --seconds to dance")
         if not seconds > 0:
             raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new "
                                           "dance starts")

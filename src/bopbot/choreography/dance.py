@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,9 +23,10 @@ from tqdm import tqdm
 
 from ..data.pose_sequence import CORPUS_FPS, PoseSequence
 from ..errors import BopBotError
+from ..files import check_apart
 from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
-from ..music.audio import audio_rate
+from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .choreograph import NewDance, choreograph
 from .export import skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
@@ -39,15 +41,27 @@ MAX_SIDE = 960
 EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
 
 
-def check_exports(exports: dict[str, str | os.PathLike] | None) -> dict[str, str | os.PathLike]:
-    """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write into."""
+def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = False) -> dict[str, str | os.PathLike]:
+    """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write
+    into that are new or empty (unless `force`): frames written among others' would be read back as
+    one dance with them."""
     exports = dict(exports or {})
     for kind, folder in exports.items():
         if kind not in EXPORTS:
             raise BopBotError(None, f"--export KIND must be one of {', '.join(EXPORTS)}, got {kind!r}")
-        if Path(folder).exists() and not Path(folder).is_dir():
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
             raise BopBotError(folder, "--export writes into a folder, and this is a file")
+        if not force and folder.is_dir() and any(folder.iterdir()):
+            raise BopBotError(folder, "--export writes into a new or empty folder, and this one holds files that "
+                                      "would be read back with the dance; give another folder (or --force)")
     return exports
+
+
+def output_files(output: str | os.PathLike, gif: bool = False, save_poses: bool = False) -> list[Path]:
+    """Every file `dance` writes for `output`: the MP4, and beside it the GIF and the poses if asked."""
+    output = Path(output)
+    return [output, *([output.with_suffix(".gif")] if gif else []), *([output.with_suffix(".npz")] if save_poses else [])]
 
 
 @dataclass
@@ -152,7 +166,11 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
     one_after_other = layout in ("continue", "skeleton")  # the user's part first, then the new dance
     before = len(user.sequence.keypoints) / CORPUS_FPS if one_after_other else 0.0
     if song is None:
-        if user.audio is None or not audio_rate(user.audio):
+        rate = audio_rate(user.audio) if user.audio is not None else None
+        if not rate:
+            return None, []
+        if not MIN_RATE <= rate <= MAX_RATE:
+            warnings.warn(f"{user.audio}: its sound is sampled at {rate:,} Hz, which is no music's; left out")
             return None, []
         return Music(Path(user.audio), user.audio_offset + before), [AudioPiece(user.audio, user.audio_offset)]
     song = Path(song)
@@ -166,7 +184,7 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
           seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
           save_poses: bool = False, song: str | os.PathLike | None = None,
           song_from_start: bool = False, progress: bool = False,
-          exports: dict[str, str | os.PathLike] | None = None) -> DanceResult:
+          exports: dict[str, str | os.PathLike] | None = None, force_export: bool = False) -> DanceResult:
     """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
     GIF made from the same frames and the new poses if asked. The new dance follows the music of
     `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
@@ -177,12 +195,15 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
     been drawn and encoded.
 
     `exports` maps kinds of `EXPORTS` to folders: the user's dance and the new one, frame by frame at
-    the source's size, as OpenPose JSON or skeleton PNGs.
+    the source's size, as OpenPose JSON or skeleton PNGs, into new or empty folders unless
+    `force_export`. No output may be one of the inputs (`files.check_apart`).
     """
     if layout not in LAYOUTS:
         raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    exports = check_exports(exports)
+    exports = check_exports(exports, force_export)
     output = Path(output)
+    check_apart([user.sequence.source, user.video, user.audio, song], output_files(output, gif, save_poses),
+                exports.values())
     if seconds is not None and not seconds > 0:
         raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
     music, audio = soundtrack(user, layout, song, song_from_start)

@@ -17,18 +17,20 @@ and a fresh interpreter would only pay them again (in the test suite, 1 to 3 s a
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 
 def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> None:
     """The worker: load the model and track the beats of `songs`, say so (or send the error), then
-    write dances until told to stop. A parent that has gone (its end of the pipe closed) ends the
-    worker quietly."""
+    write dances until told to stop. A parent that has gone ends the worker at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_end_with_parent, name="bopbot-parent-watch", daemon=True).start()
     from ..models.model_folder import Choreographer
     from ..music.beats import music_beats
     from .choreograph import choreograph
@@ -52,6 +54,13 @@ def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> 
                 connection.send(("error", _portable(exc)))
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return
+
+
+def _end_with_parent() -> None:
+    """End this worker the moment its parent is gone, even mid-import or mid-load (a parent killed
+    with -9 cannot stop it, and the pipe is read only between jobs)."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os._exit(1)
 
 
 def _portable(exc: BaseException) -> BaseException:

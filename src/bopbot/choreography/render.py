@@ -21,7 +21,7 @@ from ..ahead import read_ahead
 from ..data.pose_sequence import PoseSequence
 from ..data.skeleton import INDEX
 from ..files import atomic_path
-from ..music.audio import audio_rate, read_audio
+from ..music.audio import aac_rate, audio_rate, read_audio
 
 #: How a dance video is laid out: `continue` (the user's clip, then the bopbot dancer carrying on),
 #: `side-by-side` (the clip beside the dancer), `dancer-only`, or `skeleton` (the user's dance and
@@ -203,13 +203,14 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
 
 class _AudioCopy:
     """Audio pieces, one after another, re-encoded as stereo AAC into an output container at the
-    rate of the first piece that has sound (none is added if no piece has any)."""
+    rate of the first piece that has sound, where AAC takes it (`aac_rate`; none is added if no
+    piece has any)."""
 
     def __init__(self, pieces: list[AudioPiece], output):
         self.pieces, self.output = pieces, output
         rates = [audio_rate(piece.path) if piece.path is not None else None for piece in pieces]
         self.sounding = [bool(rate) for rate in rates]
-        self.rate = next((rate for rate in rates if rate), None)
+        self.rate = next((aac_rate(rate) for rate in rates if rate), None)
         if self.rate:
             self.encoder = output.add_stream("aac", rate=self.rate)
             self.encoder.layout = "stereo"

@@ -13,7 +13,7 @@ from ..data.motion import smooth
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS, PoseSequence
 from ..errors import BopBotError
-from ..ingest.extract import extract, kind_of
+from ..ingest.extract import ExtractOptions, extract, kind_of
 from ..vocabulary.word_motion import word_motion
 
 #: The stage for a dance with no user video (the demo): a square, the dancer centred.
@@ -66,12 +66,13 @@ class Music:
     start: float
 
 
-def read_user_dance(path: str | os.PathLike, progress: bool = False) -> UserDance:
-    """Extract the user's dance (first view for mocap) with its placement, video and music."""
+def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds: float | None = None) -> UserDance:
+    """Extract the user's dance (first view for mocap) with its placement, video and music; a
+    dance longer than `max_seconds` is refused (a video as soon as decoding gets there)."""
     path = Path(path)
     is_video = kind_of(path) == "video"
     kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video else None
-    sequence = extract(path, progress=progress, keep_frames=kept)[0]
+    sequence = extract(path, ExtractOptions(max_seconds=max_seconds), progress=progress, keep_frames=kept)[0]
     if not sequence.present.any():
         raise BopBotError(path, "nobody found to continue dancing from")
     poses, placement = normalise(sequence.keypoints)

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import write_npz
+from ..files import array_headers, write_npz
 from .skeleton import JOINTS, NUM_JOINTS
 
 #: Frames per second every sequence is resampled to before it enters the corpus.
 CORPUS_FPS = 20.0
+#: The most frames one dance may hold, at its source's rate or at CORPUS_FPS (nearly 7 hours at
+#: 20 fps). Files declaring more are refused before anything is allocated: a dance in memory costs
+#: about 1.5 KB a frame through `bopbot dance`, so this keeps a run under a GB.
+MAX_FRAMES = 500_000
 
 
 @dataclass
@@ -83,7 +87,12 @@ class PoseSequence:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "PoseSequence":
-        """Read a sequence written by `save` (no pickle is ever loaded)."""
+        """Read a sequence written by `save` (no pickle is ever loaded; its keypoints' shape is
+        checked before they are read)."""
+        shape, _ = array_headers(path).get("keypoints", ((), None))
+        if len(shape) != 3 or shape[1:] != (NUM_JOINTS, 3):
+            raise BopBotError(path, f"not a BopBot pose sequence: keypoints must be (T, {NUM_JOINTS}, 3), got {shape}")
+        check_frame_count(path, shape[0])
         try:
             with np.load(path, allow_pickle=False) as data:
                 if "keypoints" not in data or "fps" not in data:
@@ -97,6 +106,16 @@ class PoseSequence:
                 return cls(data["keypoints"], float(data["fps"]), size, source, meta)
         except (OSError, ValueError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
             raise BopBotError(path, f"unreadable pose sequence ({exc})") from None
+
+
+def check_frame_count(path: str | os.PathLike, frames: float, fps: float | None = None) -> None:
+    """Raise a BopBotError naming `path` where `frames` (at `fps`, if given: at CORPUS_FPS they come
+    to frames / fps * CORPUS_FPS) pass MAX_FRAMES."""
+    at_corpus_rate = frames / fps * CORPUS_FPS if fps else 0
+    if frames > MAX_FRAMES or at_corpus_rate > MAX_FRAMES:
+        hours = MAX_FRAMES / CORPUS_FPS / 3600
+        raise BopBotError(path, f"holds {max(frames, at_corpus_rate):,.0f} frames; a dance may hold at most "
+                                f"{MAX_FRAMES:,} ({hours:.1f} hours at {CORPUS_FPS:g} fps)")
 
 
 def resample_keypoints(keypoints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:

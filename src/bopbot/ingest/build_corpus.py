@@ -28,23 +28,26 @@ from typing import Iterator
 from tqdm import tqdm
 
 from ..data.corpus import FAILURES, SHARDS, SUMMARY, Corpus, shard_is_whole, write_shard
-from ..errors import BopBotError
+from ..errors import BopBotError, os_error, shown
 from ..files import make_folder, remove_stale_temporaries, write_text_atomic
 from .extract import ExtractOptions, extract, kind_of, options_key
 
 
 def input_key(path: Path, options: ExtractOptions) -> str:
     """The shard name of one input: readable stem plus a hash of what the shard depends on."""
-    resolved = path.resolve()
-    stat = resolved.stat() if resolved.exists() else None
+    resolved = Path(os.path.realpath(path))  # never raises, not even for a loop of links
+    try:
+        stat = resolved.stat()
+    except OSError:  # missing or unreadable: its job says why
+        stat = None
     identity = f"{resolved}|{stat.st_size if stat else -1}|{stat.st_mtime_ns if stat else -1}|{options_key(options)}"
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{resolved.parent.name}_{resolved.stem}")[-48:]
-    return f"{stem}-{hashlib.sha1(identity.encode()).hexdigest()[:12]}"
+    return f"{stem}-{hashlib.sha1(os.fsencode(identity)).hexdigest()[:12]}"
 
 
 def failure_key(path: Path) -> str:
     """The failure record's name of one input: by path alone, so a fixed input clears it."""
-    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    return hashlib.sha1(os.fsencode(os.path.realpath(path))).hexdigest()[:16]
 
 
 def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: ExtractOptions) -> dict:
@@ -59,8 +62,10 @@ def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: Extr
         return {"ok": True, "info": info, "warnings": [str(w.message) for w in caught]}
     except BopBotError as exc:
         reason = str(exc)
+    except OSError as exc:  # the system's refusals (no permission, a loop of links) name their file
+        reason = str(os_error(exc, input_path if exc.filename is None else None))
     except Exception as exc:  # a bug or a library failure must not take the batch down
-        reason = f"{input_path}: unexpected {type(exc).__name__}: {exc}"
+        reason = shown(f"{input_path}: unexpected {type(exc).__name__}: {exc}")
     write_text_atomic(failure, json.dumps({"input": str(input_path), "reason": reason}))
     return {"ok": False, "reason": reason}
 
@@ -156,7 +161,7 @@ def _in_processes(jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:
                 try:
                     yield future.result()
                 except BrokenProcessPool:
-                    yield {"ok": False, "reason": f"{path}: the extracting process died (run again to retry)"}
+                    yield {"ok": False, "reason": shown(f"{path}: the extracting process died (run again to retry)")}
     except BaseException:  # Ctrl-C, or the caller gone: stop now; every file is written atomically
         pool.shutdown(wait=False, cancel_futures=True)
         for child in active_children():
@@ -191,7 +196,8 @@ def _on_ray(address: str, jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dic
                 try:
                     yield ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    yield {"ok": False, "reason": f"{path}: the Ray task failed ({type(exc).__name__}; run again to retry)"}
+                    reason = f"{path}: the Ray task failed ({type(exc).__name__}; run again to retry)"
+                    yield {"ok": False, "reason": shown(reason)}
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)

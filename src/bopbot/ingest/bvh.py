@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.pose_sequence import check_frame_count
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
 from .mocap import FACE_JOINTS, Motion3D, check_finite, face_points
@@ -233,6 +234,7 @@ def parse_motion(lines: list[str], channels: int, path: str) -> tuple[float, np.
         raise _malformed(path, "motion", "the 'Frames:' and 'Frame Time:' lines are missing")
     frames = _header_value(lines[0], "Frames", path)
     frame_time = _header_value(lines[1], "Frame Time", path)
+    check_frame_count(path, frames)
     rows = [line.split() for line in lines[2:] if line.strip()]
     if frames < 1 or not rows:
         raise BopBotError(path, "the BVH motion has zero frames")

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.pose_sequence import CORPUS_FPS, PoseSequence
-from ..errors import BopBotError
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence, check_frame_count
+from ..errors import BopBotError, os_error
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 LIST_SUFFIXES = {".txt", ".lst"}
@@ -40,24 +42,43 @@ class ExtractOptions:
     #: Keep only the stretches (of `FACING_SECONDS` or more) in which a 3D dancer faces within this
     #: many degrees of the camera; None keeps every frame.
     facing: float | None = None
+    #: The longest source taken, in seconds of dance (None: any); a video is measured from its
+    #: frames as they are decoded and refused when it gets there, not after.
+    max_seconds: float | None = None
 
     def to_json(self) -> dict:
         options = {"yaws": list(self.yaws), "mirror": self.mirror, "source_fps": self.source_fps, "fps": CORPUS_FPS}
-        return options if self.facing is None else {**options, "facing": self.facing}
+        if self.facing is not None:
+            options["facing"] = self.facing
+        if self.max_seconds is not None:
+            options["max_seconds"] = self.max_seconds
+        return options
 
 
 def kind_of(path: Path) -> str:
-    """Which importer reads `path` (see the module docs); a missing path is an error."""
-    if not path.exists():
-        raise BopBotError(path, "no such file or folder")
-    if path.is_dir():
+    """Which importer reads `path` (see the module docs). A path that is missing, unreadable, a loop
+    of links or not a regular file or folder (a pipe would wait forever) is an error naming it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        problem = "a symbolic link to nothing" if os.path.lexists(path) else "no such file or folder"
+        raise BopBotError(path, problem) from None
+    except OSError as exc:
+        raise os_error(exc, path) from None
+    if stat.S_ISDIR(info.st_mode):
         from .openpose import is_openpose_folder
 
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise BopBotError(path, "cannot read this folder: Permission denied")
         if (path / "skeletons.json").is_file():
             return "tang"
         if is_openpose_folder(path):
             return "openpose"
         raise BopBotError(path, "folder holds no OpenPose JSON frames or Tang skeletons.json")
+    if not stat.S_ISREG(info.st_mode):
+        raise BopBotError(path, "is not a regular file (a pipe, a device or a socket); give a file")
+    if not os.access(path, os.R_OK):
+        raise BopBotError(path, "cannot read it: Permission denied")
     suffix = path.suffix.lower()
     if suffix == ".bvh":
         return "bvh"
@@ -90,7 +111,7 @@ def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progr
     if kind == "video":
         from .pose_detector import extract_video
 
-        return [extract_video(path, progress=progress, keep_frames=keep_frames)]
+        return [extract_video(path, progress=progress, keep_frames=keep_frames, max_seconds=options.max_seconds)]
     if kind == "openpose":
         from .openpose import load_openpose
 
@@ -118,6 +139,10 @@ def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progre
         if not MIN_SOURCE_FPS <= sequence.fps <= MAX_SOURCE_FPS:
             raise BopBotError(path, f"a frame rate of {sequence.fps:g} fps is not a dance's "
                                     f"({MIN_SOURCE_FPS:g} to {MAX_SOURCE_FPS:g} fps)")
+        check_frame_count(path, len(sequence), sequence.fps)
+        if options.max_seconds is not None and sequence.duration > options.max_seconds:
+            raise BopBotError(path, f"is {sequence.duration:.0f} s long; the longest taken here is "
+                                    f"{options.max_seconds:g} s")
     sequences = [sequence.resample(CORPUS_FPS) for sequence in loaded]
     for sequence in sequences:
         if len(sequence) < 2:
@@ -127,50 +152,68 @@ def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progre
     return sequences
 
 
-def _walk(folder: Path) -> list[Path]:
-    """The inputs inside `folder`: take folders and OpenPose folders whole, files by suffix."""
+def _walk(folder: Path, seen: set[str]) -> list[Path]:
+    """The inputs inside `folder`: take folders and OpenPose folders whole, files by suffix. A folder
+    that cannot be listed is kept as it is, for the batch to say why; one seen before (a link back
+    up the tree) is not walked again."""
+    real = os.path.realpath(folder)
+    if real in seen:
+        return []
+    seen.add(real)
     try:
         kind = kind_of(folder)
     except BopBotError:
         kind = None
     if kind in ("tang", "openpose"):
         return [folder]
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return [folder]
     found: list[Path] = []
-    for child in sorted(folder.iterdir()):
+    for child in children:
         if child.name.startswith("."):
             continue
         if child.is_dir():
-            found.extend(_walk(child))
+            found.extend(_walk(child, seen))
         elif child.suffix.lower() in INPUT_SUFFIXES:
             found.append(child)
     return found
 
 
-def expand_inputs(items: list[str]) -> list[Path]:
+def expand_inputs(items: list[str], _lists: tuple[str, ...] = ()) -> list[Path]:
     """Folders, globs, list files (.txt/.lst, one path a line) and files -> the input paths.
 
-    A path that does not exist is kept, so the batch reports it as a failure rather than losing it.
+    A path that does not exist (or cannot be read) is kept, so the batch reports it as a failure
+    rather than losing it. A list that names itself, directly or through other lists, is an error.
     """
     found: list[Path] = []
+    walked: set[str] = set()
     for item in items:
         path = Path(item)
         if any(ch in item for ch in "*?[") and not path.exists():
             matches = sorted(glob.glob(item, recursive=True))
-            found.extend(expand_inputs(matches) if matches else [path])
+            found.extend(expand_inputs(matches, _lists) if matches else [path])
         elif path.is_dir():  # a folder with no input in it is kept, for the batch to say what it lacks
-            found.extend(_walk(path) or [path])
+            again = os.path.realpath(path) in walked
+            found.extend(_walk(path, walked) or ([] if again else [path]))
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
+            real = os.path.realpath(path)
+            if real in _lists:
+                raise BopBotError(path, "an input list that names itself (directly or through another list)")
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except UnicodeDecodeError as exc:
                 raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
+            except OSError as exc:
+                raise os_error(exc, path) from None
             listed = [str(path.parent / line.strip()) for line in lines if line.strip() and not line.startswith("#")]
-            found.extend(expand_inputs(listed))
+            found.extend(expand_inputs(listed, _lists + (real,)))
         else:
             found.append(path)
     unique: dict[str, Path] = {}
     for path in found:
-        unique.setdefault(str(path.resolve()), path)
+        unique.setdefault(os.path.realpath(path), path)
     return list(unique.values())
 
 

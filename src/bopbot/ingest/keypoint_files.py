@@ -15,13 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose_sequence import PoseSequence
+from ..data.pose_sequence import PoseSequence, check_frame_count
 from ..data.skeleton import to_coco17
 from ..errors import BopBotError
+from ..files import array_headers
+
+#: Joint counts of the layouts read (see the module docs).
+LAYOUT_JOINTS = (17, 18, 25, 33)
+
+
+def _keypoint_name(path: Path) -> str:
+    """The keypoint array's name in `path` ("" for a `.npy`), its shape checked from its header
+    before it is read: (frames, joints of a known layout, 2 or 3) numbers, frames within MAX_FRAMES."""
+    headers = array_headers(path)
+    if "" in headers:
+        name = ""
+    else:
+        name = "keypoints" if "keypoints" in headers else (next(iter(headers)) if len(headers) == 1 else None)
+        if name is None:
+            raise BopBotError(path, f"no 'keypoints' array among {sorted(headers)}")
+    shape, dtype = headers[name]
+    if len(shape) != 3 or shape[2] not in (2, 3) or dtype.kind not in "biuf":
+        raise BopBotError(path, f"expected a (frames, joints, 2 or 3) number array, got {dtype} {shape}")
+    if shape[1] not in LAYOUT_JOINTS:
+        raise BopBotError(path, f"{shape[1]} joints is no layout BopBot knows "
+                                f"({', '.join(map(str, LAYOUT_JOINTS))} joints)")
+    check_frame_count(path, shape[0])
+    return name
 
 
 def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
     """The keypoint array in `path` and the fps stored beside it, if any."""
+    name = _keypoint_name(path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -29,12 +54,8 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
     if isinstance(loaded, np.ndarray):
         return loaded, None
     with loaded:
-        names = list(loaded.files)
-        name = "keypoints" if "keypoints" in names else (names[0] if len(names) == 1 else None)
-        if name is None:
-            raise BopBotError(path, f"no 'keypoints' array among {names}")
         try:
-            fps = float(loaded["fps"]) if "fps" in names else None
+            fps = float(loaded["fps"]) if "fps" in loaded.files and loaded["fps"].size == 1 else None
             return loaded[name], fps
         except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:  # object arrays, damage
             raise BopBotError(path, f"unreadable keypoint file ({' '.join(str(exc).split())})") from None
@@ -43,16 +64,10 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:
     """Read a `.npz`/`.npy` keypoint file as a PoseSequence (see the module docs for layouts)."""
     path = Path(path)
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                is_sequence = {"keypoints", "fps", "size", "joints"} <= set(data.files)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise BopBotError(path, f"unreadable keypoint file ({exc})") from None
-        if is_sequence:
-            return PoseSequence.load(path)
+    if path.suffix == ".npz" and {"keypoints", "fps", "size", "joints"} <= set(array_headers(path)):
+        return PoseSequence.load(path)
     array, stored_fps = _read_array(path)
-    if array.ndim != 3 or array.shape[2] not in (2, 3) or not np.issubdtype(array.dtype, np.number):
+    if not np.issubdtype(array.dtype, np.number):
         raise BopBotError(path, f"expected a (frames, joints, 2 or 3) number array, got {array.dtype} {array.shape}")
     try:
         array = to_coco17(array.astype(np.float64))

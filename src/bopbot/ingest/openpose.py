@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose_sequence import PoseSequence
+from ..data.pose_sequence import PoseSequence, check_frame_count
 from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
 from ..errors import BopBotError
 
@@ -118,6 +118,7 @@ def load_openpose(folder: str | Path, fps: float) -> PoseSequence:
     files = frame_files(folder)
     if not files:
         raise BopBotError(folder, "no OpenPose JSON frames in this folder")
+    check_frame_count(folder, len(files), fps)
     keypoints = np.zeros((len(files), NUM_JOINTS, 3))
     last_centre = None
     for index, path in enumerate(files):

@@ -264,12 +264,14 @@ def detection_size(width: int, height: int) -> tuple[int, int]:
 
 
 def extract_video(path: str | os.PathLike, progress: bool = False,
-                  keep_frames: list[tuple[float, np.ndarray]] | None = None) -> PoseSequence:
+                  keep_frames: list[tuple[float, np.ndarray]] | None = None,
+                  max_seconds: float | None = None) -> PoseSequence:
     """One dancer's COCO-17 keypoints through a video, resampled to CORPUS_FPS frames per second.
 
     The detector sees only the frames nearest the 20 fps grid, decoded a few frames ahead in a
     thread while it works. With `keep_frames`, those (seconds, RGB frame) pairs are appended to it,
-    at the detector's size (`bopbot dance` shows them instead of decoding the video again).
+    at the detector's size (`bopbot dance` shows them instead of decoding the video again). A
+    video whose frames run past `max_seconds` is refused when decoding gets there.
     """
     info = probe(path)
     times, frames = [], []
@@ -277,7 +279,7 @@ def extract_video(path: str | os.PathLike, progress: bool = False,
         total=math.ceil(info.duration * CORPUS_FPS) or None, desc=Path(path).name, unit="frame",
         disable=not progress, file=sys.stderr,
     ) as bar:
-        for seconds, image in read_ahead(decode_frames(path, DETECT_MAX_SIDE, fps=CORPUS_FPS)):
+        for seconds, image in read_ahead(decode_frames(path, DETECT_MAX_SIDE, fps=CORPUS_FPS, max_seconds=max_seconds)):
             keypoints = detector.detect_frame(image, seconds)
             keypoints[:, 0] *= info.width / image.shape[1]
             keypoints[:, 1] *= info.height / image.shape[0]

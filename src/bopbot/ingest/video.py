@@ -3,7 +3,10 @@
 Every frame comes out the way a player shows it: a phone video stored landscape with a rotation
 in its display matrix comes out portrait. Timestamps are the frames' own presentation times
 (pts × time base) relative to the first frame, so a variable frame rate is kept as it was shot;
-a frame without a pts is placed one average frame interval after the one before it.
+a frame without a pts is placed one average frame interval after the one before it. A jump of
+more than `MAX_GAP_SECONDS` between two frames is damage to the timeline, not a pause in the dance:
+it is closed to one interval (with a warning), so a clip's length is what its frames cover, never
+what its header declares or a broken timestamp claims.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from ..errors import BopBotError
 FALLBACK_FPS = 25.0
 #: A video needs this many frames to hold any motion.
 MIN_FRAMES = 2
+#: The longest jump between two frames' timestamps kept as it is, in seconds (see the module docs).
+MAX_GAP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -99,12 +104,15 @@ def _average_fps(stream: av.VideoStream) -> float:
 
 
 class _Clock:
-    """Turns frame pts into seconds since the first frame (a missing or out-of-order pts: one interval on)."""
+    """Turns frame pts into seconds since the first frame: a missing or out-of-order pts is one
+    interval on, and a jump of more than MAX_GAP_SECONDS is closed to one interval."""
 
     def __init__(self, interval: float):
         self.interval = interval
         self.start: float | None = None
         self.last: float | None = None
+        #: The gaps closed so far, and the longest of them in seconds.
+        self.gaps, self.longest_gap = 0, 0.0
 
     def seconds(self, frame: av.VideoFrame) -> float:
         """The frame's time in seconds since the first frame, always later than the frame before."""
@@ -114,6 +122,10 @@ class _Clock:
             shown_at = float(frame.pts * frame.time_base)
             if self.start is None:
                 self.start = shown_at - expected
+            if self.last is not None and shown_at - self.start - self.last > MAX_GAP_SECONDS:
+                self.gaps += 1
+                self.longest_gap = max(self.longest_gap, shown_at - self.start - self.last)
+                self.start = shown_at - expected  # the timeline carries on from here, one interval on
             if self.last is None or shown_at - self.start > self.last:
                 seconds = shown_at - self.start
         self.last = seconds
@@ -121,14 +133,16 @@ class _Clock:
 
 
 def decode_frames(
-    path: str | os.PathLike, max_side: int | None = None, fps: float | None = None
+    path: str | os.PathLike, max_side: int | None = None, fps: float | None = None, max_seconds: float | None = None
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (seconds since the first frame, upright RGB uint8 H×W×3) for each frame of the first video.
 
     With `max_side`, frames are scaled while converting to RGB so their long side is at most that
     (FFmpeg's swscale, in the one conversion). With `fps`, only the frames nearest a grid of `fps`
     frames a second are converted and yielded (every frame of a slower video): a 24 fps video at
-    `fps=20` yields 5 of every 6. Every frame is still decoded, and counted for damage.
+    `fps=20` yields 5 of every 6. Every frame is still decoded, and counted for damage. With
+    `max_seconds`, a video whose frames run past that many seconds is refused when decoding gets
+    there (its header's length is not trusted).
 
     A video damaged or cut short part way keeps the frames before the damage (with a warning) when
     there are at least MIN_FRAMES of them; otherwise, and for videos of fewer frames, BopBotError is
@@ -144,6 +158,9 @@ def decode_frames(
         try:
             for frame in container.decode(stream):
                 seconds = clock.seconds(frame)
+                if max_seconds is not None and seconds > max_seconds:
+                    raise BopBotError(path, f"is longer than {max_seconds:g} s, the longest clip taken here "
+                                            "(measured from its frames)")
                 count += 1
                 if fps is not None:
                     tick = math.floor(seconds * fps + 0.5)
@@ -159,6 +176,9 @@ def decode_frames(
         else:
             if MIN_FRAMES <= count < stream.frames - 1:
                 warnings.warn(f"{path}: video is damaged or truncated: {count} of {stream.frames} frames decode")
+        if clock.gaps:
+            warnings.warn(f"{path}: the video's timestamps jump {clock.gaps} time(s), by up to "
+                          f"{clock.longest_gap:.0f} s; each jump is closed to one frame")
     if count == 0:
         raise BopBotError(path, "has no video frames")
     if count < MIN_FRAMES:

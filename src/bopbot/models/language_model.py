@@ -17,6 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..errors import BopBotError
+from ..files import check_shapes
 
 END_OF_DANCE = "<eod>"
 PAD = "<pad>"
@@ -119,6 +120,39 @@ def _one_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
 
 
+#: The largest GPT-2 BopBot loads, by config.json's fields: a config past these is refused before
+#: anything is built (100,000 layers took minutes to refuse).
+MAX_SIZE = {"n_layer": 128, "n_head": 128, "n_embd": 16384, "n_inner": 65536, "n_positions": 65536,
+            "vocab_size": 10_000_000}
+
+
+def _check_config(folder: str | os.PathLike):
+    """The GPT-2 config in `folder`, refused unless its sizes are within MAX_SIZE and the weights
+    file holds exactly the tensors it describes, each of its shape (read from the file's header,
+    against the model built on PyTorch's meta device, where nothing is allocated)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    path = os.path.join(folder, "config.json")
+    try:
+        config = GPT2Config.from_pretrained(folder)
+    except Exception as exc:
+        raise BopBotError(path, f"unreadable GPT-2 config ({_one_line(exc)})") from None
+    for name, limit in MAX_SIZE.items():
+        value = getattr(config, name, None)
+        if value is not None and not (isinstance(value, int) and 0 < value <= limit):
+            raise BopBotError(path, f"{name} = {value!r}: BopBot loads a GPT-2 of 1 to {limit:,}")
+    try:
+        with torch.device("meta"):
+            skeleton = GPT2LMHeadModel(config)
+    except Exception as exc:  # sizes that do not fit together (n_embd not a multiple of n_head)
+        raise BopBotError(path, f"unusable GPT-2 config ({_one_line(exc)})") from None
+    tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
+    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items() if name not in tied}
+    check_shapes(os.path.join(folder, "model.safetensors"), expected, "GPT-2 weights", "config.json")
+    return config
+
+
 def load_gpt2(folder: str | os.PathLike):
     """The GPT-2 and tokenizer saved in a model folder (safetensors and JSON only), refused unless
     every weight matches config.json and the tokenizer has the model's tokens."""
@@ -135,8 +169,10 @@ def load_gpt2(folder: str | os.PathLike):
             pass
     except Exception as exc:  # a truncated or empty file: safetensors reads its header first
         raise BopBotError(weights, f"unreadable GPT-2 weights ({_one_line(exc)})") from None
+    config = _check_config(folder)
     try:
-        model, info = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True, output_loading_info=True)
+        model, info = GPT2LMHeadModel.from_pretrained(folder, config=config, use_safetensors=True,
+                                                      output_loading_info=True)
     except Exception as exc:  # transformers raises many kinds for a damaged folder
         raise BopBotError(folder, f"unreadable GPT-2 model ({_one_line(exc)})") from None
     try:

@@ -57,7 +57,7 @@ from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path, write_text_atomic
+from ..files import atomic_path, check_shapes, write_text_atomic
 from .training import is_validation, load_optimizer_state, save_checkpoint, training_device
 
 WEIGHTS = "lstm.safetensors"
@@ -76,6 +76,10 @@ class LSTMSize:
     hidden: int = 256
     layers: int = 2
     mixtures: int = 8
+
+
+#: The largest LSTM BopBot loads, by `lstm.json`'s size.
+MAX_SIZE = {"hidden": 16384, "layers": 64, "mixtures": 1024}
 
 
 @dataclass
@@ -350,6 +354,13 @@ def load_lstm(model_folder: str | os.PathLike) -> LoadedLSTM:
         window = int(info["window"])
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
         raise BopBotError(folder / DESCRIPTION, f"unreadable LSTM description ({type(exc).__name__}: {exc})") from None
+    for name, limit in MAX_SIZE.items():
+        value = getattr(size, name)
+        if not (isinstance(value, int) and 0 < value <= limit):
+            raise BopBotError(folder / DESCRIPTION, f"{name} = {value!r}: BopBot loads an LSTM of 1 to {limit:,}")
+    with torch.device("meta"):  # its shapes, checked against the file's before anything is allocated
+        expected = {name: tuple(tensor.shape) for name, tensor in PoseLSTM(size).state_dict().items()}
+    check_shapes(folder / WEIGHTS, expected, "LSTM", DESCRIPTION)
     try:
         model = PoseLSTM(size)
         model.load_state_dict(load_file(str(folder / WEIGHTS)))

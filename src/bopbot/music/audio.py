@@ -14,6 +14,17 @@ import numpy as np
 from ..errors import BopBotError
 
 
+#: Sample rates music may have, in Hz: below, no beat can be heard; above, it is no sound file's.
+MIN_RATE, MAX_RATE = 4000, 768000
+#: The rates AAC (the MP4's sound) is written at, in Hz; music at any other is resampled to 48 kHz.
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+def aac_rate(rate: int) -> int:
+    """The rate music of `rate` Hz is written at in an MP4: its own where AAC takes it, else 48 kHz."""
+    return rate if rate in AAC_RATES else 48000
+
+
 @dataclass
 class Audio:
     """(channels, n) float32 samples at `rate` Hz."""
@@ -39,15 +50,23 @@ def audio_rate(path: str | os.PathLike) -> int | None:
             streams = container.streams.audio
             return (streams[0].codec_context.sample_rate or 44100) if streams else None
     except av.FFmpegError as exc:
-        raise BopBotError(path, f"unreadable audio ({exc})") from None
+        raise BopBotError(path, f"unreadable audio ({exc.strerror})") from None
 
 
 def check_music(path: str | os.PathLike) -> None:
-    """Raise a BopBotError naming `path` unless it is a file PyAV opens with an audio stream."""
-    if not os.path.isfile(path):
+    """Raise a BopBotError naming `path` unless it is a readable file PyAV opens with an audio
+    stream at a rate music may have (MIN_RATE to MAX_RATE)."""
+    if not os.path.exists(path):
         raise BopBotError(path, "no such music file")
-    if audio_rate(path) is None:
+    if not os.path.isfile(path):
+        raise BopBotError(path, "is not a music file (a folder, a pipe or a device)")
+    if not os.access(path, os.R_OK):
+        raise BopBotError(path, "cannot read it: Permission denied")
+    rate = audio_rate(path)
+    if rate is None:
         raise BopBotError(path, "has no audio stream to dance to")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise BopBotError(path, f"its sound is sampled at {rate:,} Hz; music is {MIN_RATE:,} to {MAX_RATE:,} Hz")
 
 
 def read_audio(path: str | os.PathLike, rate: int | None = None, channels: int = 1, start: float = 0.0,
@@ -79,6 +98,6 @@ def read_audio(path: str | os.PathLike, rate: int | None = None, channels: int =
             else:
                 pieces.extend(chunk.to_ndarray().reshape(channels, -1) for chunk in resampler.resample(None))
     except av.FFmpegError as exc:
-        raise BopBotError(path, f"unreadable audio ({exc})") from None
+        raise BopBotError(path, f"unreadable audio ({exc.strerror})") from None
     samples = np.concatenate(pieces, axis=1) if pieces else np.zeros((channels, 0), dtype=np.float32)
     return Audio(np.ascontiguousarray(samples[:, skip:end], dtype=np.float32), rate)

@@ -3,7 +3,8 @@
 Follows AIST++ (Li et al. 2021), whose definitions Bailando and EDGE reuse, in seconds rather
 than frames so it holds at any frame rate:
 
-* **Music beats** are tracked once on the whole track (`music_beats`), never on an excerpt:
+* **Music beats** are tracked once on the whole track (`music_beats`; its first
+  `MAX_TRACK_SECONDS` where it is longer, so a day-long upload costs no more), never on an excerpt:
   librosa's onset-strength envelope, its tempo estimate as the starting tempo, then its dynamic-
   programming beat tracker with tightness 100. Tracking a 10 s excerpt instead moves the beats
   (the tracker needs context), which alone moved the score by 0.08 in our old evaluation.
@@ -50,6 +51,9 @@ AUDIO_RATE = 22050
 HOP = 512
 #: Music whose loudest sample stays below this (full scale 1) is silence: it has no beats.
 SILENCE = 1e-3
+#: The most of a track heard, from its start: librosa's spectrogram costs about 1 GB an hour of
+#: audio, so a track is cut here (20 minutes: about 0.35 GB) and its beats carry on at its tempo.
+MAX_TRACK_SECONDS = 1200.0
 
 
 def mean_joint_speed(poses: np.ndarray, fps: float) -> np.ndarray:
@@ -89,6 +93,8 @@ class TrackBeats:
     tempo: float = 0.0
     #: Onset strength at `CORPUS_FPS` from the track's start, 0 to 1 (empty for silence).
     onset: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: True where the track goes on past `seconds` (it was cut at MAX_TRACK_SECONDS).
+    cut: bool = False
 
     def between(self, start: float, seconds: float) -> np.ndarray:
         """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
@@ -135,14 +141,16 @@ def music_frames(track: TrackBeats | None, start: float, frames: int, fps: float
 
 @functools.lru_cache(maxsize=16)
 def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
-    """The beats of the whole track in `audio_path` (see the module docs); none in silence. Kept
-    for the process's life: the model's worker tracks a song while the user's video is read."""
+    """The beats of the whole track in `audio_path` (its first MAX_TRACK_SECONDS; see the module
+    docs); none in silence. Kept for the process's life: the model's worker tracks a song while the
+    user's video is read."""
     import librosa
 
-    samples = read_audio(audio_path, AUDIO_RATE, channels=1).mono()
+    samples = read_audio(audio_path, AUDIO_RATE, channels=1, duration=MAX_TRACK_SECONDS).mono()
     seconds = samples.size / AUDIO_RATE
+    cut = seconds >= MAX_TRACK_SECONDS
     if samples.size < AUDIO_RATE or not np.abs(samples).max() > SILENCE:
-        return TrackBeats(np.zeros(0), seconds)
+        return TrackBeats(np.zeros(0), seconds, cut=cut)
     envelope = librosa.onset.onset_strength(y=samples, sr=AUDIO_RATE, hop_length=HOP)
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP))[0])
     _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
@@ -151,7 +159,7 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
     onset = np.interp(frame_times, librosa.times_like(envelope, sr=AUDIO_RATE, hop_length=HOP), envelope)
     onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
-    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset)
+    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset, cut)
 
 
 def beat_align_score(motion: np.ndarray, music: np.ndarray, sigma_seconds: float = BEAT_SIGMA_SECONDS) -> float:

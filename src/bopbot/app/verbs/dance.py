@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...files import check_writable
+from ...files import check_apart, check_writable
 from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
 
 SUMMARY = "continue a dance: video or motion file in, the bopbot dancer out"
@@ -33,7 +33,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", nargs=2, action="append", default=[], metavar=("KIND", "DIR"),
                         help="also write the user's dance and the new one, frame by frame at the source's size, into "
                              "DIR: openpose (OpenPose JSON, BODY_25), openpose-coco18, or skeleton-png; may be given "
-                             "more than once")
+                             "more than once; DIR must be new or empty")
+    parser.add_argument("--force", action="store_true",
+                        help="--export into a folder that already holds files (files of the same names are replaced)")
     parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
     parser.add_argument("--music-from-start", action="store_true",
                         help="with --music and the continue layout: the song plays under the clip too, and the new "
@@ -42,7 +44,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import check_exports, dance
+    from ...choreography.dance import check_exports, dance, output_files
     from ...choreography.model_process import ModelProcess
     from ...choreography.user_dance import read_user_dance
     from ...ingest.extract import kind_of
@@ -52,15 +54,17 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
+    is_video = kind_of(Path(args.input)) == "video"
+    exports = check_exports(dict(args.export), args.force)
+    check_apart([args.input, args.music], output_files(args.output, args.gif, args.save_poses), exports.values())
     check_writable(args.output)
-    exports = check_exports(dict(args.export))
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
-    songs = [args.music] if args.music else ([args.input] if kind_of(Path(args.input)) == "video" else [])
+    songs = [args.music] if args.music else ([args.input] if is_video else [])
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
         user = read_user_dance(args.input, progress=True)
         result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
                        args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty(),
-                       exports=exports)
+                       exports=exports, force_export=args.force)
     print_dance(result)
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...files import check_writable
+from ...files import check_apart, check_writable
 from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
 
 SUMMARY = "a new dance by the embedded default model, as MP4 and GIF"
@@ -23,13 +23,14 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import dance
+    from ...choreography.dance import dance, output_files
     from ...choreography.model_process import ModelProcess
     from ...choreography.user_dance import primer_dance
 
     sampling = sampling_options(args)
     folder = Path(args.output)
     user = primer_dance(args.model)
+    check_apart([args.music], output_files(folder / "bopbot-demo.mp4", gif=True))
     check_writable(folder / "bopbot-demo.mp4")
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn

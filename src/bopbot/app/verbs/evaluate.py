@@ -57,6 +57,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...evaluation.evaluate import EvalSettings, evaluate
     from ...evaluation.report import CONTINUITY, markdown_table, write_report
+    from ...files import check_apart
+    from ...ingest.extract import expand_inputs
     from ...models.model_folder import DEFAULT_MODEL
 
     if args.seeds < 1 or args.resamples < 10:
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
         generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
         generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
+    check_apart([*expand_inputs(args.heldout), args.corpus], folders=[args.output])
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))

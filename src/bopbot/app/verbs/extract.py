@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ...errors import BopBotError
+from ...files import check_apart
 from .options import EXIT_PARTIAL, degrees, positive, yaws
 
 SUMMARY = "dance videos and motion files -> pose sequence or corpus"
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     output = Path(args.output)
     if output.suffix == ".npz":
+        check_apart(inputs, files=[output])
         if args.ray:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not inputs:
         raise BopBotError(None, "no inputs found")
+    check_apart(inputs, folders=[output])
     from ...ingest.build_corpus import build_corpus
 
     report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet, ray=args.ray)

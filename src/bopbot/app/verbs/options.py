@@ -86,16 +86,18 @@ def new_dance_seconds(args: argparse.Namespace, default: float) -> float | None:
 
 
 def print_dance(result) -> None:
-    print(f"wrote {result.video} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
+    from ...errors import shown
+
+    print(f"wrote {shown(result.video)} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
           f"after {result.context_words / 20:g} s from the input")
     if result.music is None:
         print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
     elif not result.beats:
         warnings.warn(f"{result.music}: no beat found in the music; the new dance keeps its own time")
     else:
-        print(f"danced to {result.music.name}: {result.beats} beats at {result.tempo:.0f} beats a minute")
+        print(f"danced to {shown(result.music.name)}: {result.beats} beats at {result.tempo:.0f} beats a minute")
     for extra in (result.gif, result.poses):
         if extra is not None:
-            print(f"wrote {extra}")
+            print(f"wrote {shown(extra)}")
     for folder, frames in result.exports.items():
-        print(f"wrote {folder}: {frames} frames")
+        print(f"wrote {shown(folder)}: {frames} frames")

@@ -27,6 +27,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"largest upload in MB (default {MAX_UPLOAD_MB})")
     parser.add_argument("--max-clip-seconds", type=float, default=MAX_CLIP_SECONDS,
                         help=f"longest clip the page takes, in seconds (default {MAX_CLIP_SECONDS:g})")
+    parser.add_argument("--results", default=None, metavar="DIR",
+                        help="a private folder (mode 700) to keep the dances in (default: a new one in the system's "
+                             "temporary folder, removed when the page stops)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
-    serve(args.host, args.port, args.model, args.max_upload_mb, args.max_clip_seconds)
+    serve(args.host, args.port, args.model, args.max_upload_mb, args.max_clip_seconds, results=args.results)
     return 0
