@@ -151,7 +151,7 @@ def test_a_damaged_or_mismatched_travel_model_is_refused_by_name(tiny_model, tmp
     with pytest.raises(BopBotError, match="travel.json.*another shape"):
         load_travel(folder)
     description.write_text("{")
-    with pytest.raises(BopBotError, match="travel.json.*unreadable"):
+    with pytest.raises(BopBotError, match="travel.json.*corrupt travel model description"):
         load_travel(folder)
     description.write_text(json.dumps(described))
     assert load_travel(folder) is not None

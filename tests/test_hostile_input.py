@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -449,6 +450,11 @@ def test_an_export_never_mixes_into_the_input_or_another_dance(tmp_path, capsys)
                                 str(folder)], folder, "op", "new or empty folder")
     _refused_untouched(capsys, ["extract", str(folder), "-o", str(folder / "corpus")], folder, "corpus",
                        "inside the input folder")
+    clips = tmp_path / "clips"  # a folder searched for inputs: a corpus in it would be read back as inputs
+    clips.mkdir()
+    _dancer(clips / "one.npy")
+    _refused_untouched(capsys, ["extract", str(clips), "-o", str(clips / "corpus")], clips, "corpus",
+                       "inside the input folder")
     assert sorted(p.name for p in folder.iterdir()) == before
     code = _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1", "--generator", "ngram",
                  "--export", "openpose", str(folder), "--force"])
@@ -514,9 +520,8 @@ def test_declared_sizes_past_the_limits_are_refused_before_anything_is_allocated
     np.savez_compressed(tmp_path / "many.npz", keypoints=many)
     del many
     for path in (huge, tmp_path / "many.npz"):
-        started = time.monotonic()
         line = _one_line(capsys, _run(["extract", str(path), "-o", str(tmp_path / "out.npz")]), 1, path.name)
-        assert "a dance may hold at most 500,000" in line and time.monotonic() - started < 5
+        assert "a dance may hold at most 72,000" in line  # benchmarks/hostile.py has the time and memory
 
 
 def _model_copy(tmp_path: Path, **config) -> Path:
@@ -532,10 +537,9 @@ def _model_copy(tmp_path: Path, **config) -> Path:
 ])
 def test_a_model_config_is_checked_against_its_weights_before_it_is_built(tmp_path, capsys, config, culprit, problem):
     folder = _model_copy(tmp_path, **config)
-    started = time.monotonic()
     line = _one_line(capsys, _run(["demo", "--model", str(folder), "--seconds", "1", "-o", str(tmp_path / "d")]), 1,
                      culprit)
-    assert problem in line and "above" not in line and time.monotonic() - started < 30
+    assert problem in line and "above" not in line
 
 
 def test_an_lstm_description_past_the_limits_is_refused(tmp_path, capsys):
@@ -594,10 +598,10 @@ def test_a_gap_in_the_timeline_is_closed_not_drawn(tmp_path, capsys):
     with pytest.warns(UserWarning, match="timestamps jump 1 time"):
         times = [seconds for seconds, _ in decode_frames(clip, fps=20)]
     assert len(times) == 100 and times[-1] == pytest.approx(4.95, abs=0.06)
-    started = time.monotonic()  # on the command line: one warning, then nobody found, at once
+    # on the command line: one warning, then nobody found in the 5 s there are
     assert _run(["extract", str(clip), "-o", str(tmp_path / "out.npz")]) == 1
     lines = _said(capsys)
-    assert "nobody found in any of 100 frames" in lines[-1] and time.monotonic() - started < 30, lines
+    assert "nobody found in any of 100 frames" in lines[-1], lines
 
 
 def _wav(path: Path, rate: int, seconds: float) -> Path:
@@ -680,15 +684,23 @@ def test_a_pipe_and_a_name_with_a_newline_are_one_line_at_once(tmp_path, capsys)
     assert "no such file" in line
 
 
+def _model_process(pid: int) -> int:
+    """The process id of the model's worker that the run `pid` spawned (not multiprocessing's helpers)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+                return int(child)
+        time.sleep(0.05)
+    raise AssertionError("no model process started")
+
+
 def test_a_killed_dance_takes_its_model_process_with_it(tmp_path):
     take = _dancer(tmp_path / "take.npy")
     run = subprocess.Popen(BOPBOT + ["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--seconds", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not children.read_text().split():
-        time.sleep(0.05)
-    model = int(children.read_text().split()[0])
+    model = _model_process(run.pid)
     time.sleep(0.5)  # still importing torch
     run.kill()
     run.wait()
@@ -742,3 +754,211 @@ def test_a_port_that_is_taken_or_not_allowed_is_one_line(capsys, as_ordinary_use
         assert "Address already in use" in line
     low = as_ordinary_user(["serve", "--port", "80"], timeout=60)
     assert low.returncode == 1 and low.stderr.strip() == "bopbot: error: cannot listen on 127.0.0.1:80: Permission denied"
+
+
+# -- round three: what a file declares is held to what a dance can be ----------------------------
+
+def _sequence_npz(path: Path, **changes) -> Path:
+    """A BopBot pose sequence `.npz` of the swaying dancer, with `changes` to its arrays."""
+    from bopbot.data.pose_sequence import PoseSequence
+
+    keypoints = np.load(_dancer(path.with_suffix(".npy")))
+    PoseSequence(keypoints, 30.0, (100, 100), "swaying").save(path)
+    arrays = dict(np.load(path))
+    arrays.update(changes)
+    np.savez(path, **arrays)
+    return path
+
+
+SEQUENCES = {
+    "no size": ({"size": np.array([0, 0], np.int32)}, "'size' must be the source's width and height"),
+    "a size of 60000 px": ({"size": np.array([60000, 60000], np.int32)}, "1 to 16384 pixels"),
+    "a size of three numbers": ({"size": np.array([1, 2, 3], np.int32)}, "'size' must be"),
+    "a negative size": ({"size": np.array([-5, -5], np.int32)}, "'size' must be"),
+    "meta a list": ({"meta": np.array("[1, 2]")}, "'meta' must be a JSON object"),
+    "fps a vector": ({"fps": np.array([20.0, 30.0])}, "'fps' must be one number"),
+    "joints at 1e27 px": ({"keypoints": np.tile(np.float32([1e27, 1e27, 1]), (80, 17, 1))}, "a joint lies at 1e+27"),
+}
+
+
+@pytest.mark.parametrize("case", list(SEQUENCES))
+def test_a_pose_sequence_out_of_bounds_is_named_in_one_line(case, tmp_path, capsys):
+    changes, problem = SEQUENCES[case]
+    path = _sequence_npz(tmp_path / "seq.npz", **changes)
+    line = _one_line(capsys, _run(["dance", str(path), "-o", str(tmp_path / "out.mp4"), "--export", "skeleton-png",
+                                   str(tmp_path / "pngs")]), 1, "seq.npz")
+    assert problem in line and not (tmp_path / "pngs").exists()
+
+
+def test_keypoints_past_any_video_are_refused(tmp_path, capsys):
+    wide = np.load(_dancer(tmp_path / "take.npy"))
+    wide[:, :, :2] *= 300  # 25,000 px: no video is that wide
+    np.save(tmp_path / "wide.npy", wide)
+    far = np.load(tmp_path / "take.npy") * np.float32(1e30)
+    np.save(tmp_path / "far.npy", far)
+    for name, problem in (("wide.npy", "a source video is at most 16384 px"), ("far.npy", "a joint lies at")):
+        line = _one_line(capsys, _run(["dance", str(tmp_path / name), "-o", str(tmp_path / "o.mp4")]), 1, name)
+        assert problem in line
+
+
+def test_a_dance_from_a_tiny_or_unit_square_source_is_drawn(tmp_path, capsys):
+    unit = np.load(_dancer(tmp_path / "take.npy"))
+    unit[:, :, :2] /= 100  # keypoints in a unit square, as some tools write them
+    np.save(tmp_path / "unit.npy", unit)
+    thin = _sequence_npz(tmp_path / "thin.npz", size=np.array([1, 1080], np.int32))
+    for source in (tmp_path / "unit.npy", thin):
+        output = tmp_path / f"{source.stem}.mp4"
+        assert _run(["dance", str(source), "-o", str(output), "--seconds", "1", "--generator", "ngram"]) == 0
+        with av.open(str(output)) as written:
+            stream = written.streams.video[0]
+            assert max(stream.width, stream.height) >= 240 and min(stream.width, stream.height) >= 2
+    capsys.readouterr()
+
+
+def test_skeletons_of_a_huge_source_are_drawn_at_most_2048_px():
+    from bopbot.choreography.export import skeleton_canvas
+
+    assert skeleton_canvas((1080, 1920), even=True) == (1.0, (1080, 1920))
+    factor, size = skeleton_canvas((16000, 9000), even=True)
+    assert size == (2048, 1152) and factor == pytest.approx(2048 / 16000)
+
+
+def test_an_archive_of_many_arrays_is_refused_before_they_are_read(tmp_path, capsys):
+    arrays = {f"a{number}": np.zeros(1) for number in range(100)}
+    np.savez(tmp_path / "many.npz", keypoints=np.load(_dancer(tmp_path / "take.npy")), **arrays)
+    line = _one_line(capsys, _run(["dance", str(tmp_path / "many.npz"), "-o", str(tmp_path / "o.mp4")]), 1, "many.npz")
+    assert "holds 101 arrays" in line
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_json_nested_past_what_python_parses_is_named(tmp_path, capsys):
+    folder = _openpose(tmp_path / "op", {"pose_keypoints_2d": [float(v) for v in np.ones(75)]})
+    _written(folder / "clip_000000000001_keypoints.json", DEEP.encode())
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, model, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    _written(model / "bopbot.json", DEEP.encode())
+    for argv, culprit in ((["extract", str(folder), "-o", str(tmp_path / "o.npz")], "clip_000000000001_keypoints.json"),
+                          (["demo", "--model", str(model), "-o", str(tmp_path / "d")], "bopbot.json")):
+        assert "nested too deeply" in _one_line(capsys, _run(argv), 1, culprit)
+
+
+def test_openpose_coordinates_past_any_video_are_named(tmp_path, capsys):
+    folder = _openpose(tmp_path / "op", {"pose_keypoints_2d": [1e308, 1e308, 1.0] * 25})
+    line = _one_line(capsys, _run(["extract", str(folder), "-o", str(tmp_path / "o.npz")]), 1, "keypoints.json")
+    assert "a joint lies at 1e+308 px" in line
+
+
+@pytest.mark.parametrize("config, problem", [
+    ('{"start_position": 1e15, "end_position": 1e15}', "must be frames of the song"),
+    ('{"start_position": NaN, "end_position": 1}', "must be frames of the song"),
+    ('{"start_position": 1e400, "end_position": 1e400}', "must be frames of the song"),
+    (DEEP, "nested too deeply"),
+])
+def test_a_tang_config_out_of_bounds_is_named(config, problem, tmp_path, capsys):
+    take = tmp_path / "DANCE_C_9"
+    take.mkdir()
+    frames = np.zeros((40, 23, 3))
+    frames[:, :, 1] = np.arange(23) * 5  # joints stacked up a line: a body of sorts
+    frames[:, :, 0] = np.sin(np.arange(40) / 5)[:, None] * 10
+    (take / "skeletons.json").write_text(json.dumps({"skeletons": frames.tolist(), "center": np.zeros((40, 3)).tolist(),
+                                                     "length": 40}))
+    (take / "config.json").write_text(config)
+    line = _one_line(capsys, _run(["extract", str(take), "-o", str(tmp_path / "o.npz")]), 1, "config.json")
+    assert problem in line
+
+
+# -- round three: settings and the system -------------------------------------------------------
+
+def test_a_vanishing_temperature_picks_the_likeliest_word(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    assert _run(["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--seconds", "1", "--temperature", "1e-300"]) == 0
+
+
+@pytest.mark.parametrize("device, problem", [("tpu", "--device must be auto, cpu or cuda"),
+                                             ("cuda:7", "sees no such GPU")])
+def test_a_device_that_is_not_there_is_one_line(device, problem, tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    assert _run(["extract", str(_dancer(tmp_path / "take.npy", frames=400)), str(_dancer(tmp_path / "two.npy")),
+                 "-o", str(corpus), "-q"]) == 0
+    assert _run(["vocab", str(corpus), "-k", "4", "-o", str(tmp_path / "model"), "-q"]) == 0
+    capsys.readouterr()
+    line = _one_line(capsys, _run(["train", str(corpus), "--model", str(tmp_path / "model"), "--device", device,
+                                   "--steps", "1", "-q"]), 1, "--device")
+    assert problem in line
+
+
+def test_a_model_process_that_dies_is_said_in_one_line(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    run = subprocess.Popen(BOPBOT + ["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--seconds", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.kill(_model_process(run.pid), signal.SIGKILL)  # as the out-of-memory killer would
+    said = [line for line in run.communicate(timeout=60)[1].splitlines() if line.strip()]
+    assert run.returncode == 1 and len(said) == 1, said
+    assert "the model's process ended before it wrote the dance (killed by signal 9" in said[0]
+
+
+def test_many_missing_inputs_are_said_at_once(tmp_path, capsys):
+    listed = _written(tmp_path / "list.txt", "".join(f"/nowhere/{n}.mp4\n" for n in range(5000)).encode())
+    line = _one_line(capsys, _run(["extract", str(listed), "-o", str(tmp_path / "c"), "-q"]), 1, "/nowhere/0.mp4")
+    assert "nor any of the other 4,999 inputs" in line and not (tmp_path / "c").exists()
+    _written(listed, f"{_dancer(tmp_path / 'take.npy')}\n".encode() + listed.read_bytes())
+    assert _run(["extract", str(listed), "-o", str(tmp_path / "c"), "-q"]) == 3  # the one that is there lands
+    assert len(list((tmp_path / "c" / "shards").glob("*.npz"))) == 1
+    capsys.readouterr()
+
+
+def test_a_read_only_output_is_not_replaced(tmp_path, as_ordinary_user):
+    kept = _written(tmp_path / "kept.mp4", b"a video the user protected")
+    kept.chmod(0o444)
+    run = as_ordinary_user(["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(kept)])
+    assert run.returncode == 1 and run.stderr.strip().endswith("kept.mp4: is read-only: BopBot does not replace it "
+                                                              "(make it writable, or give another name)")
+    assert kept.read_bytes() == b"a video the user protected"
+
+
+def test_a_corpus_is_never_written_among_other_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    mine = _written(folder / "corpus.json", b'{"mine": 1}')
+    line = _one_line(capsys, _run(["extract", str(_dancer(tmp_path / "a.npy")), str(_dancer(tmp_path / "b.npy")),
+                                   "-o", str(folder)]), 1, "mine")
+    assert "holds files but no corpus" in line and mine.read_bytes() == b'{"mine": 1}'
+
+
+def test_an_export_folder_named_as_the_output_is_refused_before_the_work(tmp_path, capsys):
+    line = _one_line(capsys, _run(["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(tmp_path / "o.mp4"),
+                                   "--export", "openpose", str(tmp_path / "o.mp4")]), 1, "o.mp4")
+    assert "is also an output file" in line and not (tmp_path / "o.mp4").exists()
+
+
+def test_a_shard_replaced_by_a_folder_is_made_again(tmp_path):
+    take = _dancer(tmp_path / "take.npy")
+    assert _run(["extract", str(take), "-o", str(tmp_path / "c"), "-q"]) == 0
+    shard = next((tmp_path / "c" / "shards").glob("*.npz"))
+    shard.unlink()
+    (shard / "inside").mkdir(parents=True)
+    assert _run(["extract", str(take), "-o", str(tmp_path / "c"), "-q"]) == 0 and shard.is_file()
+
+
+def test_a_seed_past_32_bits_is_said_with_its_digits(tmp_path, capsys):
+    line = _one_line(capsys, _run(["dance", str(tmp_path / "x.npy"), "-o", str(tmp_path / "o.mp4"), "--seed",
+                                   "4294967296"]), 1, "--seed")
+    assert line.endswith("at most 4294967295, got 4294967296")
+
+
+def test_a_bvh_with_a_byte_order_mark_is_read_and_utf16_is_named(tmp_path, capsys):
+    text = _bvh(tmp_path / "plain.bvh").read_text()
+    _written(tmp_path / "marked.bvh", b"\xef\xbb\xbf" + text.encode())
+    _written(tmp_path / "wide.bvh", text.encode("utf-16"))
+    from bopbot.ingest.bvh import read_bvh
+
+    assert len(read_bvh(tmp_path / "marked.bvh").values) == 2
+    line = _one_line(capsys, _run(["extract", str(tmp_path / "wide.bvh"), "-o", str(tmp_path / "o.npz")]), 1,
+                     "wide.bvh")
+    assert "is UTF-16 text" in line
+
+
+def test_set_primer_never_changes_the_embedded_model(tmp_path, capsys):
+    line = _one_line(capsys, _run(["tokens", str(_dancer(tmp_path / "take.npy")), "--set-primer"]), 1, "--model")
+    assert "--set-primer changes a model folder" in line

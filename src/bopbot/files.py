@@ -12,7 +12,6 @@ the last to finish wins.
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import os
 import re
@@ -29,6 +28,8 @@ _OWNER = r"-(?P<pid>\d+)-(?P<host>[0-9a-f]{6})-[a-z0-9_]{8}"
 #: The folders this process made (`make_folder`), first made first; `remove_made_folders` takes
 #: back the empty ones after a failed run.
 made_folders: list[Path] = []
+#: The folders whose orphaned temporaries this process has removed (`atomic_path`).
+_swept: set[Path] = set()
 
 
 def _host() -> str:
@@ -69,7 +70,7 @@ def _remove_if_orphaned(candidate: Path, pattern: re.Pattern) -> bool:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step, and
-    the temporaries that killed runs left for `path` are removed (see the module docs)."""
+    the temporaries that killed runs left in its folder are removed (see the module docs)."""
     path = Path(path)
     tmp_path = _temporary(path)
     try:
@@ -79,9 +80,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp makes 0600 (and some writers replace the file): give it a new file's usual mode
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
-        pattern = re.compile(re.escape(TMP_PREFIX + _name_part(path)) + _OWNER + re.escape(path.suffix))
-        for leftover in path.parent.glob(glob.escape(TMP_PREFIX + _name_part(path)) + "-*"):
-            _remove_if_orphaned(leftover, pattern)
+        if path.parent not in _swept:  # once a folder a process: a folder of 5,000 files was scanned 5,000 times
+            remove_stale_temporaries(path.parent)
+            _swept.add(path.parent)
     except OSError as exc:  # the output's own write failing (disk full, permissions) is said of the output
         if exc.filename not in (None, str(tmp_path), str(path)):  # another file's error is that file's
             raise
@@ -127,12 +128,15 @@ def remove_made_folders() -> None:
 
 def check_writable(path: str | os.PathLike) -> None:
     """Raise a BopBotError naming `path` unless a file can be written there (its folder made if
-    needed): said before long work, not after it."""
+    needed): said before long work, not after it. A read-only file there is not replaced (a
+    rename would replace it whatever its mode says)."""
     from .errors import BopBotError
 
     path = Path(path)
     if path.is_dir():
         raise BopBotError(path, "is a folder: give a file name to write")
+    if path.is_file() and not os.access(path, os.W_OK):
+        raise BopBotError(path, "is read-only: BopBot does not replace it (make it writable, or give another name)")
     _temporary(path).unlink()
 
 
@@ -167,16 +171,20 @@ def check_apart(inputs: Iterable[str | os.PathLike | None], files: Iterable[str 
                 folders: Iterable[str | os.PathLike | None] = ()) -> None:
     """Raise a BopBotError, before any work, where a run would write over what it reads: one of
     the output `files` is one of the `inputs` (by identity: the same file however it is reached), or
-    one of the output `folders` is an input folder or lies inside one. None entries are skipped."""
+    one of the output `folders` is an input folder or lies inside one, or an output file. None
+    entries are skipped."""
     from .errors import BopBotError
 
     inputs = [Path(p) for p in inputs if p is not None]
-    for output in (Path(p) for p in files if p is not None):
+    files = [Path(p) for p in files if p is not None]
+    for output in files:
         for source in inputs:
             if same_place(output, source):
                 raise BopBotError(output, f"is also an input ({source}): writing it would destroy it; "
                                           "give another output name")
     for output in (Path(p) for p in folders if p is not None):
+        if any(same_place(output, file) for file in files):
+            raise BopBotError(output, "is also an output file: give the folder another name")
         for source in inputs:
             if same_place(output, source) or (source.is_dir() and _inside(output, source)):
                 raise BopBotError(output, f"is inside the input folder {source}: writing there would mix "
@@ -224,38 +232,74 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> int:
     return sum(_remove_if_orphaned(leftover, pattern) for leftover in Path(folder).glob(f"{TMP_PREFIX}*"))
 
 
-def array_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], object]]:
-    """The (shape, dtype) of each array in a `.npy` (named "") or `.npz` file, read from the arrays'
-    headers alone: what a file declares is checked before anything of that size is allocated.
-    A file that is not such an archive is a BopBotError naming it."""
+#: The most arrays a `.npz` BopBot reads may hold (a pose sequence has six).
+MAX_ARRAYS = 64
+
+
+def array_names(path: str | os.PathLike) -> list[str]:
+    """The names of the arrays in a `.npz` (its members less `.npy`), or [""] for a `.npy`; an archive
+    of more than MAX_ARRAYS, or a file that is neither, is a BopBotError naming it."""
+    import zipfile
+
+    from .errors import BopBotError
+
+    if not zipfile.is_zipfile(path):
+        return [""]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise
+        raise BopBotError(path, f"unreadable array file ({' '.join(str(exc).split())[:200]})") from None
+    if len(names) > MAX_ARRAYS:
+        raise BopBotError(path, f"holds {len(names):,} arrays; a keypoint file holds a few (at most {MAX_ARRAYS})")
+    return [name.removesuffix(".npy") for name in names]
+
+
+def array_header(path: str | os.PathLike, name: str = "") -> tuple[tuple[int, ...], object]:
+    """(shape, dtype) of the array `name` of a `.npz` (or of a `.npy`, name ""), from its header
+    alone: what a file declares is checked before anything of that size is allocated."""
     import zipfile
 
     import numpy as np
 
     from .errors import BopBotError
 
-    def header(handle) -> tuple[tuple[int, ...], object]:
-        version = np.lib.format.read_magic(handle)
-        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-        if read is None:
-            raise ValueError(f"array format version {version} is not read here")
-        shape, _, dtype = read(handle)
-        return tuple(int(n) for n in shape), dtype
-
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                headers = {}
-                for name in archive.namelist():
-                    with archive.open(name) as member:
-                        headers[name.removesuffix(".npy")] = header(member)
-                return headers
-        with open(path, "rb") as handle:
-            return {"": header(handle)}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+        with contextlib.ExitStack() as stack:
+            if name:
+                handle = stack.enter_context(stack.enter_context(zipfile.ZipFile(path)).open(f"{name}.npy"))
+            else:
+                handle = stack.enter_context(open(path, "rb"))
+            version = np.lib.format.read_magic(handle)
+            read = {(1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read is None:
+                raise ValueError(f"array format version {version} is not read here")
+            shape, _, dtype = read(handle)
+            return tuple(int(n) for n in shape), dtype
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError) as exc:
         if isinstance(exc, OSError) and exc.filename is not None:
             raise
         raise BopBotError(path, f"unreadable array file ({' '.join(str(exc).split())[:200]})") from None
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON"):
+    """The JSON value in `path` (`what` it holds, for messages), or a BopBotError naming the file when
+    it is not UTF-8 text, not JSON, or nested deeper than Python parses."""
+    import json
+
+    from .errors import BopBotError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BopBotError(path, f"corrupt {what}: the file is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BopBotError(path, f"corrupt {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BopBotError(path, f"corrupt {what}: nested too deeply to read") from None
 
 
 def tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:

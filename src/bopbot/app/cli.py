@@ -29,7 +29,7 @@ LIMITS = {
     "source_fps": (0.1, 1000.0, True), "jobs": (1, 1024, True), "k": (2, 10**7, True), "niter": (1, 10**5, True),
     "max_training_frames": (1, 10**10, True), "steps": (1, 10**8, True), "batch_size": (1, 10**5, True),
     "learning_rate": (0.0, 10.0, False), "eval_every": (1, 10**8, True), "n_layer": (1, 128, True),
-    "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 65536, True), "dropout": (0.0, 0.95, True),
+    "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 8192, True), "dropout": (0.0, 0.95, True),
     "validation_fraction": (0.0, 0.5, True), "seeds": (1, 1000, True), "resamples": (1, 10**6, True),
     "port": (1, 65535, True), "max_upload_mb": (0.0, 10**5, False), "max_clip_seconds": (0.0, 3600.0, False),
 }
@@ -47,8 +47,9 @@ def check_numbers(args: argparse.Namespace) -> None:
             continue
         above_low = value >= low if low_allowed else value > low
         if not (above_low and value <= high):  # NaN fails both
-            floor = f"at least {low:g}" if low_allowed else f"above {low:g}"
-            raise BopBotError(None, f"--{name.replace('_', '-')} must be {floor} and at most {high:g}, got {value:g}")
+            floor = f"at least {low:.12g}" if low_allowed else f"above {low:.12g}"
+            raise BopBotError(None, f"--{name.replace('_', '-')} must be {floor} and at most {high:.12g}, "
+                                    f"got {value:.12g}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

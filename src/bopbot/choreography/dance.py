@@ -28,13 +28,14 @@ from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .choreograph import NewDance, choreograph
-from .export import skeleton_frames, write_openpose, write_skeleton_pngs
+from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
 from .user_dance import Music, UserDance
 
-#: Output videos are scaled so their long side is at most this many pixels.
-MAX_SIDE = 960
+#: Output videos are scaled so their long side is at most MAX_SIDE pixels; a source whose long side
+#: is under MIN_SIDE (keypoints in a unit square, say) is scaled up to it, so a dancer is drawn, not a dot.
+MAX_SIDE, MIN_SIDE = 960, 240
 
 
 #: What `dance(exports=...)` can write besides the video: OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
@@ -82,9 +83,10 @@ class DanceResult:
 
 
 def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
-    """Scale factor and even-sided output size with the long side at most `max_side`."""
-    factor = min(1.0, max_side / max(size))
-    return factor, (int(size[0] * factor) // 2 * 2, int(size[1] * factor) // 2 * 2)
+    """Scale factor and output size (even sides of at least 2) with the long side from MIN_SIDE to `max_side`."""
+    long_side = max(1, *size)
+    factor = min(1.0, max_side / long_side) if long_side >= MIN_SIDE else MIN_SIDE / long_side
+    return factor, (max(2, int(size[0] * factor) // 2 * 2), max(2, int(size[1] * factor) // 2 * 2))
 
 
 def _scaled(keypoints: np.ndarray, factor: float) -> np.ndarray:
@@ -117,11 +119,10 @@ def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarr
     """The output frames of a layout. `new_dance` gives the new dance's pixel keypoints; it is called
     only when they are first drawn (in `continue`, after the user's part: that part is drawn and
     encoded while the model may still be loading)."""
-    if layout == "skeleton":  # at the source's own size (even sides, as H.264 needs), as the tools want it
-        width, height = user.sequence.size
-        size = (max(2, width // 2 * 2), max(2, height // 2 * 2))
-        yield from skeleton_frames(user.sequence.keypoints, size)
-        yield from skeleton_frames(new_dance(), size)
+    if layout == "skeleton":  # at the source's own size (at most 2,048 px), as the tools want it
+        factor, size = skeleton_canvas(user.sequence.size, even=True)
+        yield from skeleton_frames(user.sequence.keypoints, size, factor)
+        yield from skeleton_frames(new_dance(), size, factor)
         return
     factor, size = output_scale(user.sequence.size)
     user_points = _scaled(user.sequence.keypoints, factor)

@@ -45,6 +45,9 @@ LIMBS = (
 )
 #: Dot radius and limb half-width in pixels, and how much of a limb shows over what lies beneath.
 JOINT_RADIUS, LIMB_HALF_WIDTH, LIMB_OPACITY = 4, 4, 0.6
+#: Skeletons are drawn at the source's size, scaled down where its long side passes this: a 16K
+#: source would make 800 MB frames, and the animation tools work at 512 to 1,024 pixels.
+MAX_SKELETON_SIDE = 2048
 #: OpenPose's JSON format version, as its own files say.
 OPENPOSE_VERSION = 1.3
 
@@ -100,20 +103,33 @@ def draw_skeleton(canvas: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def skeleton_frames(keypoints: Iterable[np.ndarray], size: tuple[int, int]) -> Iterator[np.ndarray]:
-    """RGB frames of `size` (width, height): each frame's skeleton on black."""
+def skeleton_canvas(size: tuple[int, int], even: bool = False) -> tuple[float, tuple[int, int]]:
+    """(scale, (width, height)): the canvas the skeletons of a source of `size` are drawn on, the
+    source's own size with its long side at most MAX_SKELETON_SIDE (and `even` sides, as H.264 needs)."""
+    factor = min(1.0, MAX_SKELETON_SIDE / max(size))
+    step = 2 if even else 1
+    return factor, (max(2, int(size[0] * factor) // step * step), max(2, int(size[1] * factor) // step * step))
+
+
+def skeleton_frames(keypoints: Iterable[np.ndarray], size: tuple[int, int], factor: float = 1.0) -> Iterator[np.ndarray]:
+    """RGB frames of `size` (width, height): each frame's skeleton, its pixels scaled by `factor`, on black."""
     width, height = size
     for frame in keypoints:
+        if factor != 1.0:
+            frame = frame.copy()
+            frame[:, :2] *= factor
         yield draw_skeleton(np.zeros((height, width, 3), dtype=np.uint8), frame)
 
 
 def write_skeleton_pngs(keypoints: np.ndarray, folder: str | os.PathLike, size: tuple[int, int],
                         name: str = "bopbot") -> int:
-    """One `NAME_<frame>.png` skeleton per frame in `folder`, numbered as the JSON files are; the count."""
+    """One `NAME_<frame>.png` skeleton per frame in `folder`, numbered as the JSON files are, on the
+    `skeleton_canvas` of a source of `size`; the count."""
     folder = Path(folder)
     make_folder(folder)
     count = 0
-    for count, image in enumerate(skeleton_frames(keypoints, size), start=1):
+    factor, canvas = skeleton_canvas(size)
+    for count, image in enumerate(skeleton_frames(keypoints, canvas, factor), start=1):
         _, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         with atomic_path(folder / f"{name}_{count - 1:012d}.png") as tmp:
             tmp.write_bytes(png.tobytes())

@@ -98,7 +98,13 @@ class ModelProcess:
         try:
             kind, value = self._connection.recv()
         except EOFError:
-            raise RuntimeError(f"the model process stopped (exit code {self._process.exitcode})") from None
+            from ..errors import BopBotError
+
+            self._process.join(timeout=5)
+            code = self._process.exitcode
+            how = (f"killed by signal {-code}{' (out of memory?)' if code == -signal.SIGKILL else ''}"
+                   if code is not None and code < 0 else f"exit code {code}")
+            raise BopBotError(None, f"the model's process ended before it wrote the dance ({how}); run again") from None
         if kind == "error":
             raise value
         return value

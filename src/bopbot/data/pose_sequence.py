@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import array_headers, write_npz
+from ..files import array_header, array_names, write_npz
 from .skeleton import JOINTS, NUM_JOINTS
 
 #: Frames per second every sequence is resampled to before it enters the corpus.
 CORPUS_FPS = 20.0
-#: The most frames one dance may hold, at its source's rate or at CORPUS_FPS (nearly 7 hours at
-#: 20 fps). Files declaring more are refused before anything is allocated: a dance in memory costs
-#: about 1.5 KB a frame through `bopbot dance`, so this keeps a run under a GB.
-MAX_FRAMES = 500_000
+#: The most frames one dance may hold, at its source's rate or at CORPUS_FPS (an hour at 20 fps).
+#: Files declaring more are refused before anything is allocated, and a video when decoding gets
+#: there: a dance costs about 1.5 KB a frame in memory through `bopbot dance`, and drawing an hour
+#: of it in the `continue` layout takes minutes.
+MAX_FRAMES = 72_000
+#: The largest source a sequence may come from, in pixels a side (a 16K video), and the farthest a
+#: keypoint may lie from its origin, in pixels: past these a file holds no dancer of any video.
+MAX_SIDE = 16384
+MAX_COORDINATE = 100_000.0
 
 
 @dataclass
@@ -89,7 +94,7 @@ class PoseSequence:
     def load(cls, path: str | os.PathLike) -> "PoseSequence":
         """Read a sequence written by `save` (no pickle is ever loaded; its keypoints' shape is
         checked before they are read)."""
-        shape, _ = array_headers(path).get("keypoints", ((), None))
+        shape = array_header(path, "keypoints")[0] if "keypoints" in array_names(path) else ()
         if len(shape) != 3 or shape[1:] != (NUM_JOINTS, 3):
             raise BopBotError(path, f"not a BopBot pose sequence: keypoints must be (T, {NUM_JOINTS}, 3), got {shape}")
         check_frame_count(path, shape[0])
@@ -100,12 +105,22 @@ class PoseSequence:
                 joints = tuple(str(j) for j in data["joints"]) if "joints" in data else JOINTS
                 if joints != JOINTS:
                     raise BopBotError(path, f"joints are {joints[:3]}..., not COCO-17")
-                size = tuple(int(v) for v in data["size"]) if "size" in data else (0, 0)
+                fps, size = data["fps"], data["size"] if "size" in data else None
+                if fps.size != 1 or not (fps.dtype.kind in "iuf" and 0.1 <= float(fps) <= 1000):
+                    raise BopBotError(path, f"'fps' must be one number of 0.1 to 1000, got {fps.tolist()!r:.60}")
+                if size is None or size.shape != (2,) or size.dtype.kind not in "iu" or not all(
+                        1 <= int(side) <= MAX_SIDE for side in size):
+                    raise BopBotError(path, f"'size' must be the source's width and height, 1 to {MAX_SIDE} "
+                                            f"pixels, got {None if size is None else size.tolist()!r:.60}")
                 source = str(data["source"]) if "source" in data else str(path)
                 meta = json.loads(str(data["meta"])) if "meta" in data else {}
-                return cls(data["keypoints"], float(data["fps"]), size, source, meta)
-        except (OSError, ValueError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
-            raise BopBotError(path, f"unreadable pose sequence ({exc})") from None
+                if not isinstance(meta, dict):
+                    raise BopBotError(path, f"'meta' must be a JSON object, got a {type(meta).__name__}")
+                keypoints = data["keypoints"]
+                check_coordinates(path, keypoints)
+                return cls(keypoints, float(fps), tuple(int(side) for side in size), source, meta)
+        except (OSError, ValueError, zipfile.BadZipFile, KeyError, RecursionError) as exc:
+            raise BopBotError(path, f"unreadable pose sequence ({' '.join(str(exc).split())[:200]})") from None
 
 
 def check_frame_count(path: str | os.PathLike, frames: float, fps: float | None = None) -> None:
@@ -113,9 +128,20 @@ def check_frame_count(path: str | os.PathLike, frames: float, fps: float | None 
     to frames / fps * CORPUS_FPS) pass MAX_FRAMES."""
     at_corpus_rate = frames / fps * CORPUS_FPS if fps else 0
     if frames > MAX_FRAMES or at_corpus_rate > MAX_FRAMES:
-        hours = MAX_FRAMES / CORPUS_FPS / 3600
+        minutes = MAX_FRAMES / CORPUS_FPS / 60
         raise BopBotError(path, f"holds {max(frames, at_corpus_rate):,.0f} frames; a dance may hold at most "
-                                f"{MAX_FRAMES:,} ({hours:.1f} hours at {CORPUS_FPS:g} fps)")
+                                f"{MAX_FRAMES:,} ({minutes:.0f} minutes at {CORPUS_FPS:g} fps)")
+
+
+def check_coordinates(path: str | os.PathLike, keypoints: np.ndarray) -> None:
+    """Raise a BopBotError naming `path` where a present joint (confidence above 0) of the (T, J, 3)
+    `keypoints` lies farther than MAX_COORDINATE pixels from the origin (or is not finite)."""
+    keypoints = np.asarray(keypoints)
+    present = keypoints[..., 2] > 0
+    reach = np.abs(keypoints[..., :2][present]) if present.any() else np.zeros(0)
+    if reach.size and not (np.isfinite(reach).all() and reach.max() <= MAX_COORDINATE):
+        raise BopBotError(path, f"a joint lies at {reach.max():.3g} px; keypoints are pixels of a video, "
+                                f"at most {MAX_COORDINATE:,.0f} from its corner")
 
 
 def resample_keypoints(keypoints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:

@@ -317,6 +317,9 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     held_out = cut_stretches(held_out_views(heldout, settings), settings)
     if not held_out.tests:
         raise BopBotError(None, "no held-out input is long enough: " + "; ".join(held_out.skipped))
+    if len(held_out.tests) < 2:  # a distance between sets of dances needs two of each at least
+        raise BopBotError(None, f"the held-out dances give {len(held_out.tests)} stretch of {settings.seconds:g} s "
+                                "after their context; the scores need at least 2: give more or longer held-out dances")
     floor = cut_stretches(floor_views(corpus, settings), settings)
     for note in held_out.skipped:
         warnings.warn(f"held-out take skipped: {note}")
@@ -332,7 +335,9 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
 
     rows = {REAL: scorer.score(REAL, [t.continuation_keypoints() for t in tests], tests, with_music=True)}
     samples = {REAL: tests[0].continuation}
-    if floor.tests:
+    if len(floor.tests) == 1:
+        warnings.warn("the corpus gives one stretch for the pool floor, and a floor needs two: its row is left out")
+    if len(floor.tests) >= 2:
         rows[FLOOR] = scorer.score(FLOOR, [t.continuation_keypoints() for t in floor.tests], floor.tests,
                                    with_music=True, test_set="floor")
     oracle = [carry_on(t, word_motion(vocabulary, vocabulary.encode(t.continuation))) for t in tests]

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -115,6 +116,9 @@ def build_corpus(
     """
     folder = Path(folder).resolve()
     shards, failures = folder / SHARDS, folder / FAILURES
+    if folder.is_dir() and not shards.is_dir() and any(folder.iterdir()):
+        raise BopBotError(folder, "holds files but no corpus (no shards/ folder): give a new or empty folder, or a "
+                                  "corpus to add to")
     for sub in (shards, failures):
         make_folder(sub)
         remove_stale_temporaries(sub)
@@ -122,18 +126,22 @@ def build_corpus(
     todo = []
     for path in inputs:
         shard = shards / f"{keys[path]}.npz"
-        if shard.exists() and shard_is_whole(shard):
+        if shard.is_file() and not shard.is_symlink() and shard_is_whole(shard):
             (failures / f"{failure_key(path)}.json").unlink(missing_ok=True)
-        else:
-            shard.unlink(missing_ok=True)  # a damaged shard is made again
+        else:  # a damaged shard, or anything else in its place, is made again
+            if shard.is_dir() and not shard.is_symlink():
+                shutil.rmtree(shard)
+            else:
+                shard.unlink(missing_ok=True)
             todo.append(path)
     jobs_of = {path: (path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options)
                for path in todo}
-    failed: list[str] = []
-    if todo:
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    # a missing input is said here at once, not in a process of its own (20,000 took minutes)
+    failed = [extract_to_shard(*jobs_of.pop(path))["reason"] for path in todo if not os.path.lexists(path)]
+    if jobs_of:
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(jobs_of)))
         results = _on_ray(ray, jobs, jobs_of) if ray else _in_processes(jobs, jobs_of)
-        with tqdm(total=len(todo), desc="extracting", unit="input", disable=not progress) as bar:
+        with tqdm(total=len(jobs_of), desc="extracting", unit="input", disable=not progress) as bar:
             for result in results:
                 for warning in result.get("warnings", []):
                     bar.write(f"warning: {warning}")

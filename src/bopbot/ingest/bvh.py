@@ -256,9 +256,12 @@ def parse_motion(lines: list[str], channels: int, path: str) -> tuple[float, np.
 def read_bvh(path: str | os.PathLike) -> BvhFile:
     """Parse a BVH file (any rotation order, position channels on any joint)."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise BopBotError(path, f"cannot read the BVH file ({exc.strerror or exc})") from None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise BopBotError(path, "is UTF-16 text; a BVH file is ASCII (save it as UTF-8)")
+    text = data.decode("utf-8-sig", errors="replace")  # a UTF-8 byte-order mark is dropped
     hierarchy, marker, motion = text.partition("MOTION")
     if not marker:
         raise _malformed(str(path), "file", "it has no MOTION section")

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.pose_sequence import CORPUS_FPS, PoseSequence, check_frame_count
+from ..data.pose_sequence import CORPUS_FPS, MAX_FRAMES, PoseSequence, check_frame_count
 from ..errors import BopBotError, os_error
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
@@ -111,7 +111,8 @@ def load_any(path: str | Path, options: ExtractOptions = ExtractOptions(), progr
     if kind == "video":
         from .pose_detector import extract_video
 
-        return [extract_video(path, progress=progress, keep_frames=keep_frames, max_seconds=options.max_seconds)]
+        longest = options.max_seconds or MAX_FRAMES / CORPUS_FPS  # refused as soon as decoding gets there
+        return [extract_video(path, progress=progress, keep_frames=keep_frames, max_seconds=longest)]
     if kind == "openpose":
         from .openpose import load_openpose
 

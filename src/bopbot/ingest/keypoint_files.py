@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose_sequence import PoseSequence, check_frame_count
+from ..data.pose_sequence import MAX_SIDE, PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import to_coco17
 from ..errors import BopBotError
-from ..files import array_headers
+from ..files import array_header, array_names
 
 #: Joint counts of the layouts read (see the module docs).
 LAYOUT_JOINTS = (17, 18, 25, 33)
@@ -27,14 +27,11 @@ LAYOUT_JOINTS = (17, 18, 25, 33)
 def _keypoint_name(path: Path) -> str:
     """The keypoint array's name in `path` ("" for a `.npy`), its shape checked from its header
     before it is read: (frames, joints of a known layout, 2 or 3) numbers, frames within MAX_FRAMES."""
-    headers = array_headers(path)
-    if "" in headers:
-        name = ""
-    else:
-        name = "keypoints" if "keypoints" in headers else (next(iter(headers)) if len(headers) == 1 else None)
-        if name is None:
-            raise BopBotError(path, f"no 'keypoints' array among {sorted(headers)}")
-    shape, dtype = headers[name]
+    names = array_names(path)
+    name = "keypoints" if "keypoints" in names else (names[0] if len(names) == 1 else None)
+    if name is None:
+        raise BopBotError(path, f"no 'keypoints' array among {sorted(names)}")
+    shape, dtype = array_header(path, name)
     if len(shape) != 3 or shape[2] not in (2, 3) or dtype.kind not in "biuf":
         raise BopBotError(path, f"expected a (frames, joints, 2 or 3) number array, got {dtype} {shape}")
     if shape[1] not in LAYOUT_JOINTS:
@@ -64,7 +61,7 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:
     """Read a `.npz`/`.npy` keypoint file as a PoseSequence (see the module docs for layouts)."""
     path = Path(path)
-    if path.suffix == ".npz" and {"keypoints", "fps", "size", "joints"} <= set(array_headers(path)):
+    if path.suffix == ".npz" and {"keypoints", "fps", "size", "joints"} <= set(array_names(path)):
         return PoseSequence.load(path)
     array, stored_fps = _read_array(path)
     if not np.issubdtype(array.dtype, np.number):
@@ -78,6 +75,10 @@ def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:
     keypoints[:, :, 2] = array[:, :, 2] if array.shape[2] == 3 else 1.0
     keypoints[~np.isfinite(keypoints).all(axis=2) | (keypoints[:, :, 2] <= 0)] = 0.0
     keypoints[:, :, 2] = np.clip(keypoints[:, :, 2], 0.0, 1.0)
+    check_coordinates(path, keypoints)
     present = keypoints[keypoints[:, :, 2] > 0]
-    extent = np.ceil(present[:, :2].max(axis=0)) if len(present) else np.ones(2)
+    extent = np.maximum(np.ceil(present[:, :2].max(axis=0)), 1) if len(present) else np.ones(2)
+    if extent.max() > MAX_SIDE:
+        raise BopBotError(path, f"the keypoints reach {extent.max():.0f} px; a source video is at most {MAX_SIDE} px "
+                                "a side")
     return PoseSequence(keypoints, stored_fps or fps, (int(extent[0]), int(extent[1])), str(path))

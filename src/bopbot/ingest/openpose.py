@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose_sequence import PoseSequence, check_frame_count
+from ..data.pose_sequence import PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
 from ..errors import BopBotError
+from ..files import read_json
 
 _LAYOUTS = {75: FROM_BODY25, 54: FROM_COCO18}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -43,18 +44,13 @@ def is_openpose_folder(folder: Path) -> bool:
         return False
     try:
         return "people" in json.loads(files[0].read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return True  # looks like OpenPose output; load_openpose reports the broken file
 
 
 def _people(path: Path) -> list[np.ndarray]:
     """Every person in one frame file, as (17, 3) COCO-17 keypoints."""
-    try:
-        frame = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise BopBotError(path, "not a JSON text file") from None
-    except json.JSONDecodeError as exc:
-        raise BopBotError(path, f"corrupt JSON: {exc}") from None
+    frame = read_json(path)
     if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
         raise BopBotError(path, "not an OpenPose frame (no 'people' list)")
     people = []
@@ -69,6 +65,7 @@ def _people(path: Path) -> list[np.ndarray]:
             raise BopBotError(path, f"pose_keypoints_2d has {flat.size} values; expected 75 (BODY_25) or 54 (COCO-18)")
         keypoints = flat.reshape(-1, 3)[_LAYOUTS[flat.size]]
         keypoints[~np.isfinite(keypoints).all(axis=1)] = 0.0
+        check_coordinates(path, keypoints[None])
         keypoints[keypoints[:, 2] <= 0] = 0.0
         people.append(keypoints)
     return people

@@ -40,7 +40,6 @@ identical, frame for frame.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -48,6 +47,7 @@ import numpy as np
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
+from ..files import read_json
 from .mocap import FACE_JOINTS, Motion3D, check_finite, face_points, unit
 
 #: Frame rate of the music positions in `config.json`, and of cha-cha and rumba motion.
@@ -64,18 +64,16 @@ BODY = {
 }
 RIGHT_HEAD, LEFT_HEAD = 0, 1
 STYLES = {"C": "cha-cha", "R": "rumba", "W": "waltz"}
+#: The latest song position a take's config.json may give, in its 25 fps frames (a day of song).
+MAX_POSITION = 24 * 3600 * 25
 
 
 def _read_json(path: Path) -> dict:
     """The JSON object in `path`, or a BopBotError saying why it cannot be read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except OSError as exc:
         raise BopBotError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise BopBotError(path, f"corrupt JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except UnicodeDecodeError:
-        raise BopBotError(path, "corrupt JSON: the file is not UTF-8 text") from None
     if not isinstance(data, dict):
         raise BopBotError(path, f"expected a JSON object, found a {type(data).__name__}")
     return data
@@ -102,6 +100,8 @@ def read_skeletons(path: Path) -> np.ndarray:
     center = _array(data, "center", (None, 3), path)
     if len(center) != len(skeletons):
         raise BopBotError(path, f"'center' has {len(center)} frames but 'skeletons' has {len(skeletons)}")
+    if "length" in data and (not isinstance(data["length"], int) or isinstance(data["length"], bool)):
+        raise BopBotError(path, f"'length' is {data['length']!r}, not a whole number of frames")
     if "length" in data and data["length"] != len(skeletons):
         raise BopBotError(path, f"'length' says {data['length']} frames but 'skeletons' has {len(skeletons)}")
     if len(skeletons) == 0:
@@ -136,8 +136,11 @@ def _music(folder: Path, frames: int, style: str) -> tuple[float, dict]:
     config = _read_json(config_path)
     try:
         start, end = float(config["start_position"]), float(config["end_position"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise BopBotError(config_path, "needs numeric 'start_position' and 'end_position'") from None
+    if not 0 <= start <= end <= MAX_POSITION:
+        raise BopBotError(config_path, f"'start_position' {start:g} and 'end_position' {end:g} must be frames of the "
+                                       f"song, 0 <= start <= end <= {MAX_POSITION:,}")
     if style == "waltz" and end > start:
         fps = FPS * frames / (end - start)
     else:

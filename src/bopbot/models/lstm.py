@@ -57,7 +57,7 @@ from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path, check_shapes, write_text_atomic
+from ..files import atomic_path, check_shapes, read_json, write_text_atomic
 from .training import is_validation, load_optimizer_state, save_checkpoint, training_device
 
 WEIGHTS = "lstm.safetensors"
@@ -349,10 +349,10 @@ def load_lstm(model_folder: str | os.PathLike) -> LoadedLSTM:
         if not (folder / name).is_file():
             raise BopBotError(folder / name, "missing: no trained LSTM here; train one with `train_lstm`")
     try:
-        info = json.loads((folder / DESCRIPTION).read_text(encoding="utf-8"))
+        info = read_json(folder / DESCRIPTION, "LSTM description")
         size = LSTMSize(**info["size"])
         window = int(info["window"])
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise BopBotError(folder / DESCRIPTION, f"unreadable LSTM description ({type(exc).__name__}: {exc})") from None
     for name, limit in MAX_SIZE.items():
         value = getattr(size, name)

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import JOINTS
 from ..errors import BopBotError
-from ..files import write_text_atomic
+from ..files import read_json, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 
 PIPELINE_FILE = "bopbot.json"
@@ -42,10 +42,10 @@ def read_pipeline_info(folder: str | os.PathLike) -> dict:
     path = Path(folder) / PIPELINE_FILE
     if not path.is_file():
         return pipeline_info()
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BopBotError(path, f"corrupt JSON: {exc}") from None
+    info = read_json(path)
+    if not isinstance(info, dict):
+        raise BopBotError(path, f"corrupt JSON: an object is expected, not a {type(info).__name__}")
+    return info
 
 
 def update_pipeline_info(folder: str | os.PathLike, **changes) -> dict:

@@ -16,6 +16,11 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
 
 
+#: Temperatures below this are taken as it: the likeliest word wins either way, and dividing a
+#: float32 logit by 1e-300 overflows to infinity (no probabilities are left to draw from).
+MIN_TEMPERATURE = 1e-6
+
+
 @dataclass
 class Sampling:
     """How the next word is drawn.
@@ -91,7 +96,7 @@ def _continue(model, words, count: int, sampling: Sampling, familiar) -> np.ndar
                          words.shape[1] - start)
             output = model.generate(
                 prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
-                do_sample=True, temperature=sampling.temperature, top_k=sampling.top_k or None,
+                do_sample=True, temperature=max(sampling.temperature, MIN_TEMPERATURE), top_k=sampling.top_k or None,
                 top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
                 logits_processor=[echo] if sampling.echo > 0 else None,
             )
@@ -112,7 +117,7 @@ def _continue_to_music(model, words, heard, count: int, sampling: Sampling, fami
     window = config.n_positions
     keep = max(1, window * 3 // 4)
     heard = torch.cat([heard[:, 1:], heard[:, -1:]], dim=1)
-    warpers = LogitsProcessorList([TemperatureLogitsWarper(sampling.temperature)]
+    warpers = LogitsProcessorList([TemperatureLogitsWarper(max(sampling.temperature, MIN_TEMPERATURE))]
                                   + ([TopKLogitsWarper(sampling.top_k)] if sampling.top_k else [])
                                   + ([TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1 else []))
     last_word = word_count(config)  # everything after the words is never written

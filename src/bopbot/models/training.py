@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..errors import BopBotError
+
 OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 
@@ -61,12 +63,22 @@ def is_validation(input_name: str, fraction: float, seed: int) -> bool:
 
 
 def training_device(requested: str):
-    """The torch device for `requested`: "auto" means CUDA when present, else the CPU."""
+    """The torch device for `requested`: "auto" means CUDA when present, else the CPU; "cuda" (or
+    "cuda:N") where this PyTorch has no such GPU, or any other name, is a BopBotError."""
     import torch
 
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise BopBotError(None, f"--device must be auto, cpu or cuda[:N], got {requested!r}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise BopBotError(None, f"--device must be auto, cpu or cuda[:N], got {requested!r}")
+    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
+        raise BopBotError(None, f"--device {requested}: this machine's PyTorch sees no such GPU "
+                                f"({torch.cuda.device_count()} found); use --device cpu")
+    return device
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from ..data.motion import smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path, write_text_atomic
+from ..files import atomic_path, read_json, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
 from .training import is_validation
@@ -197,7 +197,7 @@ def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
         return None
     description = Path(model_folder) / DESCRIPTION
     try:
-        shape = json.loads(description.read_text())
+        shape = read_json(description, "travel model description")
         matches = (shape["window"], shape["hidden"], shape["outputs"]) == (WINDOW, HIDDEN, list(OUTPUTS))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BopBotError(description, f"unreadable travel model description ({exc})") from None

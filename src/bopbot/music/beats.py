@@ -100,10 +100,11 @@ class TrackBeats:
         """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
         track's end (a clip's song stops where the clip does) the last beats carry on at the tempo."""
         times = self.times
-        if len(times) >= 2 and start + seconds > times[-1]:
+        if len(times) >= 2 and start + seconds > times[-1]:  # only the carried-on beats inside the window
             period = float(np.median(np.diff(times[-8:])))
-            more = int((start + seconds - times[-1]) / period) + 2
-            times = np.concatenate([times, times[-1] + period * np.arange(1, more)])
+            first = max(1, int((start - times[-1]) / period))
+            last = int((start + seconds - times[-1]) / period) + 1
+            times = np.concatenate([times, times[-1] + period * np.arange(first, last + 1)])
         inside = times[(times >= start) & (times < start + seconds)]
         return inside - start
 

@@ -56,13 +56,15 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(args.output, "the output must be an .mp4 file")
     is_video = kind_of(Path(args.input)) == "video"
     exports = check_exports(dict(args.export), args.force)
-    check_apart([args.input, args.music], output_files(args.output, args.gif, args.save_poses), exports.values())
-    check_writable(args.output)
+    outputs = output_files(args.output, args.gif, args.save_poses)
+    check_apart([args.input, args.music], outputs, exports.values())
+    for output in outputs:
+        check_writable(output)
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
     songs = [args.music] if args.music else ([args.input] if is_video else [])
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
-        user = read_user_dance(args.input, progress=True)
+        user = read_user_dance(args.input, progress=sys.stderr.isatty())  # a bar where someone watches
         result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
                        args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty(),
                        exports=exports, force_export=args.force)

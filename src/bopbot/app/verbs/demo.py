@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     sampling = sampling_options(args)
     folder = Path(args.output)
     user = primer_dance(args.model)
-    check_apart([args.music], output_files(folder / "bopbot-demo.mp4", gif=True))
-    check_writable(folder / "bopbot-demo.mp4")
+    outputs = output_files(folder / "bopbot-demo.mp4", gif=True)
+    check_apart([args.music], outputs)
+    for output in outputs:
+        check_writable(output)
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
         result = dance(model, user, folder / "bopbot-demo.mp4", new_dance_seconds(args, 12.0), sampling, "continue", gif=True,

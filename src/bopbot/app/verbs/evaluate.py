@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
         generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
         generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
-    check_apart([*expand_inputs(args.heldout), args.corpus], folders=[args.output])
+    walked = [item for item in args.heldout if Path(item).is_dir()]
+    check_apart([*expand_inputs(args.heldout), *walked, args.corpus], folders=[args.output])
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from ...errors import BopBotError
@@ -54,14 +56,18 @@ def run(args: argparse.Namespace) -> int:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
             raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
-        sequences = extract(inputs[0], options, progress=not args.quiet)
+        sequences = extract(inputs[0], options, progress=not args.quiet and sys.stderr.isatty())
         sequences[0].save(output)
         views = f" (first of {len(sequences)} camera views; give a folder to keep them all)" if len(sequences) > 1 else ""
         print(f"wrote {output}: {describe(sequences[0])}{views}")
         return 0
     if not inputs:
         raise BopBotError(None, "no inputs found")
-    check_apart(inputs, folders=[output])
+    missing = [path for path in inputs if not os.path.lexists(path)]
+    if len(missing) == len(inputs) > 1:  # nothing to extract: a wrong folder in a list, say
+        raise BopBotError(missing[0], f"no such file or folder, nor any of the other {len(missing) - 1:,} inputs")
+    walked = [item for item in args.inputs if Path(item).is_dir()]  # a corpus inside one is read back next time
+    check_apart([*inputs, *walked], folders=[output])
     from ...ingest.build_corpus import build_corpus
 
     report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet, ray=args.ray)

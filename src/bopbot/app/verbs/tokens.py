@@ -19,7 +19,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--seconds", type=float, default=None, help="only the first SECONDS of the dance")
     parser.add_argument("--set-primer", action="store_true",
-                        help="store these words as the model's primer, the dance `bopbot demo` continues")
+                        help="store these words as the primer of the model folder given with --model, the dance "
+                             "`bopbot demo` continues")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from ...models.model_folder import DEFAULT_MODEL, update_pipeline_info
     from ...vocabulary.vocabulary import PoseVocabulary
 
+    if args.set_primer and not args.model:  # the embedded model is BopBot's own, not changed by a run
+        raise BopBotError(None, "--set-primer changes a model folder: name it with --model DIR")
     folder = Path(args.model) if args.model else DEFAULT_MODEL
     vocabulary = PoseVocabulary.load(folder)
     sequence = extract(args.input)[0]

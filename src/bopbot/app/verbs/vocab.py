@@ -58,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
             bars[stage] = tqdm(total=frames, desc=label, unit="frame", unit_scale=True, disable=args.quiet)
         bars[stage].update(count)
 
-    report = vocabulary.fit(lambda: chunked(corpus.frame_chunks()), progress)
+    try:
+        report = vocabulary.fit(lambda: chunked(corpus.frame_chunks()), progress)
+    except BopBotError as exc:  # the corpus that is too small is the one named
+        raise BopBotError(exc.path or args.corpus, exc.problem) from None
     for bar in bars.values():
         bar.close()
     make_folder(output)
