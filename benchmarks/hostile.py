@@ -30,10 +30,10 @@ import io
 import json
 import os
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
-import statistics
 import tempfile
 import time
 import zipfile

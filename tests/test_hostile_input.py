@@ -620,7 +620,7 @@ def _wav(path: Path, rate: int, seconds: float) -> Path:
     return path
 
 
-def test_a_long_song_is_heard_for_its_first_twenty_minutes(tmp_path):
+def test_a_long_song_is_heard_for_its_first_ten_minutes(tmp_path):
     from bopbot.music.beats import MAX_TRACK_SECONDS, music_beats
 
     song = _wav(tmp_path / "long.wav", 4000, MAX_TRACK_SECONDS + 120)
@@ -962,3 +962,118 @@ def test_a_bvh_with_a_byte_order_mark_is_read_and_utf16_is_named(tmp_path, capsy
 def test_set_primer_never_changes_the_embedded_model(tmp_path, capsys):
     line = _one_line(capsys, _run(["tokens", str(_dancer(tmp_path / "take.npy")), "--set-primer"]), 1, "--model")
     assert "--set-primer changes a model folder" in line
+
+
+# -- round four: a model folder is one run's at a time, and the system's refusals are said ---------
+
+def _tiny_corpus_and_vocabulary(tmp_path: Path, capsys) -> tuple[Path, Path]:
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert _run(["extract", str(_dancer(tmp_path / "a.npy", frames=400)), str(_dancer(tmp_path / "b.npy")),
+                 "-o", str(corpus), "-q"]) == 0
+    assert _run(["vocab", str(corpus), "-k", "4", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    return corpus, model
+
+
+def test_a_new_vocabulary_never_replaces_one_a_model_was_trained_on(tmp_path, capsys):
+    from bopbot.files import held_folder
+
+    corpus, model = _tiny_corpus_and_vocabulary(tmp_path, capsys)
+    before = (model / "vocabulary.safetensors").read_bytes()
+    with held_folder(model, "training in it"):  # as a training run holds it, before its first checkpoint
+        line = _one_line(capsys, _run(["vocab", str(corpus), "-k", "3", "-o", str(model)]), 1, "model")
+        assert "another BopBot run is using this folder" in line
+    assert _run(["train", str(corpus), "--model", str(model), "--generator", "ngram", "-q"]) == 0
+    capsys.readouterr()
+    line = _one_line(capsys, _run(["vocab", str(corpus), "-k", "3", "-o", str(model)]), 1, "model")
+    assert "already holds ngram.safetensors" in line
+    assert (model / "vocabulary.safetensors").read_bytes() == before
+
+
+def test_training_onto_a_full_disk_is_one_line_and_leaves_no_half_checkpoint(full_disk, tmp_path, capsys):
+    corpus, model = _tiny_corpus_and_vocabulary(tmp_path, capsys)
+    (full_disk / "filler").unlink()
+    cramped = full_disk / "model"
+    shutil.copytree(model, cramped)
+    room = os.statvfs(full_disk)
+    _written(full_disk / "filler", b"\0" * max(0, room.f_bavail * room.f_frsize - 8192))  # too little for a checkpoint
+    line = _one_line(capsys, _run(["train", str(corpus), "--model", str(cramped), "--steps", "4", "--eval-every", "2",
+                                   "--n-layer", "1", "--n-head", "1", "--n-embd", "16", "--context", "16", "-q"]),
+                     1, "model")
+    assert "No space left on device" in line
+    assert not [p for p in cramped.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_a_number_of_thousands_of_digits_is_named(tmp_path, capsys):
+    folder = _openpose(tmp_path / "op", {"pose_keypoints_2d": [float(v) for v in np.ones(75)]})
+    _written(folder / "clip_000000000001_keypoints.json",
+             ('{"people": [{"pose_keypoints_2d": [' + "9" * 5000 + "]}]}").encode())
+    line = _one_line(capsys, _run(["extract", str(folder), "-o", str(tmp_path / "o.npz")]), 1,
+                     "clip_000000000001_keypoints.json")
+    assert "corrupt JSON" in line
+
+
+@pytest.mark.parametrize("damage, culprit, problem", [
+    (lambda folder: (folder / "model.safetensors").unlink() or os.symlink("model.safetensors",
+                                                                          folder / "model.safetensors"),
+     "model.safetensors", "is a loop of symbolic links"),
+    (lambda folder: _written(folder / "generation_config.json", b"[1, 2]"), "generation_config.json",
+     "unreadable generation settings"),
+])
+def test_model_files_that_are_no_files_are_named_for_what_they_are(damage, culprit, problem, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    damage(folder)
+    line = _one_line(capsys, _run(["demo", "--model", str(folder), "--seconds", "1", "-o", str(tmp_path / "d")]), 1,
+                     culprit)
+    assert problem in line
+
+
+def test_a_corpus_is_not_extracted_from_itself(tmp_path, capsys):
+    assert _run(["extract", str(_dancer(tmp_path / "a.npy")), "-o", str(tmp_path / "corpus"), "-q"]) == 0
+    capsys.readouterr()
+    summary = (tmp_path / "corpus" / "corpus.json").read_bytes()
+    line = _one_line(capsys, _run(["extract", str(tmp_path / "corpus" / "shards"), "-o", str(tmp_path / "corpus")]),
+                     1, ".npz")
+    assert "lies inside the output corpus" in line and (tmp_path / "corpus" / "corpus.json").read_bytes() == summary
+
+
+def test_the_dance_is_read_from_the_video_stream_that_moves_not_a_cover(tmp_path):
+    from bopbot.ingest.video import decode_frames, probe
+
+    clip = tmp_path / "two.mp4"
+    with av.open(str(clip), "w") as output:
+        cover = output.add_stream("libx264", rate=20)
+        dance = output.add_stream("libx264", rate=20)
+        for stream, size in ((cover, 32), (dance, 64)):
+            stream.width = stream.height = size
+            stream.pix_fmt = "yuv420p"
+        for number in range(40):
+            for stream, size in ((cover, 32), (dance, 64)):
+                if stream is cover and number >= 2:
+                    continue
+                image = np.full((size, size, 3), number * 5, np.uint8)
+                output.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        output.mux(cover.encode())
+        output.mux(dance.encode())
+    frames = [image for _, image in decode_frames(clip)]
+    assert len(frames) == 40 and frames[0].shape == (64, 64, 3) and probe(clip).width == 64
+
+
+def test_odd_frame_counts_and_names_too_long_are_said_as_they_are(tmp_path, capsys):
+    negative = _bvh(tmp_path / "neg.bvh")
+    negative.write_text(negative.read_text().replace("Frames: 2", "Frames: -5"))
+    line = _one_line(capsys, _run(["extract", str(negative), "-o", str(tmp_path / "o.npz")]), 1, "neg.bvh")
+    assert "'Frames: -5' is not a count of frames" in line
+    long_name = tmp_path / ("n" * 300 + ".mp4")
+    line = _one_line(capsys, _run(["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(long_name)]), 1, "nnnn")
+    assert "cannot write it: File name too long" in line
+
+
+def test_an_interrupted_dance_says_so_without_promising_a_resume(tmp_path):
+    run = subprocess.Popen(BOPBOT + ["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(tmp_path / "o.mp4")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _model_process(run.pid)
+    run.send_signal(signal.SIGINT)
+    said = [line for line in run.communicate(timeout=60)[1].splitlines() if line.strip()]
+    assert run.returncode == 130 and said == ["bopbot: interrupted"], said

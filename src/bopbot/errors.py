@@ -37,6 +37,14 @@ class BopBotError(Exception):
         return BopBotError, (self.path, self.problem)
 
 
+def reason(exc: BaseException) -> str:
+    """Why `exc` happened, in one line: the system's own words for an OSError ("No space left on
+    device"), else the exception's text with its line breaks folded."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split())[:200]
+
+
 def os_error(exc: OSError, path: str | os.PathLike | None = None, doing: str = "read") -> BopBotError:
     """An OSError of the system (no permission, a symlink loop, a name too long) as the BopBotError
     that names its file (`path` if given, else the file the system named) and what could not be done."""

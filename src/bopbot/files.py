@@ -126,6 +126,29 @@ def remove_made_folders() -> None:
             made_folders.pop().rmdir()
 
 
+@contextlib.contextmanager
+def held_folder(folder: str | os.PathLike, doing: str) -> Iterator[Path]:
+    """Hold `folder` (made if needed) for this run, with an exclusive lock on the folder itself
+    (released when the run ends, however it ends), or raise a BopBotError naming it while another
+    run holds it; `doing` says what this run came to do."""
+    import fcntl
+
+    from .errors import BopBotError
+
+    folder = Path(folder)
+    make_folder(folder)
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BopBotError(folder, f"another BopBot run is using this folder: wait for it to end before "
+                                      f"{doing}") from None
+        yield folder
+    finally:
+        os.close(handle)
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Raise a BopBotError naming `path` unless a file can be written there (its folder made if
     needed): said before long work, not after it. A read-only file there is not replaced (a
@@ -133,10 +156,13 @@ def check_writable(path: str | os.PathLike) -> None:
     from .errors import BopBotError
 
     path = Path(path)
-    if path.is_dir():
-        raise BopBotError(path, "is a folder: give a file name to write")
-    if path.is_file() and not os.access(path, os.W_OK):
-        raise BopBotError(path, "is read-only: BopBot does not replace it (make it writable, or give another name)")
+    try:
+        if path.is_dir():
+            raise BopBotError(path, "is a folder: give a file name to write")
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise BopBotError(path, "is read-only: BopBot does not replace it (make it writable, or give another name)")
+    except OSError as exc:  # a name or path too long to be a file
+        raise _cannot_write(path, exc) from None
     _temporary(path).unlink()
 
 
@@ -236,6 +262,19 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> int:
 MAX_ARRAYS = 64
 
 
+def write_tensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> None:
+    """Write `tensors` (numpy arrays, or torch tensors) as one safetensors file at `path`, atomically.
+    They are serialised in memory first: a full disk is then an OSError said of `path` (safetensors
+    writing a file itself raises an error of its own kind)."""
+    if any(type(value).__module__.startswith("torch") for value in tensors.values()):
+        from safetensors.torch import save
+    else:
+        from safetensors.numpy import save
+    data = save(tensors, metadata=metadata)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def array_names(path: str | os.PathLike) -> list[str]:
     """The names of the arrays in a `.npz` (its members less `.npy`), or [""] for a `.npy`; an archive
     of more than MAX_ARRAYS, or a file that is neither, is a BopBotError naming it."""
@@ -300,6 +339,8 @@ def read_json(path: str | os.PathLike, what: str = "JSON"):
         raise BopBotError(path, f"corrupt {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BopBotError(path, f"corrupt {what}: nested too deeply to read") from None
+    except ValueError as exc:  # a number of thousands of digits
+        raise BopBotError(path, f"corrupt {what}: {' '.join(str(exc).split())[:120]}") from None
 
 
 def tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
@@ -332,6 +373,25 @@ def check_shapes(path: str | os.PathLike, expected: dict[str, tuple[int, ...]], 
                                 f"(e.g. '{extra[0]}')")
 
 
+def file_problem(path: str | os.PathLike) -> str | None:
+    """What keeps `path` from being a file to read, in a few words ("missing", "a loop of symbolic
+    links", "a folder, not a file", ...), or None when it is a regular file."""
+    import errno
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "a symbolic link to nothing" if os.path.lexists(path) else "missing"
+    except OSError as exc:
+        return "a loop of symbolic links" if exc.errno == errno.ELOOP else f"unreadable ({exc.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a pipe or a device)"
+    return None
+
+
 def read_tensors(path: str | os.PathLike, what: str, names: tuple[str, ...]) -> dict:
     """The numpy arrays of the safetensors file `path` (`what` it holds, for messages): a BopBotError
     naming the file when it is missing, unreadable, lacks one of `names` or holds NaN or infinity."""
@@ -341,8 +401,11 @@ def read_tensors(path: str | os.PathLike, what: str, names: tuple[str, ...]) -> 
     from .errors import BopBotError
 
     path = Path(path)
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == "missing":
         raise BopBotError(path, f"missing: the model folder has no {what}")
+    if problem:
+        raise BopBotError(path, f"is {problem}: the model folder's {what} should be here")
     try:
         tensors = load_file(str(path))
     except Exception as exc:  # safetensors raises several kinds for a damaged file

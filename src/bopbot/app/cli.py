@@ -34,6 +34,8 @@ LIMITS = {
     "port": (1, 65535, True), "max_upload_mb": (0.0, 10**5, False), "max_clip_seconds": (0.0, 3600.0, False),
 }
 
+#: The verbs that carry on from where an interrupted run stopped.
+RESUMABLE = ("extract", "train")
 #: The verbs, in the order `bopbot --help` lists them.
 VERBS = {"extract": extract, "vocab": vocab, "train": train, "dance": dance, "demo": demo, "tokens": tokens,
          "evaluate": evaluate, "serve": serve}
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except BopBotError as exc:
         code = _fail(str(exc))
     except KeyboardInterrupt:
-        print("bopbot: interrupted; run the same command again to resume", file=sys.stderr)
+        again = "; run the same command again to resume" if args.verb in RESUMABLE else ""
+        print(f"bopbot: interrupted{again}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
         if isinstance(exc, OSError) and exc.filename is not None:  # the system refused a file: ordinary

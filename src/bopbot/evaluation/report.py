@@ -10,7 +10,7 @@ import numpy as np
 from ..choreography.render import background, draw_dancer
 from ..data.normalise import denormalise
 from ..data.pose_sequence import CORPUS_FPS
-from ..files import make_folder, write_text_atomic
+from ..files import atomic_path, make_folder, write_text_atomic
 from .continuity import VIEW_SECONDS
 
 QUALITY = (  # key, heading, format, which way is better
@@ -107,7 +107,8 @@ def _metric_bars(table: dict, path: Path) -> None:
         axis.set_title(f"{heading}\n({better})", fontsize=9)
         axis.set_xticks(range(len(names)), [_short(n) for n in names], rotation=60, fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:  # a full disk leaves no half picture, and says so of `path`
+        figure.savefig(tmp, dpi=110, format="png")
     plt.close(figure)
 
 
@@ -125,7 +126,8 @@ def _speed_curves(samples: dict, path: Path) -> None:
     axis.set_ylabel("mean joint speed (torso/s)")
     axis.legend(fontsize=8, ncol=3)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:  # a full disk leaves no half picture, and says so of `path`
+        figure.savefig(tmp, dpi=110, format="png")
     plt.close(figure)
 
 
@@ -160,7 +162,8 @@ def _beat_shift_plot(curve: dict, path: Path) -> None:
     axis.set_ylabel("Beat Align Score")
     axis.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:  # a full disk leaves no half picture, and says so of `path`
+        figure.savefig(tmp, dpi=110, format="png")
     plt.close(figure)
 
 
@@ -200,7 +203,8 @@ def _frame_strips(samples: dict, path: Path, frames: int = 8, cell: int = 160) -
         label = Image.fromarray(np.full((cell, 130, 3), 245, np.uint8))
         ImageDraw.Draw(label).text((6, cell // 2 - 6), name, fill=(20, 20, 20))
         rows.append(np.concatenate([np.asarray(label), row], axis=1))
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.concatenate(rows, axis=0)).save(tmp, format="PNG")
 
 
 def write_report(result: dict, folder: str | Path, command: str) -> Path:

@@ -236,10 +236,13 @@ def parse_motion(lines: list[str], channels: int, path: str) -> tuple[float, np.
     frame_time = _header_value(lines[1], "Frame Time", path)
     check_frame_count(path, frames)
     rows = [line.split() for line in lines[2:] if line.strip()]
+    if frames < 0 or frames != int(frames):
+        raise _malformed(path, "motion", f"'Frames: {frames:g}' is not a count of frames")
     if frames < 1 or not rows:
         raise BopBotError(path, "the BVH motion has zero frames")
     if len(rows) != frames:
-        raise _malformed(path, "motion", f"'Frames: {frames:g}' but {len(rows)} frame lines (truncated file?)")
+        hint = " (truncated file?)" if len(rows) < frames else ""
+        raise _malformed(path, "motion", f"'Frames: {frames:g}' but {len(rows)} frame lines{hint}")
     for number, row in enumerate(rows, start=1):
         if len(row) != channels:
             detail = f"frame {number} has {len(row)} values, the hierarchy has {channels} channels"

@@ -67,6 +67,17 @@ def _open(path: str | os.PathLike, still_ok: bool = False) -> Iterator[av.contai
         yield container
 
 
+def dance_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The video stream the dance is in: of the streams that are not cover pictures, the one with
+    the most frames (then the longest, then the largest); a short first stream is often a cover."""
+    def size(stream: av.VideoStream) -> tuple:
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        return stream.frames or 0, duration, stream.codec_context.width * stream.codec_context.height
+
+    moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    return max(moving, key=size)
+
+
 def _unreadable(path: Path, exc: av.FFmpegError) -> str:
     """Why FFmpeg could not open `path`, in a sentence (an MP4 it cannot open is usually cut short)."""
     with open(path, "rb") as handle:
@@ -150,7 +161,7 @@ def decode_frames(
     count the file declares; one frame of slack allows for containers whose count is off by one.)
     """
     with _open(path) as container:
-        stream = container.streams.video[0]
+        stream = dance_stream(container)
         stream.thread_type = "AUTO"
         clock = _Clock(1.0 / _average_fps(stream))
         size = _scaled_size(stream.codec_context.width, stream.codec_context.height, max_side)
@@ -188,7 +199,7 @@ def decode_frames(
 def probe(path: str | os.PathLike) -> VideoInfo:
     """Size (after rotation), frame rate, frame count estimate, duration and audio of a video."""
     with _open(path) as container:
-        stream = container.streams.video[0]
+        stream = dance_stream(container)
         try:
             rotation = next(container.decode(stream)).rotation
         except (StopIteration, av.FFmpegError):

@@ -18,10 +18,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import save_file
 
 from ..errors import BopBotError
-from ..files import atomic_path, read_tensors
+from ..files import read_tensors, write_tensors
 from ..vocabulary.vocabulary import PoseVocabulary
 
 SENTENCES = "sentences.safetensors"
@@ -39,8 +38,7 @@ DISCOUNT = 0.75
 
 def save_sentences(folder: Path, train_ids: np.ndarray) -> None:
     """The training split as one id stream, `<eod>` (= K) between dances."""
-    with atomic_path(folder / SENTENCES) as tmp:
-        save_file({"ids": train_ids.astype(np.int32)}, str(tmp))
+    write_tensors(folder / SENTENCES, {"ids": train_ids.astype(np.int32)})
 
 
 def load_sentences(folder: Path) -> np.ndarray:
@@ -110,9 +108,8 @@ class NgramWords:
         return tables[0], tables[1], unigrams
 
     def save(self, folder: Path, trigrams: np.ndarray, bigrams: np.ndarray) -> None:
-        with atomic_path(folder / NGRAM) as tmp:
-            save_file({"trigrams": trigrams.astype(np.int32), "bigrams": bigrams.astype(np.int32),
-                       "unigrams": self.unigrams.astype(np.int64)}, str(tmp))
+        write_tensors(folder / NGRAM, {"trigrams": trigrams.astype(np.int32), "bigrams": bigrams.astype(np.int32),
+                                       "unigrams": self.unigrams.astype(np.int64)})
 
     @classmethod
     def load(cls, folder: Path) -> "NgramWords":

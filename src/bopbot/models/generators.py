@@ -16,6 +16,7 @@ music sounds like frame by frame (`beats.music_frames`, or None), and only `gpt2
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +161,9 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gp
 
         where = folder if name == "gpt2" else folder / MUSIC_FOLDER
         if name == "gpt2-music" and not where.is_dir():
-            raise BopBotError(where, "missing: train the music-aware GPT-2 with `bopbot train --generator gpt2-music`")
+            said = "is a file, not the music-aware GPT-2's folder" if os.path.lexists(where) else \
+                "missing: train the music-aware GPT-2 with `bopbot train --generator gpt2-music`"
+            raise BopBotError(where, said)
         if gpt2 is None:
             gpt2, tokenizer = load_gpt2(where)
             if tokenizer.convert_ids_to_tokens(list(range(vocabulary.k))) != vocabulary.words_:

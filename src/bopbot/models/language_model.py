@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..errors import BopBotError
-from ..files import check_shapes
+from ..files import check_shapes, file_problem
 
 END_OF_DANCE = "<eod>"
 PAD = "<pad>"
@@ -147,6 +147,14 @@ def _check_config(folder: str | os.PathLike):
             skeleton = GPT2LMHeadModel(config)
     except Exception as exc:  # sizes that do not fit together (n_embd not a multiple of n_head)
         raise BopBotError(path, f"unusable GPT-2 config ({_one_line(exc)})") from None
+    if os.path.lexists(os.path.join(folder, "generation_config.json")):
+        from transformers import GenerationConfig
+
+        try:
+            GenerationConfig.from_pretrained(folder)
+        except Exception as exc:
+            raise BopBotError(os.path.join(folder, "generation_config.json"),
+                              f"unreadable generation settings ({_one_line(exc)})") from None
     tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
     expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items() if name not in tied}
     check_shapes(os.path.join(folder, "model.safetensors"), expected, "GPT-2 weights", "config.json")
@@ -161,8 +169,10 @@ def load_gpt2(folder: str | os.PathLike):
 
     quiet_transformers()
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
-        if not os.path.isfile(os.path.join(folder, name)):
-            raise BopBotError(os.path.join(folder, name), "missing: the model folder is incomplete")
+        problem = file_problem(os.path.join(folder, name))
+        if problem:
+            said = "missing: the model folder is incomplete" if problem == "missing" else f"is {problem}"
+            raise BopBotError(os.path.join(folder, name), said)
     weights = os.path.join(folder, "model.safetensors")
     try:
         with safe_open(weights, framework="pt"):

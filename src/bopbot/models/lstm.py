@@ -57,7 +57,7 @@ from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path, check_shapes, read_json, write_text_atomic
+from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
 from .training import is_validation, load_optimizer_state, save_checkpoint, training_device
 
 WEIGHTS = "lstm.safetensors"
@@ -315,10 +315,7 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
 
 def export_lstm(model: PoseLSTM, size: LSTMSize, settings: LSTMSettings, report: LSTMReport, folder: Path) -> None:
     """Write `lstm.safetensors` and `lstm.json` into the model folder, each atomically."""
-    from safetensors.torch import save_file
-
-    with atomic_path(folder / WEIGHTS) as tmp:
-        save_file(_tensors(model), str(tmp))
+    write_tensors(folder / WEIGHTS, _tensors(model))
     description = {"fps": CORPUS_FPS, "window": settings.window, "size": asdict(size),
                    "settings": asdict(settings), "report": asdict(report)}
     write_text_atomic(folder / DESCRIPTION, json.dumps(description, indent=2))
@@ -346,8 +343,10 @@ def load_lstm(model_folder: str | os.PathLike) -> LoadedLSTM:
 
     folder = Path(model_folder)
     for name in (DESCRIPTION, WEIGHTS):
-        if not (folder / name).is_file():
-            raise BopBotError(folder / name, "missing: no trained LSTM here; train one with `train_lstm`")
+        problem = file_problem(folder / name)
+        if problem:
+            raise BopBotError(folder / name, "missing: no trained LSTM here; train one with `bopbot train --generator "
+                                             "lstm`" if problem == "missing" else f"is {problem}")
     try:
         info = read_json(folder / DESCRIPTION, "LSTM description")
         size = LSTMSize(**info["size"])

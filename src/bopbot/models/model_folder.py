@@ -24,6 +24,10 @@ from ..files import read_json, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 
 PIPELINE_FILE = "bopbot.json"
+#: What training leaves in a model folder, each made for its vocabulary: a new vocabulary over any
+#: of them would leave them unusable.
+TRAINED = ("model.safetensors", "checkpoint", "music", "lstm.safetensors", "lstm-checkpoint", "travel.safetensors",
+           "ngram.safetensors", "sentences.safetensors")
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "default_model"
 
 

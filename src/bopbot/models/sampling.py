@@ -15,7 +15,6 @@ import numpy as np
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
 
-
 #: Temperatures below this are taken as it: the likeliest word wins either way, and dividing a
 #: float32 logit by 1e-300 overflows to infinity (no probabilities are left to draw from).
 MIN_TEMPERATURE = 1e-6

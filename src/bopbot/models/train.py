@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
-from ..errors import BopBotError
+from ..errors import BopBotError, reason
 from ..files import make_folder, write_npy, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
@@ -308,8 +308,12 @@ def export_model(model, vocabulary: PoseVocabulary, folder: Path) -> None:
     """Write the trained GPT-2 and its tokenizer at the top of the model folder."""
     staging = folder / ".tmp-export"
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging, safe_serialization=True)
-    make_tokenizer(vocabulary.words_, music=bool(getattr(model.config, "music_inputs", 0))).save_pretrained(staging)
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        make_tokenizer(vocabulary.words_, music=bool(getattr(model.config, "music_inputs", 0))).save_pretrained(staging)
+    except Exception as exc:  # a full disk: transformers and safetensors raise kinds of their own for it
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BopBotError(folder, f"cannot write the trained GPT-2: {reason(exc)}") from None
     for item in staging.iterdir():
         os.replace(item, folder / item.name)
     staging.rmdir()

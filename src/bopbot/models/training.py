@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import BopBotError
+from ..errors import BopBotError, reason
 
 OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
@@ -28,15 +28,19 @@ def save_checkpoint(folder: Path, write_weights: Callable[[Path], None], optimiz
 
     fresh = folder.with_name(f".tmp-{folder.name}")
     shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir(parents=True)
-    write_weights(fresh)
-    moments = {
-        f"{index}.{name}": value.detach().cpu().contiguous()
-        for index, values in optimizer.state_dict()["state"].items()
-        for name, value in values.items()
-    }
-    save_file(moments, str(fresh / OPTIMIZER))
-    (fresh / STATE).write_text(json.dumps(state, indent=2))
+    try:
+        fresh.mkdir(parents=True)
+        write_weights(fresh)
+        moments = {
+            f"{index}.{name}": value.detach().cpu().contiguous()
+            for index, values in optimizer.state_dict()["state"].items()
+            for name, value in values.items()
+        }
+        save_file(moments, str(fresh / OPTIMIZER))
+        (fresh / STATE).write_text(json.dumps(state, indent=2))
+    except Exception as exc:  # a full disk: safetensors and transformers raise kinds of their own for it
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise BopBotError(folder, f"cannot write the checkpoint: {reason(exc)}") from None
     stale = folder.with_name(f".tmp-old-{folder.name}")
     if folder.exists():
         os.replace(folder, stale)

@@ -48,7 +48,7 @@ from ..data.motion import smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path, read_json, write_text_atomic
+from ..files import file_problem, read_json, write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
 from .training import is_validation
@@ -177,10 +177,7 @@ def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLi
     model.gain.copy_(torch.tensor([moved, moved, zoomed], dtype=torch.float32))
     report = TravelReport(settings.steps, len(train_x), time.monotonic() - started, r2,
                           {name: float(g) for name, g in zip(OUTPUTS, model.gain)})
-    from safetensors.torch import save_file
-
-    with atomic_path(model_folder / WEIGHTS) as tmp:
-        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    write_tensors(model_folder / WEIGHTS, {k: v.detach().contiguous() for k, v in model.state_dict().items()})
     write_text_atomic(model_folder / DESCRIPTION, json.dumps(
         {"window": WINDOW, "hidden": HIDDEN, "outputs": list(OUTPUTS), "settings": asdict(settings),
          "report": asdict(report)}, indent=2))
@@ -193,8 +190,11 @@ def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
     from safetensors.torch import load_file
 
     path = Path(model_folder) / WEIGHTS
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == "missing":
         return None
+    if problem:
+        raise BopBotError(path, f"is {problem}: the travel model should be here")
     description = Path(model_folder) / DESCRIPTION
     try:
         shape = read_json(description, "travel model description")

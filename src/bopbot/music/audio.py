@@ -13,7 +13,6 @@ import numpy as np
 
 from ..errors import BopBotError
 
-
 #: Sample rates music may have, in Hz: below, no beat can be heard; above, it is no sound file's.
 MIN_RATE, MAX_RATE = 4000, 768000
 #: The rates AAC (the MP4's sound) is written at, in Hz; music at any other is resampled to 48 kHz.

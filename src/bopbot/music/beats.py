@@ -52,8 +52,9 @@ HOP = 512
 #: Music whose loudest sample stays below this (full scale 1) is silence: it has no beats.
 SILENCE = 1e-3
 #: The most of a track heard, from its start: librosa's spectrogram costs about 1 GB an hour of
-#: audio, so a track is cut here (20 minutes: about 0.35 GB) and its beats carry on at its tempo.
-MAX_TRACK_SECONDS = 1200.0
+#: audio, so a track is cut here (10 minutes, longer than most songs: about 0.2 GB) and its beats
+#: carry on at its tempo.
+MAX_TRACK_SECONDS = 600.0
 
 
 def mean_joint_speed(poses: np.ndarray, fps: float) -> np.ndarray:

@@ -27,12 +27,12 @@ from typing import Callable, Iterable, Iterator
 
 import faiss
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 from scipy import sparse
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import atomic_path
+from ..files import write_tensors
 from .words import made_up_words
 
 DIMS = NUM_JOINTS * 2
@@ -245,13 +245,9 @@ class PoseVocabulary:
         """Write `vocabulary.safetensors` (centroids, counts; words in its metadata) into `folder`."""
         self._check_fitted()
         path = Path(folder) / FILENAME
-        with atomic_path(path) as tmp:
-            save_file(
-                {"centroids": self.centroids_.astype(np.float32), "counts": self.counts_.astype(np.int64)},
-                str(tmp),
-                metadata={"words": " ".join(self.words_), "niter": str(self.niter), "seed": str(self.seed),
-                          **({"parts": "x".join(map(str, self.parts))} if self.parts else {})},
-            )
+        write_tensors(path, {"centroids": self.centroids_.astype(np.float32), "counts": self.counts_.astype(np.int64)},
+                      metadata={"words": " ".join(self.words_), "niter": str(self.niter), "seed": str(self.seed),
+                                **({"parts": "x".join(map(str, self.parts))} if self.parts else {})})
         return path
 
     @classmethod

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...errors import BopBotError
 from ...models.generators import NAMES as GENERATOR_NAMES
-from .options import positive, yaws
+from .options import positive, show_progress, yaws
 
 SUMMARY = "score generated dances against real held-out dances, with intervals"
 
@@ -57,7 +57,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...evaluation.evaluate import EvalSettings, evaluate
     from ...evaluation.report import CONTINUITY, markdown_table, write_report
-    from ...files import check_apart
+    from ...files import check_apart, check_writable
     from ...ingest.extract import expand_inputs
     from ...models.model_folder import DEFAULT_MODEL
 
@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
     walked = [item for item in args.heldout if Path(item).is_dir()]
     check_apart([*expand_inputs(args.heldout), *walked, args.corpus], folders=[args.output])
-    result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, not args.quiet)
+    check_writable(Path(args.output) / "report.md")  # said before the minutes of work, not after
+    result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, show_progress(args))
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))
     print(markdown_table(result["table"], CONTINUITY))

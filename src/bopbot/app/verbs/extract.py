@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from ...errors import BopBotError
 from ...files import check_apart
-from .options import EXIT_PARTIAL, degrees, positive, yaws
+from .options import EXIT_PARTIAL, degrees, positive, show_progress, yaws
 
 SUMMARY = "dance videos and motion files -> pose sequence or corpus"
 
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
             raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
-        sequences = extract(inputs[0], options, progress=not args.quiet and sys.stderr.isatty())
+        sequences = extract(inputs[0], options, progress=show_progress(args))
         sequences[0].save(output)
         views = f" (first of {len(sequences)} camera views; give a folder to keep them all)" if len(sequences) > 1 else ""
         print(f"wrote {output}: {describe(sequences[0])}{views}")
@@ -68,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(missing[0], f"no such file or folder, nor any of the other {len(missing) - 1:,} inputs")
     walked = [item for item in args.inputs if Path(item).is_dir()]  # a corpus inside one is read back next time
     check_apart([*inputs, *walked], folders=[output])
+    inside = next((path for path in inputs if os.path.realpath(output) in map(str, Path(os.path.realpath(path)).parents)),
+                  None)
+    if inside is not None:
+        raise BopBotError(inside, f"lies inside the output corpus {output}: a corpus is not extracted from itself")
     from ...ingest.build_corpus import build_corpus
 
-    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=not args.quiet, ray=args.ray)
+    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=show_progress(args), ray=args.ray)
     _print_summary(output, report)
     return EXIT_PARTIAL if report.failed else 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import warnings
 
 from ...models.generators import NAMES as GENERATOR_NAMES
@@ -11,6 +12,11 @@ from ...models.generators import NAMES as GENERATOR_NAMES
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only where someone watches: not with --quiet, and not into a file or a pipe."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def yaws(text: str) -> tuple[float, ...]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 from ...errors import BopBotError
+from ...files import held_folder
 from ...models.generators import NAMES as GENERATOR_NAMES
+from .options import show_progress
 
 SUMMARY = "train a generator (GPT-2 by default) on the corpus"
 
@@ -53,10 +56,6 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...models.language_model import GPT2Size
-    from ...models.model_folder import update_pipeline_info
-    from ...models.train import TrainSettings, train
-
     for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
@@ -68,12 +67,23 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.generator not in ("gpt2", "gpt2-music")):
         raise BopBotError(None, "only the GPT-2 trains in many processes (torchrun); train the others in one")
-    if args.travel:
-        return _train_travel(args)
-    if args.generator == "lstm":
-        return _train_lstm(args)
-    if args.generator not in ("gpt2", "gpt2-music"):
-        return _train_baseline(args)
+    # one run at a time in a model folder (under torchrun, the main process holds it for all)
+    held = held_folder(args.model, "training in it") if not int(os.environ.get("RANK", "0")) else nullcontext()
+    with held:
+        if args.travel:
+            return _train_travel(args)
+        if args.generator == "lstm":
+            return _train_lstm(args)
+        if args.generator not in ("gpt2", "gpt2-music"):
+            return _train_baseline(args)
+        return _train_gpt2(args)
+
+
+def _train_gpt2(args: argparse.Namespace) -> int:
+    from ...models.language_model import GPT2Size
+    from ...models.model_folder import update_pipeline_info
+    from ...models.train import TrainSettings, train
+
     size = GPT2Size(args.n_layer, args.n_head, args.n_embd, args.context, args.dropout)
     defaults = TrainSettings()
     settings = TrainSettings(
@@ -82,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
     music = args.generator == "gpt2-music"
-    report = train(args.corpus, args.model, size, settings, progress=not args.quiet, music=music)
+    report = train(args.corpus, args.model, size, settings, progress=show_progress(args), music=music)
     if int(os.environ.get("RANK", "0")):  # the main process of a torchrun says what was trained
         return 0
     update_pipeline_info(args.model, **{"music_training" if music else "training": {**vars(report), "size": size.to_json()}})
@@ -103,7 +113,7 @@ def _train_lstm(args: argparse.Namespace) -> int:
         eval_every=args.eval_every or defaults.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
         device=args.device,
     )
-    report = train_lstm(args.corpus, args.model, settings=settings, progress=not args.quiet)
+    report = train_lstm(args.corpus, args.model, settings=settings, progress=show_progress(args))
     update_pipeline_info(args.model, lstm=vars(report))
     print(f"trained the LSTM in {args.model}: {report.steps} steps in {report.seconds / 60:.1f} min; "
           f"validation NLL {report.validation_loss:.3f} per frame")
@@ -117,7 +127,7 @@ def _train_travel(args: argparse.Namespace) -> int:
     defaults = TravelSettings()
     settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
                               validation_fraction=args.validation_fraction, seed=args.seed)
-    report = train_travel(args.corpus, args.model, settings, progress=not args.quiet)
+    report = train_travel(args.corpus, args.model, settings, progress=show_progress(args))
     update_pipeline_info(args.model, travel=vars(report))
     explained = ", ".join(f"{name} {value:.2f}" for name, value in report.validation_r2.items())
     print(f"trained the travel model in {args.model} on {report.frames} steps in {report.seconds:.0f} s; "
@@ -132,7 +142,7 @@ def _train_baseline(args: argparse.Namespace) -> int:
     from ...vocabulary.vocabulary import PoseVocabulary
 
     vocabulary = PoseVocabulary.load(args.model)
-    train_ids, _ = encode_corpus(Corpus(args.corpus), vocabulary, args.validation_fraction, args.seed, not args.quiet)
+    train_ids, _ = encode_corpus(Corpus(args.corpus), vocabulary, args.validation_fraction, args.seed, show_progress(args))
     train_baseline(args.generator, train_ids, args.model, vocabulary.k)
     print(f"trained the {args.generator} baseline in {args.model} on {len(train_ids)} words")
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...files import make_folder
+from ...files import held_folder
+from .options import show_progress
 
 SUMMARY = "k-means pose vocabulary over a corpus -> model folder"
 
@@ -34,17 +36,27 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ...data.corpus import Corpus
-    from ...models.model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
-    from ...vocabulary.vocabulary import PoseVocabulary, chunked, gpu_count
+    from ...models.model_folder import TRAINED
 
     corpus = Corpus(args.corpus)
     output = Path(args.output)
-    if (output / "model.safetensors").exists() or (output / "checkpoint").exists():
-        raise BopBotError(output, "already holds a trained model; give a new folder for a new vocabulary")
     parts = _parts(args.parts) if args.parts else None
+    with held_folder(output, "making a vocabulary in it"):  # not while a training run writes there
+        trained = [name for name in TRAINED if os.path.lexists(output / name)]
+        if trained:
+            raise BopBotError(output, f"already holds {trained[0]}, trained for its vocabulary; give a new folder for "
+                                      "a new vocabulary")
+        return _fit(args, corpus, output, parts)
+
+
+def _fit(args: argparse.Namespace, corpus, output: Path, parts: tuple[int, int] | None) -> int:
+    """Fit the vocabulary on the corpus and write it into the model folder `output`."""
+    from tqdm import tqdm
+
+    from ...models.model_folder import pipeline_info, read_pipeline_info, update_pipeline_info
+    from ...vocabulary.vocabulary import PoseVocabulary, chunked, gpu_count
+
     frames = corpus.summary()["frames"]
     vocabulary = PoseVocabulary(k=args.k, niter=args.niter, seed=args.seed, max_training_frames=args.max_training_frames,
                                 parts=parts)
@@ -55,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             for bar in bars.values():
                 bar.close()
             label = "sampling" if stage == "sample" else "assigning"
-            bars[stage] = tqdm(total=frames, desc=label, unit="frame", unit_scale=True, disable=args.quiet)
+            bars[stage] = tqdm(total=frames, desc=label, unit="frame", unit_scale=True, disable=not show_progress(args))
         bars[stage].update(count)
 
     try:
@@ -64,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(exc.path or args.corpus, exc.problem) from None
     for bar in bars.values():
         bar.close()
-    make_folder(output)
     vocabulary.save(output)
     summary = {
         "k": vocabulary.k, **({"parts": args.parts} if parts else {}), "frames": report.frames,
