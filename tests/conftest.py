@@ -33,7 +33,7 @@ def small_corpus(data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(small_corpus, tmp_path_factory) -> Path:
     """A model folder trained by BopBot's own verbs on the small corpus: 64 words, a tiny GPT-2, every
-    generator (the music-aware GPT-2 too), and the travel model."""
+    generator (the music-aware GPT-2 too), the word decoder and the travel model."""
     from bopbot.app.cli import main
 
     folder = tmp_path_factory.mktemp("model")
@@ -45,6 +45,8 @@ def tiny_model(small_corpus, tmp_path_factory) -> Path:
         assert main(["train", str(small_corpus), "--model", str(folder), "--generator", generator, "-q"]) == 0
     assert main(["train", str(small_corpus), "--model", str(folder), "--generator", "lstm", "--steps", "20",
                  "--eval-every", "10", "--batch-size", "8", "-q"]) == 0
+    assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--steps", "40", "--batch-size", "8",
+                 "-q"]) == 0
     assert main(["train", str(small_corpus), "--model", str(folder), "--travel", "--steps", "300", "-q"]) == 0
     assert main(["train", str(small_corpus), "--model", str(folder), "--generator", "gpt2-music", "--steps", "30",
                  "--eval-every", "30", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--context", "64",

@@ -185,3 +185,20 @@ def test_a_placed_dance_is_drawn_where_the_context_left_off(tiny_model, small_co
     last = denormalise(context[-1:], placement[-1:])[0]
     assert np.linalg.norm(shown[0, :, :2] - last[:, :2], axis=1).mean() < 0.1 * placement[-1, 2]
     assert continuity.inside_frame(shown, sequence.size) == 1.0
+
+
+def test_motion_ratio_says_how_much_the_new_dance_moves_against_the_users_own():
+    from bopbot.evaluation.continuity import motion_ratio
+
+    rng = np.random.default_rng(0)
+    frames = np.arange(200)[:, None, None]
+    base = rng.uniform(200, 400, size=(1, 17, 2))
+    sway = 20 * np.sin(2 * np.pi * rng.uniform(0.5, 1.5, size=(1, 17, 2)) * frames / 20 + rng.uniform(0, 6, size=(1, 17, 2)))
+    dance = np.concatenate([base + sway, np.ones((200, 17, 1))], axis=2)
+    context, continuation = dance[:100], dance[100:]
+    assert 0.7 < motion_ratio(context, continuation) < 1.4
+    twice = np.concatenate([dance[::2], dance[::2]])[:100]  # the same moves at double speed
+    assert 1.7 < motion_ratio(context, twice) < 2.3
+    assert 3.0 < motion_ratio(context, twice, order=2) < 5.0  # accelerations go with the square
+    still = np.repeat(dance[100:101], 100, axis=0)
+    assert motion_ratio(context, still) == 0.0

@@ -316,3 +316,68 @@ def test_corrupt_tang_json_is_refused(tmp_path: Path) -> None:
 def test_malformed_tang_take_is_refused(tmp_path: Path, content: dict, problem: str) -> None:
     with pytest.raises(BopBotError, match=problem):
         load_tang(_write_tang(tmp_path / "DANCE_R_1", json.dumps(content)))
+
+
+def _turning_figure(seconds: float = 8.0, fps: float = 25.0, turns_per_second: float = 0.25) -> Motion3D:
+    """The standing figure turning on the spot about its hips, counter-clockwise seen from above."""
+    still = _standing_figure(round(seconds * fps))
+    hips = still.joints[0, [INDEX["left_hip"], INDEX["right_hip"]]].mean(axis=0)
+    angles = 2 * np.pi * turns_per_second * np.arange(len(still.joints)) / fps
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    relative = still.joints - hips
+    turned = relative.copy()
+    turned[..., 0] = cos * relative[..., 0] + sin * relative[..., 2]
+    turned[..., 2] = -sin * relative[..., 0] + cos * relative[..., 2]
+    return Motion3D(turned + hips, fps, "synthetic turning")
+
+
+def test_a_following_camera_films_the_front_of_a_dancer_who_turns() -> None:
+    """A fixed camera sees a dancer turning a full circle from every side; one that follows sees
+    the front all along (the views a phone user films), and its yaw is measured from the facing."""
+    motion = _turning_figure()
+    fixed = view_angles(motion, VirtualCamera(0.0))
+    following = view_angles(motion, VirtualCamera(0.0, follow=True))
+    assert fixed.max() > 170 and (fixed <= 60).mean() < 0.4
+    assert following[50:-50].max() < 5  # away from the ends (2 s of low-pass), where it has less to go on
+    side = view_angles(motion, VirtualCamera(90.0, follow=True))
+    assert np.abs(side[50:-50] - 90).max() < 5
+    film = project(motion, VirtualCamera(0.0, follow=True))
+    assert film.meta["follow"] is True and (film.keypoints[:, :, 2] == 1).all()
+    # from the front all along: the dancer's left shoulder stays on the image right
+    left, right = film.keypoints[:, INDEX["left_shoulder"], 0], film.keypoints[:, INDEX["right_shoulder"], 0]
+    assert (left > right).all()
+    assert "follow" not in project(motion, VirtualCamera(0.0)).meta
+
+
+def test_linear_gap_fills_are_found_and_drawn_again_along_a_curve() -> None:
+    """Once a second 5 frames replaced by a straight line, as in the Tang cha-cha and rumba takes:
+    found exactly, and redrawn so the kinks at the fill's ends are gone."""
+    from bopbot.ingest.tang import linear_fill_frames, repair_linear_gaps
+
+    frames = np.arange(250)
+    wave = np.sin(2 * np.pi * 0.7 * frames / 25)[:, None, None] * np.linspace(10, 30, 23)[None, :, None]
+    points = np.repeat(wave, 3, axis=2) * np.array([1.0, 0.5, 0.2])
+    filled = np.isin(frames % 25, [23, 24, 0, 1, 2]) & (frames > 2) & (frames < 248)
+    damaged = points.copy()
+    for start in np.flatnonzero(np.diff(np.r_[0, filled.astype(int)]) == 1):
+        end = start + 5
+        weights = np.arange(1, 6)[:, None, None] / 6
+        damaged[start:end] = (1 - weights) * points[start - 1] + weights * points[end]
+    assert (linear_fill_frames(damaged) == filled).all()
+    assert not linear_fill_frames(points).any()  # real motion is never straight for every joint at once
+    repaired, count = repair_linear_gaps(damaged)
+    assert count == filled.sum()
+
+    def kink(p: np.ndarray) -> float:  # the largest acceleration, over the true motion's
+        return np.abs(np.diff(p, n=2, axis=0)).max() / np.abs(np.diff(points, n=2, axis=0)).max()
+
+    assert kink(damaged) > 3 and kink(repaired) < 1.5
+    assert np.abs(repaired - points).max() < np.abs(damaged - points).max() / 5
+
+
+def test_the_tang_cha_cha_takes_come_with_their_gap_fills_redrawn(data: Path) -> None:
+    take = load_tang(data / "mocap" / "tang2018" / "DANCE_C_2")
+    assert take.meta["repaired_frames"] == 120  # 5 a second over 80 s
+    accelerations = np.linalg.norm(np.diff(take.joints, n=2, axis=0), axis=2).mean(axis=1)
+    by_phase = np.array([accelerations[(np.arange(len(accelerations)) + 1) % 25 == k].mean() for k in range(25)])
+    assert by_phase.max() / by_phase.mean() < 1.35  # the raw take: 1.73 at frame 3, 1.51 at frame 22

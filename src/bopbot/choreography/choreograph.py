@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.motion import smooth
+from ..data.motion import SMOOTHING_SECONDS, smooth
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
@@ -71,7 +71,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
              if track is not None else None)
     new = choreographer.generator.continue_dance(user.poses, written, sampling, heard)
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
-                                   user.sequence.size, context)
+                                   user.sequence.size, context, choreographer.mover, new.low_pass)
     shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
     keypoints = play(keypoints, shown)
     ids = new.ids[np.round(shown).astype(int)] if new.ids is not None else None
@@ -98,17 +98,19 @@ def _handover(frames: int) -> tuple[np.ndarray, np.ndarray]:
     return CARRY_DECAY ** steps, ramp * ramp * (3 - 2 * ramp)
 
 
-def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
+def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None,
+                  low_pass: bool = True) -> np.ndarray:
     """The new keyframe poses as movement that carries on from the context, without a jump.
 
-    The context's last second leads in, and `smooth` turns lead-in and keyframes into movement.
+    The context's last second leads in, and `smooth` turns lead-in and keyframes into movement
+    (its low-pass only where `low_pass`: not for a decoder's poses, which are movement already).
     Over the first `HANDOVER_SECONDS` the dancer then hands over from the real motion carried on
     (the last real pose moving on with its last velocity, slowing down) to that movement, with a
     smoothstep weight: so the first new frame is one ordinary step from the last real one, in the
     direction the dancer was already moving. Only the new part is returned.
     """
     lead = lead_in(vocabulary, context, context_ids)
-    moving = smooth(np.concatenate([lead, keyframes]))[len(lead):]
+    moving = smooth(np.concatenate([lead, keyframes]), smoothing_seconds=SMOOTHING_SECONDS if low_pass else 0.0)[len(lead):]
     frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
     if frames and len(lead) > 1:
         carry, weight = _handover(frames)
@@ -140,18 +142,22 @@ def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.n
 
 
 def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placement: np.ndarray, keyframes: np.ndarray,
-                       size: tuple[int, int], context_ids: np.ndarray | None = None) -> np.ndarray:
+                       size: tuple[int, int], context_ids: np.ndarray | None = None, mover=None,
+                       low_pass: bool = True) -> np.ndarray:
     """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
     jump, travelling on from the context's last placement along the path the travel model reads
     from the poses at the user's own pace (the dancer stays there when the model folder has no
     travel model), and kept inside the frame from its first second on (eased in: a user cut off by
-    the frame is continued from where they were)."""
+    the frame is continued from where they were). The `keyframes` are low-passed as
+    `join_smoothly` says; the user's pace is read from the context's words moved by `mover` (the
+    model folder's `decoder.WordMover`; `word_motion` when None), as the travel model learnt."""
     from ..models.travel import travel_path, user_pace  # torch: imported only once a dance is written
 
     if context_ids is None:
         context_ids = vocabulary.encode(context)
-    poses = join_smoothly(vocabulary, context, keyframes, context_ids)
-    pace = user_pace(travel, smooth(word_motion(vocabulary, context_ids)), context_placement)
+    poses = join_smoothly(vocabulary, context, keyframes, context_ids, low_pass)
+    context_moving = mover.movement(context_ids) if mover is not None else smooth(word_motion(vocabulary, context_ids))
+    pace = user_pace(travel, context_moving, context_placement)
     placement = hand_over_path(context_placement, travel_path(travel, lead_in(vocabulary, context, context_ids), poses,
                                                               context_placement[-1], pace))
     return keep_in_frame(denormalise(poses, placement), size, ease_in=True)

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.motion import smooth
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS, PoseSequence
 from ..errors import BopBotError
 from ..ingest.extract import ExtractOptions, extract, kind_of
-from ..vocabulary.word_motion import word_motion
 
 #: The stage for a dance with no user video (the demo): a square, the dancer centred.
 STAGE = (720, 720)
@@ -83,7 +81,8 @@ def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds
 
 def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
     """The few seconds of real dance stored with the model in `folder` (the embedded one when None)
-    as words, on the demo stage. Reads the vocabulary and settings only, not the generators."""
+    as words moved by the folder's word decoder, on the demo stage. Reads the vocabulary, the
+    decoder and the settings, not the generators."""
     from ..models.model_folder import DEFAULT_MODEL, PIPELINE_FILE, read_pipeline_info
     from ..vocabulary.vocabulary import PoseVocabulary
 
@@ -100,7 +99,9 @@ def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
     except (AttributeError, ValueError) as exc:
         why = exc if isinstance(exc, ValueError) else "it is not a string of words"
         raise BopBotError(folder / PIPELINE_FILE, f"damaged primer: {why}") from None
-    poses = smooth(word_motion(vocabulary, ids))
+    from ..models.decoder import WordMover, load_decoder
+
+    poses = WordMover(vocabulary, load_decoder(folder, vocabulary)).movement(ids)
     width, height = STAGE
     placement = np.tile(np.array([width / 2, height * 0.58, height / 5.5], dtype=np.float32), (len(poses), 1))
     sequence = PoseSequence(denormalise(poses, placement), CORPUS_FPS, STAGE, "primer")

@@ -13,6 +13,9 @@ Distances are in torso lengths of the context's last frame, speeds per second.
 * `hip_excursion`: the farthest the hips get from where the context ended; `root_speed` their mean
   speed.
 * `inside_frame`: the share of frames whose every joint is inside the canvas.
+* `motion_ratio`: the continuation's mean joint speed (or acceleration) over the context's, both
+  on normalised poses (centred on the hips, in torso lengths): does the new dance move as much as
+  the user did? Real continuations give the band a generator's should fall in.
 """
 
 from __future__ import annotations
@@ -90,3 +93,19 @@ def inside_frame(keypoints: np.ndarray, size: tuple[int, int]) -> float:
     xy, seen = keypoints[:, :, :2], keypoints[:, :, 2] > 0
     inside = (xy[:, :, 0] >= 0) & (xy[:, :, 0] <= width) & (xy[:, :, 1] >= 0) & (xy[:, :, 1] <= height)
     return float(np.mean((inside | ~seen).all(axis=1)))
+
+
+def _mean_motion(keypoints: np.ndarray, order: int) -> float:
+    """Mean joint speed (`order` 1) or acceleration (2) per frame, on normalised poses, over the
+    joints present in every frame it spans."""
+    poses = normalise(keypoints)[0]
+    seen = poses[:, :, 2] > 0
+    for _ in range(order):
+        seen = seen[1:] & seen[:-1]
+    moves = np.linalg.norm(np.diff(poses[:, :, :2].astype(np.float64), n=order, axis=0), axis=2)
+    return float(moves[seen].mean()) if seen.any() else float("nan")
+
+
+def motion_ratio(context: np.ndarray, continuation: np.ndarray, order: int = 1) -> float:
+    """The continuation's mean joint speed (`order` 1) or acceleration (2) over the context's."""
+    return _mean_motion(continuation, order) / max(_mean_motion(context, order), 1e-12)

@@ -16,7 +16,8 @@ The rows
   hold (the validation split of the corpus), cut into stretches the same way and seen from the
   same cameras. Two real sets of this size differ this much by chance: the floor every other
   row is read against.
-* `oracle words`: the real continuation turned into pose words and back, moved through (`word_motion`), joined and smoothed
+* `oracle words`: the real continuation turned into pose words and back, moved through by the model
+  folder's word decoder (`word_motion` without one), joined and smoothed
   exactly as `bopbot dance` joins a generator's words: the best any word generator can do with
   this vocabulary.
 * one row per generator, `seeds` samples per stretch and camera; a generator named with `+beats`
@@ -60,7 +61,7 @@ from ..models.travel import load_travel
 from ..music.beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
 from ..music.retime import beat_warp, play, source_frames_needed
 from ..vocabulary.vocabulary import PoseVocabulary
-from ..vocabulary.word_motion import word_motion
+from ..models.decoder import WordMover, load_decoder
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
 from .word_metrics import CopyIndex, unique_words_per
 
@@ -87,6 +88,9 @@ class EvalSettings:
     seconds: float = 10.0
     min_context_seconds: float = 4.0
     yaws: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
+    #: The 3D takes filmed by cameras that turn with the dancer (`mocap.VirtualCamera.follow`):
+    #: `yaws` are then measured from where the dancer faces, the views phone users film.
+    follow: bool = False
     seeds: int = 3
     pool_stretches: int = 2000
     temperature: float = 1.0
@@ -173,26 +177,35 @@ def held_out_views(inputs: list[str], settings: EvalSettings) -> list[View]:
     """The held-out inputs, 3D ones filmed by the settings' cameras."""
     views = []
     for path in expand_inputs(inputs):
-        for sequence in extract(path, ExtractOptions(yaws=settings.yaws)):
+        for sequence in extract(path, ExtractOptions(yaws=settings.yaws, follow=settings.follow)):
             poses, placement = normalise(sequence.keypoints)
-            camera = f"yaw {sequence.meta['yaw']:g}" if "yaw" in sequence.meta else "video"
+            camera = camera_name(sequence.meta)
             views.append(View(Path(path).stem, camera, poses, placement, tuple(sequence.size),
                               sequence.meta.get("audio") or None, float(sequence.meta.get("audio_offset", 0.0))))
     return views
 
 
+def camera_name(meta: dict) -> str:
+    """"video" for a filmed dance, else the virtual camera: "yaw 90", or "yaw 30 following"."""
+    if "yaw" not in meta:
+        return "video"
+    return f"yaw {float(meta['yaw']):g}" + (" following" if meta.get("follow") else "")
+
+
 def floor_views(corpus: Corpus, settings: EvalSettings) -> list[View]:
-    """The corpus's validation split (never trained on, never in the pool), seen by the same cameras."""
+    """The corpus's validation split (never trained on, never in the pool), seen by the same cameras
+    (the same yaws, following the dancer or not as the settings say)."""
     views = []
     for info, sequences in corpus.shards():
         if not is_validation(info["input"], settings.validation_fraction, settings.split_seed):
             continue
         for sequence in sequences:
             yaw, mirrored = sequence.meta.get("yaw"), sequence.meta.get("mirror", False)
-            if mirrored or (yaw is not None and float(yaw) not in settings.yaws):
+            if mirrored or (yaw is not None and (float(yaw) not in settings.yaws
+                                                 or bool(sequence.meta.get("follow")) != settings.follow)):
                 continue
             if (sequence.poses[:, :, 2] > 0).any():
-                views.append(View(Path(info["input"]).stem, "video" if yaw is None else f"yaw {yaw:g}",
+                views.append(View(Path(info["input"]).stem, camera_name(sequence.meta),
                                   sequence.poses, sequence.placement, sequence.size,
                                   sequence.meta.get("audio") or None, float(sequence.meta.get("audio_offset", 0.0))))
     return views
@@ -242,6 +255,8 @@ class Scorer:
         row.per_dance["join"] = np.array([continuity.join_ratio(c, k) for c, k in zip(contexts, shown)])
         row.per_dance["side_on"] = np.array([continuity.side_on_fraction(k) for k in shown])
         row.per_dance["view_shift"] = np.array([continuity.view_shift(c, k, CORPUS_FPS) for c, k in zip(contexts, shown)])
+        row.per_dance["speed_ratio"] = np.array([continuity.motion_ratio(c, k) for c, k in zip(contexts, shown)])
+        row.per_dance["acceleration_ratio"] = np.array([continuity.motion_ratio(c, k, 2) for c, k in zip(contexts, shown)])
         row.per_dance["hip_excursion"] = np.array([continuity.hip_excursion(c, k) for c, k in zip(contexts, shown)])
         row.per_dance["root_speed"] = np.array([continuity.root_speed(c, k, CORPUS_FPS) for c, k in zip(contexts, shown)])
         row.per_dance["inside_frame"] = np.array([continuity.inside_frame(k, t.size) for k, t in zip(shown, tests)])
@@ -328,10 +343,12 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     count = round(settings.seconds * CORPUS_FPS)
     tests = held_out.tests
     travel = load_travel(model_folder)
+    mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
 
-    def carry_on(test: Test, keyframes: np.ndarray) -> np.ndarray:
+    def carry_on(test: Test, keyframes: np.ndarray, low_pass: bool = True) -> np.ndarray:
         """Keyframes joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
-        return continue_on_canvas(vocabulary, travel, test.context, test.context_placement, keyframes, test.size)
+        return continue_on_canvas(vocabulary, travel, test.context, test.context_placement, keyframes, test.size,
+                                  mover=mover, low_pass=low_pass)
 
     rows = {REAL: scorer.score(REAL, [t.continuation_keypoints() for t in tests], tests, with_music=True)}
     samples = {REAL: tests[0].continuation}
@@ -340,14 +357,15 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     if len(floor.tests) >= 2:
         rows[FLOOR] = scorer.score(FLOOR, [t.continuation_keypoints() for t in floor.tests], floor.tests,
                                    with_music=True, test_set="floor")
-    oracle = [carry_on(t, word_motion(vocabulary, vocabulary.encode(t.continuation))) for t in tests]
+    oracle = [carry_on(t, mover.move(vocabulary.encode(t.continuation), before=vocabulary.encode(t.context)),
+                       mover.low_pass) for t in tests]
     rows[ORACLE] = scorer.score(ORACLE, oracle, tests, with_music=True)
     samples[ORACLE] = normalise(oracle[0])[0]
     bar = tqdm(total=len(generators) * len(tests) * settings.seeds, desc="generating", unit="dance",
                disable=not progress)
     for name in generators:
         on_beat = name.endswith(ON_THE_BEAT)
-        generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary)
+        generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
         written = source_frames_needed(count) if on_beat else count
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
@@ -359,7 +377,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling, heard)):
                 music = scorer.track(test.audio) if on_beat and test.audio else None
                 beats = music.between(test.audio_start, settings.seconds) if music is not None else []
-                shown = carry_on(test, new.poses)
+                shown = carry_on(test, new.poses, new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))

@@ -28,6 +28,8 @@ QUALITY = (  # key, heading, format, which way is better
 CONTINUITY = (
     ("join", "join (first step / median step)", "{:.2f}", "near 1"),
     ("user_words", "the user's words", "{:.0%}", "nearer real"),
+    ("speed_ratio", "joint speed / the user's", "{:.2f}", "nearer real"),
+    ("acceleration_ratio", "acceleration / the user's", "{:.2f}", "nearer real"),
     ("side_on", "side-on frames", "{:.0%}", "nearer real"),
     ("view_shift", "side-on shift, frontal contexts", "{:+.0%}", "near 0"),
     ("hip_excursion", "hip excursion (torso)", "{:.2f}", "nearer real"),
@@ -226,17 +228,20 @@ def write_report(result: dict, folder: str | Path, command: str) -> Path:
                "features, so the FIDs are biased upwards and noisy: read them against the pool floor and the "
                "intervals.\n" if small else "")
     skipped = "".join(f"\n- skipped: {note}" for note in result["skipped"])
+    cameras = ("cameras that turn with the dancer (`--follow`), at yaws from where the dancer faces"
+               if settings.get("follow") else "cameras standing still at yaws")
     text = f"""# BopBot evaluation
 
 {result['stretches']} held-out stretches ({settings['context_seconds']:g} s of real context, shorter where a take is
-short, then {settings['seconds']:g} s to continue), each seen by cameras at yaws
-{', '.join(f'{y:g}' for y in settings['yaws'])}: {result['tests']} tests; {settings['seeds']} samples per test and
+short, then {settings['seconds']:g} s to continue), each seen by {cameras}
+{', '.join(f'{y:g}' for y in settings['yaws'])} (videos as filmed): {result['tests']} tests; {settings['seeds']} samples per test and
 generator, temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}, echo
 {settings['echo']:g} (the GPT-2's favour for the context's words). Every row is scored against the same
 reference, {result['pool_stretches']} {settings['seconds']:g}-second stretches of the training split. `real (pool floor)`
 is {result['floor_stretches']} stretches of real dance from the validation split, cut and filmed the same way: how far
 real dance of this sample size lands by chance. `oracle words` is the real continuation through the pose
-words and the same joining and smoothing as `bopbot dance`: the ceiling for word generators. Pose-word
+words, moved back by the model's word decoder (`word_motion` without one), and the same joining as
+`bopbot dance`: the ceiling for word generators. Pose-word
 quantisation error on the held-out dances: {result['quantisation_error']:.3f} torso lengths.{skipped}
 
 Each cell: the figure [95% bootstrap interval over stretches, {settings['resamples']} resamples].
@@ -245,7 +250,8 @@ Each cell: the figure [95% bootstrap interval over stretches, {settings['resampl
 
 How each dance carries on from its context (`bopbot/evaluation/continuity.py`): the first new frame's distance
 from the last real one over the dance's median step, the share of its pose words that the context's
-last 10 s used (the user's own moves), the share of side-on frames and its change
+last 10 s used (the user's own moves), its mean joint speed and acceleration over the context's (on
+hip-centred, torso-scaled poses), the share of side-on frames and its change
 from the last {VIEW_SECONDS:g} s of a frontal context, how far and how fast the hips travel (torso lengths),
 and the share of frames with the whole dancer inside the picture.
 

@@ -42,6 +42,9 @@ class ExtractOptions:
     #: Keep only the stretches (of `FACING_SECONDS` or more) in which a 3D dancer faces within this
     #: many degrees of the camera; None keeps every frame.
     facing: float | None = None
+    #: Film 3D sources with cameras that turn with the dancer (`mocap.VirtualCamera.follow`), so
+    #: each yaw is measured from the dancer's facing: yaw 0 films the front all along.
+    follow: bool = False
     #: The longest source taken, in seconds of dance (None: any); a video is measured from its
     #: frames as they are decoded and refused when it gets there, not after.
     max_seconds: float | None = None
@@ -50,6 +53,8 @@ class ExtractOptions:
         options = {"yaws": list(self.yaws), "mirror": self.mirror, "source_fps": self.source_fps, "fps": CORPUS_FPS}
         if self.facing is not None:
             options["facing"] = self.facing
+        if self.follow:
+            options["follow"] = True
         if self.max_seconds is not None:
             options["max_seconds"] = self.max_seconds
         return options
@@ -93,8 +98,8 @@ def _project_all(motion, options: ExtractOptions) -> list[PoseSequence]:
     from .mocap import cameras, facing_pieces, project
 
     if options.facing is None:
-        return [project(motion, camera) for camera in cameras(options.yaws, options.mirror)]
-    pieces = [piece for camera in cameras(options.yaws, options.mirror)
+        return [project(motion, camera) for camera in cameras(options.yaws, options.mirror, options.follow)]
+    pieces = [piece for camera in cameras(options.yaws, options.mirror, options.follow)
               for piece in facing_pieces(motion, camera, options.facing, FACING_SECONDS)]
     if not pieces:
         raise BopBotError(motion.source, f"the dancer never faces a camera within {options.facing:g} degrees "

@@ -15,6 +15,13 @@ Camera conventions (all in the world's right-handed, Y-up frame):
   joint of the take, and a `FIT_HEIGHT`-tall box standing on the floor below each joint, fits
   inside the central `FILL` of the frame.
 - Image x points right and y down, in pixels of `camera.size`.
+- A camera that follows (`VirtualCamera.follow`) turns with the dancer instead of standing still:
+  its yaw is measured, frame by frame, from the dancer's facing smoothed over `FOLLOW_SECONDS`
+  (the angle unwrapped, then low-passed), so yaw 0 films the front however the dancer turns
+  across the take, while a quick turn still shows. That is how a phone user films themself: the
+  dancer faces the phone. Ballroom and salsa couples turn all the time, so a fixed camera sees
+  them face it in pieces of about 3 s (median, within 60 degrees); a following one gives the long
+  frontal stretches an evaluation of 8 s of context and 10 s of dance needs.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ FIT_HEIGHT = 2.2
 FIELD_OF_VIEW = 50.0
 #: Fraction of the frame (each way from the centre) the take may fill; the rest is margin.
 FILL = 0.9
+
+#: A following camera turns with the dancer's facing low-passed by a Gaussian of this many seconds.
+FOLLOW_SECONDS = 1.0
 
 #: Where `face_points` puts the face relative to the head centre: metres (forward, left, up).
 FACE_OFFSETS = {
@@ -110,22 +120,25 @@ def check_finite(values: np.ndarray, source: str) -> None:
 
 @dataclass(frozen=True)
 class VirtualCamera:
-    """A fixed camera filming a whole take from `yaw` degrees around the dancer (see module doc)."""
+    """A camera filming a whole take from `yaw` degrees around the dancer: from a fixed place, or
+    turning with the dancer's facing when it `follow`s (see the module docs)."""
 
     yaw: float
     mirror: bool = False
     size: tuple[int, int] = (1280, 720)
+    follow: bool = False
 
 
-def cameras(yaws: Sequence[float], mirror: bool) -> list[VirtualCamera]:
+def cameras(yaws: Sequence[float], mirror: bool, follow: bool = False) -> list[VirtualCamera]:
     """One camera per yaw; with `mirror`, each yaw twice (unmirrored, then mirrored)."""
     flips = (False, True) if mirror else (False,)
-    return [VirtualCamera(float(yaw), flip) for yaw in yaws for flip in flips]
+    return [VirtualCamera(float(yaw), flip, follow=follow) for yaw in yaws for flip in flips]
 
 
 @dataclass(frozen=True)
 class CameraPose:
-    """Where a virtual camera stands for one take: position (3,), image-right and backward axes, focal length."""
+    """Where a virtual camera stands for one take: position, image-right and backward axes, each
+    (3,) for a fixed camera or (T, 3) frame by frame for one that follows, and the focal length."""
 
     position: np.ndarray
     right: np.ndarray
@@ -133,18 +146,32 @@ class CameraPose:
     focal: float
 
 
-def _front(motion: Motion3D) -> np.ndarray:
-    """The horizontal unit direction the dancer faces in the take's first frame (+Z if none)."""
-    front = facing(motion.joints[:1])[0]
-    return front if np.any(front) else np.array([0.0, 0.0, 1.0])
+def _fronts(motion: Motion3D, follow: bool) -> np.ndarray:
+    """The horizontal unit direction(s) yaw 0 films from, (1, 3): the dancer's facing in the take's
+    first frame (+Z if none); or, for a camera that follows, every frame's facing smoothed over
+    `FOLLOW_SECONDS`, (T, 3) (frames without a facing take their neighbours')."""
+    faces = facing(motion.joints if follow else motion.joints[:1])
+    known = np.linalg.norm(faces, axis=1) > 0.5
+    if not known.any():
+        return np.array([[0.0, 0.0, 1.0]])
+    if not follow:
+        return faces
+    from scipy.ndimage import gaussian_filter1d
+
+    frames = np.arange(len(faces))
+    angle = np.unwrap(np.arctan2(faces[known, 0], faces[known, 2]))
+    angle = gaussian_filter1d(np.interp(frames, frames[known], angle), FOLLOW_SECONDS * motion.fps, mode="nearest")
+    return np.stack([np.sin(angle), np.zeros_like(angle), np.cos(angle)], axis=1)
 
 
 def camera_pose(motion: Motion3D, camera: VirtualCamera) -> CameraPose:
     """Place `camera` for `motion` as the module docstring describes."""
-    front = _front(motion)
+    front = _fronts(motion, camera.follow)
     angle = np.radians(camera.yaw)
     cos, sin = np.cos(angle), np.sin(angle)
-    back = np.array([cos * front[0] + sin * front[2], 0.0, -sin * front[0] + cos * front[2]])
+    back = np.stack([cos * front[:, 0] + sin * front[:, 2], np.zeros(len(front)), -sin * front[:, 0] + cos * front[:, 2]], axis=1)
+    if not camera.follow:
+        back = back[0]
     right = np.cross(UP, back)
     hips = (motion.joints[:, INDEX["left_hip"]] + motion.joints[:, INDEX["right_hip"]]) / 2
     target = hips.mean(axis=0)
@@ -154,10 +181,15 @@ def camera_pose(motion: Motion3D, camera: VirtualCamera) -> CameraPose:
     focal = (width / 2) / np.tan(np.radians(FIELD_OF_VIEW) / 2)
     tan_x, tan_y = FILL * (width / 2) / focal, FILL * (height / 2) / focal
     relative = motion.joints - target
-    lateral, towards = relative @ right, relative @ back
+    lateral, towards = _along(relative, right), _along(relative, back)
     reach = np.maximum(np.abs(relative[..., 1]), max(EYE_HEIGHT, FIT_HEIGHT - EYE_HEIGHT))
     distance = max((towards + np.abs(lateral) / tan_x).max(), (towards + reach / tan_y).max())
     return CameraPose(target + distance * back, right, back, float(focal))
+
+
+def _along(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """(T, J) coordinates of (T, J, 3) points along the (3,) or (T, 3) axes."""
+    return (points * np.reshape(axes, (-1, 1, 3))).sum(axis=-1)
 
 
 def view_angles(motion: Motion3D, camera: VirtualCamera) -> np.ndarray:
@@ -193,18 +225,18 @@ def project(motion: Motion3D, camera: VirtualCamera) -> PoseSequence:
     if len(motion) == 0:
         raise BopBotError(motion.source, "the motion has no frames, so there is nothing to film")
     pose = camera_pose(motion, camera)
-    relative = motion.joints - pose.position
-    depth = -(relative @ pose.back)
+    relative = motion.joints - np.reshape(pose.position, (-1, 1, 3))
+    depth = -_along(relative, pose.back)
     visible = depth > 1e-6
     safe = np.where(visible, depth, 1.0)
 
     width, height = camera.size
-    x = width / 2 + pose.focal * (relative @ pose.right) / safe
+    x = width / 2 + pose.focal * _along(relative, pose.right) / safe
     y = height / 2 - pose.focal * relative[..., 1] / safe
     if camera.mirror:
         x = width - x
     keypoints = np.where(visible[..., None], np.stack([x, y, np.ones_like(x)], axis=-1), 0.0)
     if camera.mirror:
         keypoints = keypoints[:, MIRROR]
-    meta = {**motion.meta, "yaw": camera.yaw, "mirror": camera.mirror}
+    meta = {**motion.meta, "yaw": camera.yaw, "mirror": camera.mirror, **({"follow": True} if camera.follow else {})}
     return PoseSequence(keypoints, motion.fps, camera.size, motion.source, meta)

@@ -36,6 +36,16 @@ minute; 0.48 bars a second where librosa's beat tracker finds 86 beats a minute 
 and the hips move at 0.45 m/s, as in the other dances. So a waltz take's frame rate is its length
 over that span. The W takes also share motion: many pairs of them have 5-38% of their frames
 identical, frame for frame.
+
+Gap fills: every cha-cha and rumba take was captured with a gap once a second, filled by straight
+lines. In every one of them, the 5 frames 23, 24, 0, 1 and 2 of each 25 (frame index mod 25, tied
+to the file, not to the song) have every joint of all 23 exactly on the line between its
+neighbours, where real motion never puts all of them at once; so joint speed is flat through the
+fill, the acceleration spikes at its ends (frames 22 and 3), and every cha-cha and rumba speed
+spectrum peaks at 1.00 Hz whatever the song's tempo. `repair_linear_gaps` finds such runs (every
+joint's second difference under `LINEAR_CM` for `MIN_FILL` frames or more) and draws them again
+along a cubic spline through the take's real frames, so the motion goes through the gap without
+the kinks. What a take had repaired is in its meta (`repaired_frames`).
 """
 
 from __future__ import annotations
@@ -64,6 +74,10 @@ BODY = {
 }
 RIGHT_HEAD, LEFT_HEAD = 0, 1
 STYLES = {"C": "cha-cha", "R": "rumba", "W": "waltz"}
+#: A frame is part of a linear fill when every joint's second difference is under this (centimetres)...
+LINEAR_CM = 1e-3
+#: ...in a run of at least this many frames.
+MIN_FILL = 3
 #: The latest song position a take's config.json may give, in its 25 fps frames (a day of song).
 MAX_POSITION = 24 * 3600 * 25
 
@@ -109,6 +123,35 @@ def read_skeletons(path: Path) -> np.ndarray:
     check_finite(skeletons, str(path))
     check_finite(center, str(path))
     return skeletons + center[:, None, :]
+
+
+def linear_fill_frames(points: np.ndarray) -> np.ndarray:
+    """(T,) True for the frames of linear gap fills: runs of `MIN_FILL` or more frames in which every
+    joint lies on the straight line between its positions in the frames either side."""
+    if len(points) < MIN_FILL + 2:
+        return np.zeros(len(points), dtype=bool)
+    straight = np.r_[False, np.abs(np.diff(points, n=2, axis=0)).max(axis=(1, 2)) < LINEAR_CM, False]
+    edges = np.flatnonzero(np.diff(np.r_[0, straight.astype(np.int8), 0]))
+    filled = np.zeros(len(points), dtype=bool)
+    for begin, end in zip(edges[::2], edges[1::2]):
+        if end - begin >= MIN_FILL:
+            filled[begin:end] = True
+    return filled
+
+
+def repair_linear_gaps(points: np.ndarray) -> tuple[np.ndarray, int]:
+    """`points` (T, J, 3) with its linear gap fills (`linear_fill_frames`) drawn again along a cubic
+    spline through every other frame, and how many frames were redrawn."""
+    filled = linear_fill_frames(points)
+    if not filled.any() or (~filled).sum() < 4:
+        return points, 0
+    from scipy.interpolate import CubicSpline
+
+    frames = np.arange(len(points))
+    spline = CubicSpline(frames[~filled], points[~filled], axis=0)
+    repaired = points.copy()
+    repaired[filled] = spline(frames[filled])
+    return repaired, int(filled.sum())
 
 
 def to_coco17(points: np.ndarray) -> np.ndarray:
@@ -158,7 +201,8 @@ def load_tang(path: str | os.PathLike) -> Motion3D:
     skeletons_path = path / "skeletons.json" if path.is_dir() else path
     folder = skeletons_path.parent
     style = STYLES.get(folder.name.split("_")[1] if folder.name.count("_") >= 2 else "", "unknown")
-    joints = to_coco17(read_skeletons(skeletons_path))
+    points, repaired = repair_linear_gaps(read_skeletons(skeletons_path))
+    joints = to_coco17(points)
     fps, meta = _music(folder, len(joints), style)
-    meta = {"dataset": "tang2018", "style": style, **meta}
+    meta = {"dataset": "tang2018", "style": style, **meta, **({"repaired_frames": repaired} if repaired else {})}
     return Motion3D(joints, fps, str(skeletons_path), meta)

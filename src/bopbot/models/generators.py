@@ -9,8 +9,10 @@
 | `ngram` | trigram Markov model over words | `ngram.safetensors`, `sentences.safetensors` |
 | `nearest` | retrieve the most similar training dance and continue it | `sentences.safetensors` |
 
-Every generator returns keyframe poses (and its words, where it has words); `motion.smooth`
-turns keyframes into movement the same way for all of them. Every generator is given what the
+Every generator returns poses (and its words, where it has words). A word generator's words
+become movement by the model folder's `WordMover` (`models.decoder`: the learned decoder, or
+`word_motion`'s keyframe curve without one); `motion.smooth` low-passes keyframes, the LSTM's
+and `word_motion`'s, the same way for all of them, and only speed-limits the decoder's movement. Every generator is given what the
 music sounds like frame by frame (`beats.music_frames`, or None), and only `gpt2-music` listens.
 """
 
@@ -41,6 +43,8 @@ class Continuation:
 
     poses: np.ndarray
     ids: np.ndarray | None
+    #: Whether `poses` are keyframes for `motion.smooth` to low-pass, or movement already (the decoder's).
+    low_pass: bool = True
 
 
 class Generator(ABC):
@@ -49,8 +53,16 @@ class Generator(ABC):
 
     name = ""
 
-    def __init__(self, vocabulary: PoseVocabulary):
+    def __init__(self, vocabulary: PoseVocabulary, mover=None):
+        from .decoder import WordMover
+
         self.vocabulary = vocabulary
+        #: How this generator's words become movement (`decoder.WordMover`).
+        self.mover = mover if mover is not None else WordMover(vocabulary)
+
+    def _moved(self, ids: np.ndarray, context_ids: np.ndarray) -> Continuation:
+        """The new words `ids` as poses, moved on from the context's words."""
+        return Continuation(self.mover.move(ids, before=context_ids), ids, self.mover.low_pass)
 
     @abstractmethod
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
@@ -70,29 +82,27 @@ class Generator(ABC):
 
 
 class WordGenerator(Generator):
-    """A generator over pose words: encode the context, continue the words, move through them (`word_motion`)."""
+    """A generator over pose words: encode the context, continue the words, move through them (`mover`)."""
 
-    def __init__(self, vocabulary: PoseVocabulary, words):
-        super().__init__(vocabulary)
+    def __init__(self, vocabulary: PoseVocabulary, words, mover=None):
+        super().__init__(vocabulary, mover)
         self.words = words
         self.name = words.name
 
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
                        music: np.ndarray | None = None) -> Continuation:
-        from ..vocabulary.word_motion import word_motion
-
         sampling.check()
-        ids = self.words.continue_words(self.vocabulary.encode(context), count, sampling.temperature,
-                                        np.random.default_rng(sampling.seed))
-        return Continuation(word_motion(self.vocabulary, ids), ids)
+        context_ids = self.vocabulary.encode(context)
+        ids = self.words.continue_words(context_ids, count, sampling.temperature, np.random.default_rng(sampling.seed))
+        return self._moved(ids, context_ids)
 
 
 class GPT2Generator(Generator):
     """The GPT-2 over pose words, its context as much of the dance as its window takes. A music-aware
     GPT-2 hears each frame's music (silence where `music` is None)."""
 
-    def __init__(self, vocabulary: PoseVocabulary, model, name: str = "gpt2"):
-        super().__init__(vocabulary)
+    def __init__(self, vocabulary: PoseVocabulary, model, name: str = "gpt2", mover=None):
+        super().__init__(vocabulary, mover)
         self.model = model
         self.name = name
 
@@ -110,17 +120,14 @@ class GPT2Generator(Generator):
 
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
                        music: np.ndarray | None = None) -> Continuation:
-        from ..vocabulary.word_motion import word_motion
         from .sampling import continue_words
 
         words, heard = self._words(context, count, music)
-        ids = continue_words(self.model, words, count, sampling, heard)
-        return Continuation(word_motion(self.vocabulary, ids), ids)
+        return self._moved(continue_words(self.model, words, count, sampling, heard), words)
 
     def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling,
                         music: list[np.ndarray | None] | None = None) -> list[Continuation]:
         """Contexts of one length are written as one batch, with the one seed."""
-        from ..vocabulary.word_motion import word_motion
         from .sampling import continue_words
 
         if len({len(context) for context in contexts}) != 1:
@@ -129,8 +136,7 @@ class GPT2Generator(Generator):
         pairs = [self._words(context, count, heard) for context, heard in zip(contexts, music)]
         words = np.stack([w for w, _ in pairs])
         heard = np.stack([h for _, h in pairs]) if pairs[0][1] is not None else None
-        return [Continuation(word_motion(self.vocabulary, ids), ids)
-                for ids in continue_words(self.model, words, count, sampling, heard)]
+        return [self._moved(ids, before) for ids, before in zip(continue_words(self.model, words, count, sampling, heard), words)]
 
 
 class LSTMGenerator(Generator):
@@ -138,8 +144,8 @@ class LSTMGenerator(Generator):
 
     name = "lstm"
 
-    def __init__(self, vocabulary: PoseVocabulary, loaded):
-        super().__init__(vocabulary)
+    def __init__(self, vocabulary: PoseVocabulary, loaded, mover=None):
+        super().__init__(vocabulary, mover)
         self.loaded = loaded
 
     def continue_dance(self, context: np.ndarray, count: int, sampling: Sampling,
@@ -151,11 +157,16 @@ class LSTMGenerator(Generator):
         return Continuation(poses, None)
 
 
-def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gpt2=None) -> Generator:
-    """The generator `name` from a model folder (`gpt2` may be passed in when already loaded)."""
+def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gpt2=None, mover=None) -> Generator:
+    """The generator `name` from a model folder (`gpt2` and the folder's `decoder.WordMover` may be
+    passed in when already loaded)."""
     from ..models import baselines
 
     folder = Path(folder)
+    if mover is None:
+        from .decoder import WordMover, load_decoder
+
+        mover = WordMover(vocabulary, load_decoder(folder, vocabulary))
     if name in ("gpt2", "gpt2-music"):
         from .language_model import load_gpt2, word_count
 
@@ -172,21 +183,21 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gp
             raise BopBotError(where, f"the GPT-2 knows {word_count(gpt2.config)} words, the vocabulary {vocabulary.k}")
         if (name == "gpt2-music") != bool(getattr(gpt2.config, "music_inputs", 0)):
             raise BopBotError(where, "the GPT-2 " + ("does not hear music" if name == "gpt2-music" else "is the music-aware one"))
-        return GPT2Generator(vocabulary, gpt2, name)
+        return GPT2Generator(vocabulary, gpt2, name, mover)
     if name == "lstm":
         from .lstm import load_lstm
 
-        return LSTMGenerator(vocabulary, load_lstm(folder))
+        return LSTMGenerator(vocabulary, load_lstm(folder), mover)
     if name == "random":
-        return WordGenerator(vocabulary, baselines.RandomWords(vocabulary))
+        return WordGenerator(vocabulary, baselines.RandomWords(vocabulary), mover)
     if name == "ngram":
         words = baselines.NgramWords.load(folder)
         if len(words.unigrams) != vocabulary.k or any(max(key) >= vocabulary.k for key in words.next_of):
             raise BopBotError(folder / baselines.NGRAM, f"the n-grams are not over this vocabulary's {vocabulary.k} words")
-        return WordGenerator(vocabulary, words)
+        return WordGenerator(vocabulary, words, mover)
     if name == "nearest":
         sentences = baselines.load_sentences(folder)
         if len(sentences) and not 0 <= sentences.min() <= sentences.max() <= vocabulary.k:
             raise BopBotError(folder / baselines.SENTENCES, f"the sentences are not in this vocabulary's {vocabulary.k} words")
-        return WordGenerator(vocabulary, baselines.NearestDance(vocabulary, sentences))
+        return WordGenerator(vocabulary, baselines.NearestDance(vocabulary, sentences), mover)
     raise BopBotError(None, f"unknown generator {name!r}; known: {', '.join(NAMES)}")

@@ -5,6 +5,8 @@
 - `tokenizer.json`, `tokenizer_config.json`: the WordLevel tokenizer over the pose words;
 - `vocabulary.safetensors`: the word poses (centroids) with the words in its metadata;
 - `travel.safetensors`, `travel.json`: where the dancer goes (`models.travel`), optional;
+- `decoder.safetensors`, `decoder.json`: the words turned back into movement (`models.decoder`),
+  optional (without it, `word_motion`'s curve);
 - `bopbot.json`: what the pipeline needs besides: fps, skeleton, normalisation, the primer (a few
   seconds of real dance as words, for `bopbot demo`), and a summary of the training data.
 Everything loads from safetensors and JSON; nothing is ever unpickled.
@@ -27,7 +29,7 @@ PIPELINE_FILE = "bopbot.json"
 #: What training leaves in a model folder, each made for its vocabulary: a new vocabulary over any
 #: of them would leave them unusable.
 TRAINED = ("model.safetensors", "checkpoint", "music", "lstm.safetensors", "lstm-checkpoint", "travel.safetensors",
-           "ngram.safetensors", "sentences.safetensors")
+           "ngram.safetensors", "sentences.safetensors", "decoder.safetensors")
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "default_model"
 
 
@@ -70,10 +72,13 @@ class Choreographer:
     info: dict
     #: Where the dancer goes (`models.travel`); None for a folder without one.
     travel: object = None
+    #: How words become movement (`models.decoder.WordMover`): the folder's decoder or `word_motion`.
+    mover: object = None
 
     @classmethod
     def load(cls, folder: str | os.PathLike | None = None, generator: str = "gpt2") -> "Choreographer":
         """Load `folder` (the model embedded in BopBot when None) with the generator `generator`."""
+        from .decoder import WordMover, load_decoder
         from .generators import load_generator
         from .travel import load_travel
 
@@ -81,5 +86,6 @@ class Choreographer:
         if not folder.is_dir():
             raise BopBotError(folder, "no such model folder")
         vocabulary = PoseVocabulary.load(folder)
-        loaded = load_generator(generator, folder, vocabulary)
-        return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder))
+        mover = WordMover(vocabulary, load_decoder(folder, vocabulary))
+        loaded = load_generator(generator, folder, vocabulary, mover=mover)
+        return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder), mover)

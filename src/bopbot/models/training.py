@@ -66,6 +66,19 @@ def is_validation(input_name: str, fraction: float, seed: int) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
 
+def optional_model_file(path: Path, what: str) -> bool:
+    """Whether the optional model file `path` (`what` it holds) is there: False where it is missing,
+    a BopBotError where something else is in its place or it cannot be read."""
+    from ..files import file_problem
+
+    problem = file_problem(path)
+    if problem == "missing":
+        return False
+    if problem:
+        raise BopBotError(path, f"is {problem}: {what} should be here")
+    return True
+
+
 def training_device(requested: str):
     """The torch device for `requested`: "auto" means CUDA when present, else the CPU; "cuda" (or
     "cuda:N") where this PyTorch has no such GPU, or any other name, is a BopBotError."""

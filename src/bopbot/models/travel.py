@@ -11,7 +11,8 @@ Why from the poses: a step is visible in the legs. Measured on the default corpu
 inputs): from real poses, a linear model of the last frames explains a fifth of the variance of
 the next step (R² 0.21 for dx), this small network (two hidden layers of `HIDDEN`) 72%. It is
 trained on what it reads at generation time, the training dances turned into pose words and back
-and smoothed, against the real dances' hip motion; from those the next step is harder to read
+into movement (by the folder's word decoder, `word_motion` without one), against the real dances'
+hip motion; from those the next step is harder to read
 (R² 0.52 for dx, 0.39 for dy with a window of 8 frames; 0.43 and 0.30 with 4), but the path it
 integrates over 10 s travels as far as the real one: on the held-out takes, median excursion 2.2
 torso lengths against the real 2.3. Feeding it its own previous steps as well (R² 0.95 with the
@@ -44,14 +45,12 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from ..data.corpus import Corpus
-from ..data.motion import smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import file_problem, read_json, write_tensors, write_text_atomic
+from ..files import read_json, write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
-from ..vocabulary.word_motion import word_motion
-from .training import is_validation
+from .training import is_validation, optional_model_file
 
 WEIGHTS = "travel.safetensors"
 DESCRIPTION = "travel.json"
@@ -123,10 +122,12 @@ def hip_steps(placement: np.ndarray) -> np.ndarray:
     return np.concatenate([moved, np.log(placement[1:, 2:3] / placement[:-1, 2:3])], axis=1).astype(np.float32)
 
 
-def _examples(corpus: Corpus, vocabulary: PoseVocabulary, settings: TravelSettings, progress: bool):
-    """(features, steps) of every dance, as decoded smoothed words, split into (train, validation);
+def _examples(corpus: Corpus, mover, settings: TravelSettings, progress: bool):
+    """(features, steps) of every dance, as its words moved by `mover` (the folder's
+    `decoder.WordMover`) show it, split into (train, validation);
     only steps between frames whose hips and shoulders were both seen (a placement that was measured)."""
     splits = {False: ([], []), True: ([], [])}
+    vocabulary = mover.vocabulary
     for info, sequences in tqdm(corpus.shards(), total=len(corpus.shard_paths()), desc="reading travel",
                                 unit="shard", disable=not progress):
         features, steps = splits[is_validation(info["input"], settings.validation_fraction, settings.seed)]
@@ -135,7 +136,7 @@ def _examples(corpus: Corpus, vocabulary: PoseVocabulary, settings: TravelSettin
             measured = placed[1:] & placed[:-1]
             if len(sequence.poses) < WINDOW + 1 or not measured.any():
                 continue
-            words = smooth(word_motion(vocabulary, vocabulary.encode(sequence.poses)))
+            words = mover.movement(vocabulary.encode(sequence.poses))
             features.append(window_features(words)[:-1][measured])
             steps.append(hip_steps(sequence.placement)[measured])
     if not splits[False][0]:
@@ -147,10 +148,14 @@ def _examples(corpus: Corpus, vocabulary: PoseVocabulary, settings: TravelSettin
 
 def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike,
                  settings: TravelSettings = TravelSettings(), progress: bool = True) -> TravelReport:
-    """Fit the travel model on the corpus (the folder's vocabulary decodes it) and save it there."""
+    """Fit the travel model on the corpus (the folder's vocabulary and word decoder move it, as at
+    dance time: train the decoder first) and save it there."""
+    from .decoder import WordMover, load_decoder
+
     model_folder = Path(model_folder)
     vocabulary = PoseVocabulary.load(model_folder)
-    (train_x, train_y), (valid_x, valid_y) = _examples(Corpus(corpus_folder), vocabulary, settings, progress)
+    mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
+    (train_x, train_y), (valid_x, valid_y) = _examples(Corpus(corpus_folder), mover, settings, progress)
     torch.manual_seed(settings.seed)
     model = TravelModel()
     model.feature_mean.copy_(torch.from_numpy(train_x.mean(axis=0)))
@@ -190,11 +195,8 @@ def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
     from safetensors.torch import load_file
 
     path = Path(model_folder) / WEIGHTS
-    problem = file_problem(path)
-    if problem == "missing":
+    if not optional_model_file(path, "the travel model"):
         return None
-    if problem:
-        raise BopBotError(path, f"is {problem}: the travel model should be here")
     description = Path(model_folder) / DESCRIPTION
     try:
         shape = read_json(description, "travel model description")

@@ -37,6 +37,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                              "gpt2-music+beats: those GPT-2s' dances played on the beat of the take's music)")
     parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
     parser.add_argument("--yaws", type=yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
+    parser.add_argument("--follow", action="store_true",
+                        help="film the 3D dances with cameras that turn with the dancer, --yaws measured from where "
+                             "the dancer faces (the views phone users film); give a --corpus extracted with --follow")
     parser.add_argument("--seeds", type=int, default=settings.seeds,
                         help=f"samples per stretch, camera and generator (default {settings.seeds})")
     parser.add_argument("--context-seconds", type=positive, default=settings.context_seconds,
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.resamples < 10:
         raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
-                            args.context_seconds), seconds=args.seconds, yaws=args.yaws,
+                            args.context_seconds), seconds=args.seconds, yaws=args.yaws, follow=args.follow,
                             seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                             echo=args.echo, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None

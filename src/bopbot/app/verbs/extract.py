@@ -32,6 +32,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--facing", type=degrees, default=None,
                         help="keep only the stretches (2 s or more) in which a mocap dancer faces within DEG degrees "
                              "of the camera, as phone users film (default: every frame)")
+    parser.add_argument("--follow", action="store_true",
+                        help="film mocap with cameras that turn with the dancer, each yaw measured from where the "
+                             "dancer faces (yaw 0: the front all along, as a phone user films themself)")
     parser.add_argument("--source-fps", type=positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
     parser.add_argument("-j", "--jobs", type=int, default=None,
                         help="processes (or local Ray workers) for a corpus (default: one per core)")
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from ...ingest.extract import ExtractOptions, describe, expand_inputs, extract
 
     options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
-                             facing=args.facing)
+                             facing=args.facing, follow=args.follow)
     inputs = expand_inputs(args.inputs)
     output = Path(args.output)
     if output.suffix == ".npz":

@@ -12,7 +12,7 @@ from ...files import held_folder
 from ...models.generators import NAMES as GENERATOR_NAMES
 from .options import show_progress
 
-SUMMARY = "train a generator (GPT-2 by default) on the corpus"
+SUMMARY = "train a generator (GPT-2 by default), the word decoder or the travel model on the corpus"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -25,7 +25,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         description=(
             "Train a generator on CORPUS into MODEL_DIR (made by `bopbot vocab`): the GPT-2 from scratch on "
             "the corpus as sentences of pose words, the LSTM on the continuous poses, or a baseline; or, "
-            "with --travel, the travel model that moves the new dance across the floor. Whole inputs are "
+            "with --decoder, the word decoder that turns pose words back into movement (train it before the travel "
+            "model, which reads its movement); or, with --travel, the travel model that moves the new dance "
+            "across the floor. Whole inputs are "
             "held out for validation. Checkpoints are safetensors; run the same command again to resume "
             "where it stopped. --n-layer/--n-head/--n-embd/--context size the GPT-2 only. Under torchrun "
             "(torchrun --nproc_per_node N -m bopbot train ...) the GPT-2 trains with DistributedDataParallel, "
@@ -38,6 +40,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default); gpt2-music (the GPT-2 that hears the music, into MODEL_DIR/music); "
                              "lstm (mixture density over poses); random, ngram, nearest (baselines)")
+    parser.add_argument("--decoder", action="store_true",
+                        help="train the word decoder (pose words back into movement) instead")
     parser.add_argument("--travel", action="store_true",
                         help="train the travel model (where the dancer goes, read from the poses) instead")
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
@@ -65,13 +69,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not (Path(args.model) / FILENAME).is_file():
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.generator not in ("gpt2", "gpt2-music")):
+    if args.travel and args.decoder:
+        raise BopBotError(None, "--decoder and --travel are two trainings: run one, then the other")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.decoder or args.generator not in ("gpt2", "gpt2-music")):
         raise BopBotError(None, "only the GPT-2 trains in many processes (torchrun); train the others in one")
     # one run at a time in a model folder (under torchrun, the main process holds it for all)
     held = held_folder(args.model, "training in it") if not int(os.environ.get("RANK", "0")) else nullcontext()
     with held:
         if args.travel:
             return _train_travel(args)
+        if args.decoder:
+            return _train_decoder(args)
         if args.generator == "lstm":
             return _train_lstm(args)
         if args.generator not in ("gpt2", "gpt2-music"):
@@ -132,6 +140,23 @@ def _train_travel(args: argparse.Namespace) -> int:
     explained = ", ".join(f"{name} {value:.2f}" for name, value in report.validation_r2.items())
     print(f"trained the travel model in {args.model} on {report.frames} steps in {report.seconds:.0f} s; "
           f"validation R² {explained}")
+    return 0
+
+
+def _train_decoder(args: argparse.Namespace) -> int:
+    from ...models.decoder import DecoderSettings, train_decoder
+    from ...models.model_folder import update_pipeline_info
+
+    defaults = DecoderSettings()
+    settings = DecoderSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+                               validation_fraction=args.validation_fraction, seed=args.seed)
+    report = train_decoder(args.corpus, args.model, settings, progress=show_progress(args))
+    update_pipeline_info(args.model, decoder=vars(report))
+    learnt, curve = report.validation["decoder"], report.validation["word_motion"]
+    print(f"trained the word decoder in {args.model} on {report.frames} frames in {report.seconds / 60:.1f} min; "
+          f"on the validation dances: joint error {learnt['joint_error']:.3f} torso lengths (word_motion "
+          f"{curve['joint_error']:.3f}), joint speed {learnt['speed_ratio']:.2f}x the real (word_motion "
+          f"{curve['speed_ratio']:.2f}x)")
     return 0
 
 

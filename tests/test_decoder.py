@@ -1,0 +1,132 @@
+"""The word decoder: pose words back into movement, learned; loaded strictly; used by every word generator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from bopbot.app.cli import main
+from bopbot.data.corpus import Corpus
+from bopbot.errors import BopBotError
+from bopbot.models.decoder import (DESCRIPTION, WEIGHTS, DecoderSettings, WordDecoder, WordMover, decode_words,
+                                   load_decoder, motion_loss)
+from bopbot.models.generators import load_generator
+from bopbot.models.sampling import Sampling
+from bopbot.vocabulary.vocabulary import PoseVocabulary
+from bopbot.vocabulary.word_motion import word_motion
+
+
+def test_an_untrained_decoder_moves_as_word_motion_does(tiny_model):
+    """The decoder writes an offset from `word_motion`'s curve that starts at zero: training can
+    only start from the hand-made curve."""
+    vocabulary = PoseVocabulary.load(tiny_model)
+    ids = np.repeat(np.arange(10) * 5 % vocabulary.k, 4)
+    untrained = decode_words(WordDecoder(vocabulary.centroids_).eval(), vocabulary, ids)
+    assert np.abs(untrained - word_motion(vocabulary, ids)).max() < 1e-5
+
+
+def test_the_loss_is_zero_only_for_the_real_motion_and_ignores_missing_joints():
+    rng = np.random.default_rng(0)
+    poses = torch.from_numpy(rng.normal(size=(2, 30, 17, 3)).astype(np.float32))
+    poses[..., 2] = 1.0
+    exact = poses[..., :2].reshape(2, 30, 34)
+    settings = DecoderSettings()
+    assert motion_loss(exact, poses, settings).item() == pytest.approx(0.0, abs=1e-6)
+    shaken = exact + 0.01 * torch.randn_like(exact)  # same positions within 0.01, different velocities
+    assert motion_loss(shaken, poses, settings).item() > 0.005
+    hidden = poses.clone()
+    hidden[:, :, 3, 2] = 0.0  # joint 3 missing everywhere: whatever is written there is not scored
+    wrong_there = exact.clone().reshape(2, 30, 17, 2)
+    wrong_there[:, :, 3] += 5.0
+    assert motion_loss(wrong_there.reshape(2, 30, 34), hidden, settings).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_trained_decoder_rebuilds_held_out_motion_closer_than_word_motion(small_corpus, tiny_model, tmp_path):
+    """Trained by `bopbot train --decoder`: on the validation inputs it puts the joints nearer the
+    real ones than `word_motion`'s curve, and is saved, described and used by the generators."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    for name in (WEIGHTS, DESCRIPTION):
+        (folder / name).unlink(missing_ok=True)
+    assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--steps", "150",
+                 "--batch-size", "16", "-q"]) == 0
+    report = json.loads((folder / DESCRIPTION).read_text())["report"]["validation"]
+    assert report["decoder"]["joint_error"] < report["word_motion"]["joint_error"]
+    vocabulary = PoseVocabulary.load(folder)
+    decoder = load_decoder(folder, vocabulary)
+    assert decoder is not None
+    # one validation dance, decoded from its own words: nearer the real poses than the curve
+    sequence = next(s for _, sequences in Corpus(small_corpus).shards() for s in sequences)
+    ids = vocabulary.encode(sequence.poses)
+    real = sequence.poses[:, :, :2]
+    learnt = np.linalg.norm(decode_words(decoder, vocabulary, ids)[:, :, :2] - real, axis=2).mean()
+    curve = np.linalg.norm(word_motion(vocabulary, ids)[:, :, :2] - real, axis=2).mean()
+    assert learnt < curve
+    generator = load_generator("ngram", folder, vocabulary)
+    assert generator.mover.name == "decoder"
+    new = generator.continue_dance(sequence.poses[:100], 40, Sampling(seed=0))
+    assert new.poses.shape == (40, 17, 3) and not new.low_pass and (new.poses[:, :, 2] == 1).all()
+    # decoded after the context's words: the same new words decoded alone move differently at the seam
+    alone = WordMover(vocabulary, decoder).move(new.ids)
+    assert np.abs(alone[:3] - new.poses[:3]).max() > 1e-4
+    assert np.abs(alone[-5:] - new.poses[-5:]).max() < 1e-3
+
+
+def test_a_folder_without_a_decoder_moves_words_by_word_motion(tiny_model, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    for name in (WEIGHTS, DESCRIPTION):
+        (folder / name).unlink(missing_ok=True)
+    vocabulary = PoseVocabulary.load(folder)
+    assert load_decoder(folder, vocabulary) is None
+    generator = load_generator("ngram", folder, vocabulary)
+    assert generator.mover.name == "word_motion" and generator.mover.low_pass
+
+
+def test_a_damaged_decoder_is_one_error_naming_its_file(tiny_model, tmp_path):
+    vocabulary = PoseVocabulary.load(tiny_model)
+
+    def damaged(change) -> BopBotError:
+        folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(tiny_model, folder)
+        change(folder)
+        with pytest.raises(BopBotError) as caught:
+            load_decoder(folder, vocabulary)
+        return caught.value
+
+    def other_vocabulary(folder):
+        description = json.loads((folder / DESCRIPTION).read_text())
+        description["words"] = 1024
+        (folder / DESCRIPTION).write_text(json.dumps(description))
+
+    def huge(folder):
+        description = json.loads((folder / DESCRIPTION).read_text())
+        description["size"]["hidden"] = 10 ** 6
+        (folder / DESCRIPTION).write_text(json.dumps(description))
+
+    def wrong_shapes(folder):
+        description = json.loads((folder / DESCRIPTION).read_text())
+        description["size"]["hidden"] = 64
+        (folder / DESCRIPTION).write_text(json.dumps(description))
+
+    def not_finite(folder):
+        weights = load_file(str(folder / WEIGHTS))
+        weights["write.bias"][0] = float("nan")
+        save_file(weights, str(folder / WEIGHTS))
+
+    def truncated(folder):
+        data = (folder / WEIGHTS).read_bytes()
+        (folder / WEIGHTS).write_bytes(data[: len(data) // 2])
+
+    assert "1024 words" in str(damaged(other_vocabulary))
+    assert "impossible size" in str(damaged(huge))
+    assert "do not match" in str(damaged(wrong_shapes))
+    assert "NaN" in str(damaged(not_finite))
+    assert "unreadable word decoder" in str(damaged(truncated))
+    error = damaged(lambda folder: (folder / DESCRIPTION).write_text("{"))
+    assert DESCRIPTION in str(error)
