@@ -2,8 +2,8 @@
 words and moved back by `word_motion` and by the model's word decoder, each scored with the Beat
 Align Score against its song, beside the same dance against the song moved 1 to 5 s (the null).
 
-The dances: the corpus's training-split dances that have a song, filmed from yaw 0 unmirrored,
-at least 5 s long, a quarter of them drawn at random (seed 0). Each is played on its song's beat
+The dances: every training-split dance of the corpus that has a song, filmed from yaw 0
+unmirrored and at least 5 s long. Each is played on its song's beat
 as the music-aware GPT-2 is trained on it (`train.on_the_beat`). Means over dances with 95%
 bootstrap intervals (1,000 resamples of the dances).
 
@@ -43,7 +43,6 @@ def main() -> None:
               for s in sequences if s.meta.get("audio") and float(s.meta.get("yaw", 0)) == 0
               and not s.meta.get("mirror") and len(s.poses) >= 5 * CORPUS_FPS]
     rng = np.random.default_rng(0)
-    dances = [dances[i] for i in sorted(rng.choice(len(dances), max(1, len(dances) // 4), replace=False))]
     scores: dict[str, list[tuple[float, float]]] = {}
     for sequence in dances:
         played, _ = on_the_beat(sequence)
