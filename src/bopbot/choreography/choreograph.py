@@ -1,5 +1,6 @@
-"""The new dance: the user's dance encoded as words, continued by the generator, joined onto the
-user's canvas without a jump, travelling on at the user's pace, and played on the music's beat."""
+"""The new dance: the user's dance encoded as words, continued by the generator, played at the
+user's pace, joined onto the user's canvas without a jump, travelling on as the user travelled,
+and played on the music's beat."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from ..vocabulary.word_motion import word_motion
 from .framing import keep_in_frame
+from .pace import at_pace, frames_to_write, pace_rate, pace_times
 from .user_dance import Music, UserDance
 
 #: How long the new dance takes to hand over from the user's motion to its own.
@@ -42,9 +44,10 @@ class NewDance:
 
 def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,
                 music: Music | None = None) -> NewDance:
-    """Encode the user's dance as words, let the generator continue it for `seconds`, put the new
-    dance on the user's canvas (`continue_on_canvas`), and play it on the beat of the `music`
-    (`retime`: the generator then writes a little more, for the warp to draw on). The generator
+    """Encode the user's dance as words, let the generator continue it for `seconds`, play what it
+    wrote at the user's pace (`pace`), put the new dance on the user's canvas (`continue_on_canvas`),
+    and play it on the beat of the `music` (`retime`). The generator writes a little more than is
+    shown, for the pace and the warp to draw on. The generator
     hears the music too (only `gpt2-music` listens): the user's dance hears what of the song lies
     before the new dance's start, silence before the song. With music, `seconds` None is the rest
     of the song (`MAX_SONG_SECONDS` at most)."""
@@ -66,15 +69,19 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
-    written = source_frames_needed(count) if len(beats) else count
+    paced = source_frames_needed(count) if len(beats) else count
+    written = frames_to_write(paced)
     heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + written)
              if track is not None else None)
     new = choreographer.generator.continue_dance(user.poses, written, sampling, heard)
-    keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement, new.poses,
-                                   user.sequence.size, context, choreographer.mover, new.low_pass)
+    times = pace_times(pace_rate(user.poses, new.poses, paced), paced, len(new.poses))
+    keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement,
+                                   at_pace(new.poses, times), user.sequence.size, context, choreographer.mover,
+                                   new.low_pass)
     shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
     keypoints = play(keypoints, shown)
-    ids = new.ids[np.round(shown).astype(int)] if new.ids is not None else None
+    ids = (new.ids[np.round(np.interp(shown, np.arange(paced), times)).astype(int)]
+           if new.ids is not None else None)
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
                     track.tempo if track is not None else 0.0, len(beats))

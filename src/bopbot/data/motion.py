@@ -38,6 +38,17 @@ def smooth(poses: np.ndarray, fps: float = CORPUS_FPS, max_speed: float = MAX_JO
     return out
 
 
+def mean_motion(poses: np.ndarray, order: int = 1) -> float:
+    """Mean joint speed (`order` 1) or acceleration (2) per frame of (T, 17, 3) poses, over the joints
+    present (confidence above 0) in every frame it spans; NaN when none is."""
+    poses = np.asarray(poses)
+    seen = poses[:, :, 2] > 0
+    for _ in range(order):
+        seen = seen[1:] & seen[:-1]
+    moves = np.linalg.norm(np.diff(poses[:, :, :2].astype(np.float64), n=order, axis=0), axis=2)
+    return float(moves[seen].mean()) if seen.any() else float("nan")
+
+
 def joint_speeds(poses: np.ndarray, fps: float = CORPUS_FPS) -> np.ndarray:
     """(T-1, 17) joint speeds in units per second."""
     return np.linalg.norm(np.diff(poses[:, :, :2], axis=0), axis=2) * fps

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.motion import mean_motion
 from ..data.normalise import normalise
 from ..data.skeleton import INDEX
 
@@ -95,17 +96,6 @@ def inside_frame(keypoints: np.ndarray, size: tuple[int, int]) -> float:
     return float(np.mean((inside | ~seen).all(axis=1)))
 
 
-def _mean_motion(keypoints: np.ndarray, order: int) -> float:
-    """Mean joint speed (`order` 1) or acceleration (2) per frame, on normalised poses, over the
-    joints present in every frame it spans."""
-    poses = normalise(keypoints)[0]
-    seen = poses[:, :, 2] > 0
-    for _ in range(order):
-        seen = seen[1:] & seen[:-1]
-    moves = np.linalg.norm(np.diff(poses[:, :, :2].astype(np.float64), n=order, axis=0), axis=2)
-    return float(moves[seen].mean()) if seen.any() else float("nan")
-
-
 def motion_ratio(context: np.ndarray, continuation: np.ndarray, order: int = 1) -> float:
     """The continuation's mean joint speed (`order` 1) or acceleration (2) over the context's."""
-    return _mean_motion(continuation, order) / max(_mean_motion(context, order), 1e-12)
+    return mean_motion(normalise(continuation)[0], order) / max(mean_motion(normalise(context)[0], order), 1e-12)

@@ -18,9 +18,11 @@ The rows
   row is read against.
 * `oracle words`: the real continuation turned into pose words and back, moved through by the model
   folder's word decoder (`word_motion` without one), joined and smoothed
-  exactly as `bopbot dance` joins a generator's words: the best any word generator can do with
-  this vocabulary.
-* one row per generator, `seeds` samples per stretch and camera; a generator named with `+beats`
+  exactly as `bopbot dance` joins a generator's words, at the real continuation's own timing (not
+  played at the user's pace: it has the frames of the real next seconds only): the best any word
+  generator can do with this vocabulary.
+* one row per generator, `seeds` samples per stretch and camera, played at the user's pace
+  (`choreography.pace`) as `bopbot dance` plays them; a generator named with `+beats`
   (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
   music (`retime.beat_warp`), as `bopbot dance` does with music. Every generator is given the
   take's music frame by frame (`beats.music_frames`); `gpt2-music` is the one that listens.
@@ -48,6 +50,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..choreography.choreograph import continue_on_canvas
+from ..choreography.pace import at_pace, frames_to_write, pace_rate, pace_times
 from ..data.corpus import Corpus
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS
@@ -346,7 +349,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
 
     def carry_on(test: Test, keyframes: np.ndarray, low_pass: bool = True) -> np.ndarray:
-        """Keyframes joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
+        """Poses joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
         return continue_on_canvas(vocabulary, travel, test.context, test.context_placement, keyframes, test.size,
                                   mover=mover, low_pass=low_pass)
 
@@ -366,7 +369,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     for name in generators:
         on_beat = name.endswith(ON_THE_BEAT)
         generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
-        written = source_frames_needed(count) if on_beat else count
+        paced = source_frames_needed(count) if on_beat else count
+        written = frames_to_write(paced)
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
@@ -377,7 +381,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling, heard)):
                 music = scorer.track(test.audio) if on_beat and test.audio else None
                 beats = music.between(test.audio_start, settings.seconds) if music is not None else []
-                shown = carry_on(test, new.poses, new.low_pass)
+                times = pace_times(pace_rate(test.context, new.poses, paced), paced, len(new.poses))
+                shown = carry_on(test, at_pace(new.poses, times), new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))

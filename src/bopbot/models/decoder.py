@@ -32,10 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 from tqdm import tqdm
 
 from ..data.corpus import Corpus
 from ..data.motion import SMOOTHING_SECONDS, smooth
+from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
 from ..files import read_json, write_tensors, write_text_atomic
@@ -48,6 +50,8 @@ DESCRIPTION = "decoder.json"
 DIMS = NUM_JOINTS * 2
 #: How many of the context's last words are decoded with the new ones.
 LEAD_WORDS = 40
+#: The decoder's movement is low-passed this lightly (a Gaussian of 0.6 frames): see `WordMover`.
+DECODED_SMOOTHING_SECONDS = 0.03
 #: A run of one word longer than this many frames reads as this long.
 LONGEST_RUN = 40
 
@@ -170,7 +174,9 @@ class WordMover:
     would take much of that back (on 126 held-out stretches filmed from the front, the default
     decoder moves the real words at 1.00x the real joint speed and 1.08x the acceleration; low-passed,
     0.86x and 0.63x, and FID_k 20.4 instead of 8.6), so only `smooth`'s speed limit applies to it
-    (`low_pass` False)."""
+    (`low_pass` False). The decoder's movement is low-passed only by a Gaussian of 0.6 frames
+    (`DECODED_SMOOTHING_SECONDS`): played at the user's pace its acceleration was 1.28x the real next
+    10 s', and 1.14x with it, at the same joint speed (docs/sweeps.md)."""
 
     def __init__(self, vocabulary: PoseVocabulary, decoder: WordDecoder | None = None):
         self.vocabulary = vocabulary
@@ -196,7 +202,11 @@ class WordMover:
         if self.decoder is None:
             return word_motion(self.vocabulary, ids)
         lead = np.asarray(before[-LEAD_WORDS:] if before is not None else [], dtype=ids.dtype)
-        return decode_words(self.decoder, self.vocabulary, np.concatenate([lead, ids]))[len(lead):]
+        poses = decode_words(self.decoder, self.vocabulary, np.concatenate([lead, ids]))
+        if len(poses) > 1:
+            poses[:, :, :2] = gaussian_filter1d(poses[:, :, :2], DECODED_SMOOTHING_SECONDS * CORPUS_FPS, axis=0,
+                                                mode="nearest")
+        return poses[len(lead):]
 
 
 def _sentences(corpus: Corpus, vocabulary: PoseVocabulary, settings: DecoderSettings, progress: bool):

@@ -1,0 +1,83 @@
+"""The new dance at the user's pace: played faster or slower so its joints move as fast as the user's.
+
+A generator writes its dance at the pace of the dances it learnt from, whoever it continues: the
+default model's corpus is ballroom and salsa, so a phone user swaying gently was continued at four
+times their own joint speed, and a quick dancer slowed down. The user's pace is in the context:
+`pace_rate` compares the mean joint speed of its last `PACE_SECONDS` (hip-centred, torso-scaled
+poses, as `continuity.motion_ratio` measures it) with the written dance's, and `at_pace` plays the
+written dance back at that rate (frame t of the new dance shows written frame t x rate, joints
+drawn on a cubic spline through the written frames, so a slowed move stays smooth). Timing, not
+size: the poses are the generator's, only the time between them changes, and a joint's acceleration
+scales with the square of the rate.
+
+Why time and not the size of the moves: scaling each joint's excursion would shorten the limbs
+(the mean of an arm raised and lowered is a short arm), and time keeps the generator's poses as
+they are. Measured with `docs/user_trial.py` (docs/sweeps.md): phone dancers were continued at
+4.2x the real next 10 s' joint speed, now at 1.06x; frontal mocap at 0.98x, its acceleration 1.14x.
+
+The rate is kept within `PACE_RANGE`: a user standing still is continued slowly, not frozen, and
+the generator is asked for `PACE_RANGE[1]` times the frames shown (`frames_to_write`), so a dance
+played faster never runs out. Beat warps (`music.retime`) act after the pace, on the paced dance.
+A music-aware GPT-2 hears the song frame by frame as it writes; played at another pace, its words
+leave the frames they heard, and the beat warp puts the dance on the beat as it does any
+generator's (that GPT-2 did not learn the beat from its corpus: docs/sweeps.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from ..data.motion import mean_motion
+from ..data.pose_sequence import CORPUS_FPS
+
+#: The user's pace is read from this much of the context's end.
+PACE_SECONDS = 8.0
+#: The written dance is played at most this much slower (first) or faster (second).
+PACE_RANGE = (0.1, 1.5)
+
+
+def frames_to_write(frames: int) -> int:
+    """How many frames a generator writes for `frames` frames played at any rate in `PACE_RANGE`."""
+    return math.ceil(frames * PACE_RANGE[1]) + 1
+
+
+def pace_rate(context: np.ndarray, written: np.ndarray, frames: int) -> float:
+    """Written frames per shown frame that give the `frames` shown the mean joint speed of the
+    context's last `PACE_SECONDS` (both (T, 17, 3) normalised poses); within `PACE_RANGE`, and 1 when
+    the context has no joint seen moving.
+
+    The joints' mean path length through the written frames grows with every frame, so the rate is
+    where it reaches the user's speed times `frames`: the part of the written dance shown then
+    covers, in `frames`, the ground the user's joints would have covered (a dance that starts on a
+    held pose and moves on later is judged on the part shown, not on its average).
+    """
+    user = mean_motion(np.asarray(context)[-round(PACE_SECONDS * CORPUS_FPS):])
+    written = np.asarray(written)
+    if not (np.isfinite(user) and user > 0) or len(written) < 2:
+        return 1.0
+    steps = np.linalg.norm(np.diff(written[:, :, :2].astype(np.float64), axis=0), axis=2).mean(axis=1)
+    path = np.concatenate([[0.0], np.cumsum(steps)]) + 1e-12 * np.arange(len(written))  # strictly rising
+    reached = np.interp(user * frames, path, np.arange(len(written)), right=np.inf)
+    return float(np.clip(reached / frames, *PACE_RANGE))
+
+
+def pace_times(rate: float, frames: int, written: int) -> np.ndarray:
+    """The (fractional) written frame each of `frames` shown frames plays, at `rate`."""
+    return np.minimum(np.arange(frames, dtype=np.float64) * rate, written - 1)
+
+
+def at_pace(poses: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """(len(times), 17, 3) poses at the fractional frames `times`: joints on a cubic spline through
+    the frames, each confidence the lower of the frames either side."""
+    poses = np.asarray(poses, dtype=np.float32)
+    if len(poses) < 2:
+        return np.repeat(poses[:1], len(times), axis=0)
+    out = np.empty((len(times),) + poses.shape[1:], dtype=np.float32)
+    out[:, :, :2] = CubicSpline(np.arange(len(poses)), poses[:, :, :2], axis=0)(times)
+    below = np.floor(times).astype(int)
+    above = np.minimum(below + 1, len(poses) - 1)
+    out[:, :, 2] = np.minimum(poses[below, :, 2], poses[above, :, 2])
+    return out
