@@ -17,10 +17,8 @@ they are. Measured with `docs/user_trial.py` (docs/sweeps.md): phone dancers wer
 
 The rate is kept within `PACE_RANGE`: a user standing still is continued slowly, not frozen, and
 the generator is asked for `PACE_RANGE[1]` times the frames shown (`frames_to_write`), so a dance
-played faster never runs out. Beat warps (`music.retime`) act after the pace, on the paced dance.
-A music-aware GPT-2 hears the song frame by frame as it writes; played at another pace, its words
-leave the frames they heard, and the beat warp puts the dance on the beat as it does any
-generator's (that GPT-2 did not learn the beat from its corpus: docs/sweeps.md).
+played faster never runs out. On a song the beat sets the pace instead (`choreograph`): the beat
+warp (`music.retime`) plays the dance as written, within its own bounds, with its stops on the beats.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ The rows
 * one row per generator, `seeds` samples per stretch and camera, played at the user's pace
   (`choreography.pace`) as `bopbot dance` plays them; a generator named with `+beats`
   (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
-  music (`retime.beat_warp`), as `bopbot dance` does with music. Every generator is given the
+  music (`retime.beat_warp`), at the pace the beat sets, as `bopbot dance` does with music. Every generator is given the
   take's music frame by frame (`beats.music_frames`); `gpt2-music` is the one that listens.
 
 Every row is scored the same way against the same reference, the training pool (`pool_stretches`
@@ -370,7 +370,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
         on_beat = name.endswith(ON_THE_BEAT)
         generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
         paced = source_frames_needed(count) if on_beat else count
-        written = frames_to_write(paced)
+        written = paced if on_beat else frames_to_write(paced)  # on the beat, the beat sets the pace
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
@@ -381,7 +381,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling, heard)):
                 music = scorer.track(test.audio) if on_beat and test.audio else None
                 beats = music.between(test.audio_start, settings.seconds) if music is not None else []
-                times = pace_times(pace_rate(test.context, new.poses, paced), paced, len(new.poses))
+                times = pace_times(1.0 if on_beat else pace_rate(test.context, new.poses, paced), paced,
+                                   len(new.poses))
                 shown = carry_on(test, at_pace(new.poses, times), new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
