@@ -6,7 +6,8 @@ context, then the real next 10 s; the mocap filmed by a camera following the dan
 the phone clips as filmed). Each context is given to `choreograph`, the function `bopbot dance`
 calls, with `--seconds 10 --seed 0` and the model's default sampling. Per stretch: the new dance's
 mean joint speed and acceleration over the user's context and over the real continuation
-(`continuity.motion_ratio`), the join (first new step over the median step), the share of its
+(`continuity.motion_ratio`), the join (first new step over the median step), how much the dancer
+grew or shrank (towards or away from the camera) from the context's last frame to the end, the share of its
 words that the context's last 10 s used, and its longest copy of the context. Each figure: the
 mean [95% bootstrap interval over stretches], the real continuation's own beside it.
 
@@ -39,6 +40,11 @@ def interval(values: np.ndarray, resamples: int = 1000) -> str:
     return f"{values.mean():.2f} [{np.percentile(means, 2.5):.2f}, {np.percentile(means, 97.5):.2f}]"
 
 
+def size(frame: np.ndarray) -> float:
+    """The dancer's torso length in pixels in one frame of keypoints."""
+    return float(normalise(frame[None])[1][0, 2])
+
+
 def figures(context: np.ndarray, continuation: np.ndarray, real: np.ndarray, vocabulary) -> dict:
     """The figures of one continuation (pixel keypoints) of one context, against the real one."""
     new_ids = vocabulary.encode(normalise(continuation)[0])
@@ -50,6 +56,7 @@ def figures(context: np.ndarray, continuation: np.ndarray, real: np.ndarray, voc
         "accel. / user": continuity.motion_ratio(context, continuation, 2),
         "accel. / real next": continuity.motion_ratio(real, continuation, 2),
         "join": continuity.join_ratio(context, continuation),
+        "size change (abs. log)": abs(float(np.log(size(continuation[-1]) / size(context[-1])))),
         "user's words": float(np.isin(new_ids, recent).mean()),
         "copy of context (s)": CopyIndex(np.append(context_ids, -1)).longest_copy(new_ids) / CORPUS_FPS,
     }

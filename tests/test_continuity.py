@@ -172,10 +172,13 @@ def test_the_new_dance_travels_at_the_users_own_pace(tiny_model, small_corpus):
     assert user_pace(travel, words[:20], sequence.placement[:20]) == 1.0  # under 2 s: the model's own pace
     assert user_pace(None, words[:200], sequence.placement[:200]) == 1.0
 
-    def excursion(pace):
-        path = travel_path(travel, words[:200], words[200:], sequence.placement[199], pace)
-        return np.linalg.norm(path[:, :2] - sequence.placement[199, :2], axis=1).max()
-    assert excursion(on_the_spot) == pytest.approx(on_the_spot / travelled * excursion(travelled), rel=1e-4)
+    def excursion_and_zoom(pace):
+        path = travel_path(travel, words[:200], words[200:], sequence.placement[199], pace).astype(np.float64)
+        return (np.linalg.norm(path[:, :2] - sequence.placement[199, :2], axis=1).max(),
+                np.log(path[:, 2] / sequence.placement[199, 2]))
+    (still, still_zoom), (moved, moved_zoom) = excursion_and_zoom(on_the_spot), excursion_and_zoom(travelled)
+    np.testing.assert_allclose(still_zoom, on_the_spot / travelled * moved_zoom, rtol=1e-3, atol=1e-6)  # depth too
+    assert still == pytest.approx(on_the_spot / travelled * moved, rel=0.1)  # steps in pixels, at the scale reached
 
 
 def test_a_placed_dance_is_drawn_where_the_context_left_off(tiny_model, small_corpus):
