@@ -16,7 +16,7 @@ from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from ..vocabulary.word_motion import word_motion
 from .framing import keep_in_frame
-from .pace import at_pace, frames_to_write, pace_rate, pace_times
+from .pace import Pace, at_pace
 from .user_dance import Music, UserDance
 
 #: How long the new dance takes to hand over from the user's motion to its own.
@@ -55,7 +55,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     before the new dance's start, silence before the song. With music, `seconds` None is the rest
     of the song (`MAX_SONG_SECONDS` at most)."""
     from ..music.beats import music_beats, music_frames  # librosa: imported only for a dance with music
-    from ..music.retime import beat_warp, play, source_frames_needed
+    from ..music.retime import beat_warp, play
 
     track = music_beats(str(music.path)) if music is not None else None
     if seconds is None:
@@ -72,18 +72,17 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
-    paced = source_frames_needed(count) if len(beats) else count
-    written = paced if len(beats) else frames_to_write(paced)  # on a song, the beat sets the pace
-    heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + written)
+    pace = Pace(count, on_beat=len(beats) > 0)  # on a song, the beat sets the pace
+    heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + pace.written)
              if track is not None else None)
-    new = choreographer.generator.continue_dance(user.poses, written, sampling, heard)
-    times = pace_times(1.0 if len(beats) else pace_rate(user.poses, new.poses, paced), paced, len(new.poses))
+    new = choreographer.generator.continue_dance(user.poses, pace.written, sampling, heard)
+    times = pace.times(user.poses, new.poses)
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement,
                                    at_pace(new.poses, times), user.sequence.size, context, choreographer.mover,
                                    new.low_pass)
     shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
     keypoints = play(keypoints, shown)
-    ids = (new.ids[np.round(np.interp(shown, np.arange(paced), times)).astype(int)]
+    ids = (new.ids[np.round(np.interp(shown, np.arange(pace.shown), times)).astype(int)]
            if new.ids is not None else None)
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,

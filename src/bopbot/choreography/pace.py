@@ -3,9 +3,10 @@
 A generator writes its dance at the pace of the dances it learnt from, whoever it continues: the
 default model's corpus is ballroom and salsa, so a phone user swaying gently was continued at four
 times their own joint speed, and a quick dancer slowed down. The user's pace is in the context:
-`pace_rate` compares the mean joint speed of its last `PACE_SECONDS` (hip-centred, torso-scaled
-poses, as `continuity.motion_ratio` measures it) with the written dance's, and `at_pace` plays the
-written dance back at that rate (frame t of the new dance shows written frame t x rate, joints
+`pace_rate` reads the mean joint speed of its last `PACE_SECONDS` (hip-centred, torso-scaled
+poses, as `continuity.motion_ratio` measures it) and finds the rate at which the written dance's
+joints cover as much ground in the frames shown, and `at_pace` plays the written dance back at that
+rate (frame t of the new dance shows written frame t x rate, joints
 drawn on a cubic spline through the written frames, so a slowed move stays smooth). Timing, not
 size: the poses are the generator's, only the time between them changes, and a joint's acceleration
 scales with the square of the rate.
@@ -17,19 +18,22 @@ they are. Measured with `docs/user_trial.py` (docs/sweeps.md): phone dancers wer
 
 The rate is kept within `PACE_RANGE`: a user standing still is continued slowly, not frozen, and
 the generator is asked for `PACE_RANGE[1]` times the frames shown (`frames_to_write`), so a dance
-played faster never runs out. On a song the beat sets the pace instead (`choreograph`): the beat
-warp (`music.retime`) plays the dance as written, within its own bounds, with its stops on the beats.
+played faster never runs out. On a song the beat sets the pace instead: the beat warp
+(`music.retime`) plays the dance as written, within its own bounds, with its stops on the beats.
+`Pace` holds that choice, one plan for `bopbot dance` and `bopbot evaluate` alike.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import CubicSpline
 
 from ..data.motion import mean_motion
 from ..data.pose_sequence import CORPUS_FPS
+from ..music.retime import source_frames_needed
 
 #: The user's pace is read from this much of the context's end.
 PACE_SECONDS = 8.0
@@ -79,3 +83,27 @@ def at_pace(poses: np.ndarray, times: np.ndarray) -> np.ndarray:
     above = np.minimum(below + 1, len(poses) - 1)
     out[:, :, 2] = np.minimum(poses[below, :, 2], poses[above, :, 2])
     return out
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How `frames` frames of new dance are timed: at the user's pace, or, on a song's beats
+    (`on_beat`), as written for the beat warp to time (it reads up to `source_frames_needed`)."""
+
+    frames: int
+    on_beat: bool
+
+    @property
+    def shown(self) -> int:
+        """Frames played before the beat warp: the dance itself, or the warp's source."""
+        return source_frames_needed(self.frames) if self.on_beat else self.frames
+
+    @property
+    def written(self) -> int:
+        """Frames to ask the generator for."""
+        return self.shown if self.on_beat else frames_to_write(self.shown)
+
+    def times(self, context: np.ndarray, written: np.ndarray) -> np.ndarray:
+        """The fractional written frame each shown frame plays (see `pace_times`)."""
+        rate = 1.0 if self.on_beat else pace_rate(context, written, self.shown)
+        return pace_times(rate, self.shown, len(written))

@@ -50,7 +50,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..choreography.choreograph import continue_on_canvas
-from ..choreography.pace import at_pace, frames_to_write, pace_rate, pace_times
+from ..choreography.pace import Pace, at_pace
 from ..data.corpus import Corpus
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS
@@ -62,7 +62,7 @@ from ..models.sampling import Sampling
 from ..models.training import is_validation
 from ..models.travel import load_travel
 from ..music.beats import TrackBeats, beat_alignment, motion_beats, music_beats, music_frames, shift_curve
-from ..music.retime import beat_warp, play, source_frames_needed
+from ..music.retime import beat_warp, play
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..models.decoder import WordMover, load_decoder
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
@@ -369,21 +369,18 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     for name in generators:
         on_beat = name.endswith(ON_THE_BEAT)
         generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
-        paced = source_frames_needed(count) if on_beat else count
-        written = paced if on_beat else frames_to_write(paced)  # on the beat, the beat sets the pace
+        pace = Pace(count, on_beat)  # on the beat, the beat sets the pace
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
             sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
             heard = [music_frames(scorer.track(t.audio), t.audio_start - len(t.context) / CORPUS_FPS,
-                                  len(t.context) + written) if t.audio else None for t in batch]
-            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], written, sampling, heard)):
+                                  len(t.context) + pace.written) if t.audio else None for t in batch]
+            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], pace.written, sampling, heard)):
                 music = scorer.track(test.audio) if on_beat and test.audio else None
                 beats = music.between(test.audio_start, settings.seconds) if music is not None else []
-                times = pace_times(1.0 if on_beat else pace_rate(test.context, new.poses, paced), paced,
-                                   len(new.poses))
-                shown = carry_on(test, at_pace(new.poses, times), new.low_pass)
+                shown = carry_on(test, at_pace(new.poses, pace.times(test.context, new.poses)), new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))
