@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bopbot.choreography.pace import PACE_RANGE, at_pace, frames_to_write, pace_rate, pace_times
+from bopbot.choreography.pace import PACE_RANGE, Pace, at_pace, frames_to_write, pace_rate, pace_times
 from bopbot.data.motion import mean_motion
 
 
@@ -37,6 +37,19 @@ def test_the_rate_is_the_users_speed_over_the_written_dances_within_its_range(sm
     unseen = dance[:200].copy()
     unseen[:, :, 2] = 0
     assert pace_rate(unseen, written, 200) == 1.0
+
+
+def test_on_a_beat_the_dance_is_played_as_written_for_the_warp_and_off_it_at_the_users_pace(small_corpus):
+    from bopbot.music.retime import source_frames_needed
+
+    dance = _real_dance(small_corpus, 800)
+    slow_user = at_pace(dance, pace_times(0.5, 160, len(dance)))
+    on_beat, off_beat = Pace(160, on_beat=True), Pace(160, on_beat=False)
+    assert on_beat.shown == on_beat.written == source_frames_needed(160)
+    assert np.array_equal(on_beat.times(slow_user, dance[:on_beat.written]), np.arange(on_beat.shown))
+    assert off_beat.shown == 160 and off_beat.written == frames_to_write(160)
+    times = off_beat.times(slow_user, dance[:off_beat.written])  # the user showed the dance at half its pace
+    assert len(times) == 160 and 0.45 < times[-1] / 159 < 0.55
 
 
 def test_bopbot_dance_moves_at_the_pace_of_the_user_it_continues(small_corpus, tiny_model):

@@ -6,8 +6,8 @@ times their own joint speed, and a quick dancer slowed down. The user's pace is 
 `pace_rate` reads the mean joint speed of its last `PACE_SECONDS` (hip-centred, torso-scaled
 poses, as `continuity.motion_ratio` measures it) and finds the rate at which the written dance's
 joints cover as much ground in the frames shown, and `at_pace` plays the written dance back at that
-rate (frame t of the new dance shows written frame t x rate, joints
-drawn on a cubic spline through the written frames, so a slowed move stays smooth). Timing, not
+rate (frame t of the new dance shows written frame t x rate, joints drawn on a cubic spline
+through the written frames, so a slowed move stays smooth). Timing, not
 size: the poses are the generator's, only the time between them changes, and a joint's acceleration
 scales with the square of the rate.
 
@@ -103,7 +103,7 @@ class Pace:
         """Frames to ask the generator for."""
         return self.shown if self.on_beat else frames_to_write(self.shown)
 
-    def times(self, context: np.ndarray, written: np.ndarray) -> np.ndarray:
-        """The fractional written frame each shown frame plays (see `pace_times`)."""
-        rate = 1.0 if self.on_beat else pace_rate(context, written, self.shown)
-        return pace_times(rate, self.shown, len(written))
+    def times(self, context: np.ndarray, dance: np.ndarray) -> np.ndarray:
+        """The fractional frame of the written `dance` each shown frame plays (see `pace_times`)."""
+        rate = 1.0 if self.on_beat else pace_rate(context, dance, self.shown)
+        return pace_times(rate, self.shown, len(dance))
