@@ -123,10 +123,12 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
 def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_motion_ratios(data, tiny_model,
                                                                                                small_corpus, tmp_path):
     """`--follow`: the held-out take filmed by cameras that turn with the dancer; the floor comes
-    only from corpus views filmed the same way (the small corpus has none: no floor row)."""
+    only from corpus views filmed the same way (the small corpus has none: no floor row). The take
+    has no music, so `ngram+beats` is played as `bopbot dance` plays it without a song: at the
+    user's pace, the same dances as `ngram`."""
     take = data / "mocap" / "cmu_salsa" / "60_12_scaled.bvh"
     assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus), "--follow",
-                 "--yaws", "0,30", "--generators", "ngram", "--context-seconds", "4", "--seconds", "4",
+                 "--yaws", "0,30", "--generators", "ngram,ngram+beats", "--context-seconds", "4", "--seconds", "4",
                  "--seeds", "1", "--resamples", "50", "-o", str(tmp_path), "-q"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["settings"]["follow"] is True and "following" in results["sample_name"]
@@ -136,4 +138,8 @@ def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_
         assert row["speed_ratio"]["low"] <= row["speed_ratio"]["value"] <= row["speed_ratio"]["high"]
         assert row["acceleration_ratio"]["value"] > 0
     assert 0.5 < real["speed_ratio"]["value"] < 2.0  # a real continuation moves about as its context did
+    on_beat = results["table"]["ngram+beats"]
+    assert on_beat["BAS"] is None  # no song to score against
+    for figure in ("speed_ratio", "acceleration_ratio", "FID_k", "join"):
+        assert on_beat[figure]["value"] == pytest.approx(ngram[figure]["value"])
     assert "joint speed / the user's" in (tmp_path / "report.md").read_text()

@@ -24,7 +24,8 @@ The rows
 * one row per generator, `seeds` samples per stretch and camera, played at the user's pace
   (`choreography.pace`) as `bopbot dance` plays them; a generator named with `+beats`
   (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
-  music (`retime.beat_warp`), at the pace the beat sets, as `bopbot dance` does with music. Every generator is given the
+  music (`retime.beat_warp`), at the pace the beat sets, as `bopbot dance` does with music (a take
+  without music is played at the user's pace, as `bopbot dance` plays it). Every generator is given the
   take's music frame by frame (`beats.music_frames`); `gpt2-music` is the one that listens.
 
 Every row is scored the same way against the same reference, the training pool (`pool_stretches`
@@ -369,17 +370,19 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     for name in generators:
         on_beat = name.endswith(ON_THE_BEAT)
         generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
-        pace = Pace(count, on_beat)  # on the beat, the beat sets the pace
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]
+            # As `bopbot dance` plays it: on a song's beats the beat sets the pace; a take without
+            # music (a phone clip, a CMU take) is played at the user's pace, `+beats` or not.
+            music = scorer.track(batch[0].audio) if on_beat and batch[0].audio else None
+            beats = music.between(batch[0].audio_start, settings.seconds) if music is not None else []
+            pace = Pace(count, on_beat=len(beats) > 0)
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
             sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
             heard = [music_frames(scorer.track(t.audio), t.audio_start - len(t.context) / CORPUS_FPS,
                                   len(t.context) + pace.written) if t.audio else None for t in batch]
             for test, new in zip(batch, generator.continue_dances([t.context for t in batch], pace.written, sampling, heard)):
-                music = scorer.track(test.audio) if on_beat and test.audio else None
-                beats = music.between(test.audio_start, settings.seconds) if music is not None else []
                 shown = carry_on(test, at_pace(new.poses, pace.times(test.context, new.poses)), new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
