@@ -8,7 +8,8 @@ calls, with `--seconds 10 --seed 0` and the model's default sampling. Per stretc
 mean joint speed and acceleration over the user's context and over the real continuation
 (`continuity.motion_ratio`), the join (first new step over the median step), how much the dancer
 grew or shrank (towards or away from the camera) from the context's last frame to the end, the share of its
-words that the context's last 10 s used, and its longest copy of the context. Each figure: the
+words that the context's last 10 s used, its longest copy of the context, and how fast its hips
+travel beside the user's own hips over the context's last 8 s (`continuity.root_speed`). Each figure: the
 mean [95% bootstrap interval over stretches], the real continuation's own beside it.
 
 Run: .venv/bin/python docs/user_trial.py [--model FOLDER]
@@ -30,8 +31,10 @@ from bopbot.evaluation.evaluate import USER_SECONDS, EvalSettings, cut_stretches
 from bopbot.evaluation.word_metrics import CopyIndex
 from bopbot.models.model_folder import Choreographer
 from bopbot.models.sampling import Sampling
+from bopbot.models.travel import PACE_SECONDS
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "training" / "holdout_inputs.txt"
+PACE_FRAMES = round(PACE_SECONDS * CORPUS_FPS)  # the user's hips over the context's last 8 s, as the travel reads them
 
 
 def interval(values: np.ndarray, resamples: int = 1000) -> str:
@@ -50,6 +53,7 @@ def figures(context: np.ndarray, continuation: np.ndarray, real: np.ndarray, voc
     new_ids = vocabulary.encode(normalise(continuation)[0])
     context_ids = vocabulary.encode(normalise(context)[0])
     recent = context_ids[-round(USER_SECONDS * CORPUS_FPS):]
+    paced = min(PACE_FRAMES, len(context) - 1)
     return {
         "speed / user": continuity.motion_ratio(context, continuation),
         "speed / real next": continuity.motion_ratio(real, continuation),
@@ -59,6 +63,8 @@ def figures(context: np.ndarray, continuation: np.ndarray, real: np.ndarray, voc
         "size change (abs. log)": abs(float(np.log(size(continuation[-1]) / size(context[-1])))),
         "user's words": float(np.isin(new_ids, recent).mean()),
         "copy of context (s)": CopyIndex(np.append(context_ids, -1)).longest_copy(new_ids) / CORPUS_FPS,
+        "hip speed (torso/s)": continuity.root_speed(context, continuation, CORPUS_FPS),
+        "user's hip speed (torso/s)": continuity.root_speed(context[-paced - 1:-paced], context[-paced:], CORPUS_FPS),
     }
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from bopbot.choreography.pace import PACE_RANGE, Pace, at_pace, frames_to_write, pace_rate, pace_times
 from bopbot.data.motion import mean_motion
+from bopbot.music.retime import source_frames_needed
 
 
 def _real_dance(small_corpus, frames: int) -> np.ndarray:
@@ -40,8 +41,6 @@ def test_the_rate_is_the_users_speed_over_the_written_dances_within_its_range(sm
 
 
 def test_on_a_beat_the_dance_is_played_as_written_for_the_warp_and_off_it_at_the_users_pace(small_corpus):
-    from bopbot.music.retime import source_frames_needed
-
     dance = _real_dance(small_corpus, 800)
     slow_user = at_pace(dance, pace_times(0.5, 160, len(dance)))
     on_beat, off_beat = Pace(160, on_beat=True), Pace(160, on_beat=False)
