@@ -14,7 +14,7 @@ from bopbot.data.corpus import Corpus
 from bopbot.data.motion import smooth
 from bopbot.data.normalise import denormalise
 from bopbot.evaluation import continuity
-from bopbot.models.travel import PACE_RANGE, hip_steps, load_travel, travel_path, user_pace, window_features
+from bopbot.models.travel import PACE_RANGE, hip_steps, load_travel, travel_path, user_speed, window_features
 from bopbot.vocabulary.vocabulary import PoseVocabulary
 
 #: A dancer standing facing the camera, in pixels (torso 60 px, 17 joints).
@@ -161,26 +161,29 @@ def test_a_damaged_or_mismatched_travel_model_is_refused_by_name(tiny_model, tmp
     assert load_travel(folder) is not None
 
 
-def test_the_new_dance_travels_at_the_users_own_pace(tiny_model, small_corpus):
+def test_the_new_dance_travels_at_the_users_own_speed(tiny_model, small_corpus):
     travel = load_travel(tiny_model)
     vocabulary = PoseVocabulary.load(tiny_model)
     sequence = max(Corpus(small_corpus).sequences(), key=lambda s: np.ptp(s.placement[:200, 0]) / s.placement[0, 2])
     words = smooth(vocabulary.decode(vocabulary.encode(sequence.poses[:300])))
-    travelled = user_pace(travel, words[:200], sequence.placement[:200])
-    on_the_spot = user_pace(travel, words[:200], np.tile(sequence.placement[199], (200, 1)))
-    assert on_the_spot == PACE_RANGE[0] < travelled <= PACE_RANGE[1]
-    assert user_pace(travel, words[:20], sequence.placement[:20]) == 1.0  # under 2 s: the model's own pace
-    assert user_pace(None, words[:200], sequence.placement[:200]) == 1.0
+    travelled = user_speed(sequence.placement[:200])
+    assert travelled > 0.01  # torso lengths a frame
+    assert user_speed(np.tile(sequence.placement[199], (200, 1))) == 0.0
+    assert user_speed(sequence.placement[:20]) is None  # under 2 s: the model's own speed
 
-    def steps_and_zoom(pace):
+    def steps_and_zoom(speed):
         """Each frame's hip step in torso lengths (pixels over the scale it steps from), and the zoom."""
-        path = travel_path(travel, words[:200], words[200:], sequence.placement[199], pace).astype(np.float64)
+        path = travel_path(travel, words[:200], words[200:], sequence.placement[199], speed).astype(np.float64)
         path = np.concatenate([sequence.placement[199:200].astype(np.float64), path])
         return np.diff(path[:, :2], axis=0) / path[:-1, 2:], np.log(path[1:, 2] / sequence.placement[199, 2])
-    (still, still_zoom), (moved, moved_zoom) = steps_and_zoom(on_the_spot), steps_and_zoom(travelled)
-    assert np.abs(moved).max() > 1e-3  # the travel model steps
-    np.testing.assert_allclose(still_zoom, on_the_spot / travelled * moved_zoom, rtol=1e-3, atol=1e-6)  # depth too
-    np.testing.assert_allclose(still, on_the_spot / travelled * moved, rtol=1e-3, atol=1e-5)  # float32 pixels
+    (own, own_zoom), (moved, moved_zoom) = steps_and_zoom(None), steps_and_zoom(travelled)
+    assert np.abs(own).max() > 1e-3  # the travel model steps
+    np.testing.assert_allclose(np.linalg.norm(moved, axis=1).mean(), travelled, rtol=1e-3)
+    ratio = np.linalg.norm(moved, axis=1).mean() / np.linalg.norm(own, axis=1).mean()
+    np.testing.assert_allclose(moved, ratio * own, rtol=1e-3, atol=1e-5)  # where and when: the model's
+    np.testing.assert_allclose(moved_zoom, ratio * own_zoom, rtol=1e-3, atol=1e-6)  # depth too
+    still, _ = steps_and_zoom(0.0)
+    np.testing.assert_allclose(still, PACE_RANGE[0] * own, rtol=1e-3, atol=1e-5)  # on the spot: the least
 
 
 def test_a_placed_dance_is_drawn_where_the_context_left_off(tiny_model, small_corpus):
@@ -211,3 +214,15 @@ def test_motion_ratio_says_how_much_the_new_dance_moves_against_the_users_own():
     assert 3.0 < motion_ratio(context, twice, order=2) < 5.0  # accelerations go with the square
     still = np.repeat(dance[100:101], 100, axis=0)
     assert motion_ratio(context, still) == 0.0
+
+
+def test_a_flicker_in_the_last_frame_is_carried_on_as_an_ordinary_step():
+    from bopbot.choreography.choreograph import ordinary_step
+
+    steady = np.cumsum(np.full((30, 2, 2), 0.1), axis=0)  # two points stepping 0.1 each axis a frame
+    np.testing.assert_allclose(ordinary_step(steady), np.full((2, 2), 0.1))  # an ordinary last step is kept
+    flicker = steady.copy()
+    flicker[-1] += 2.0  # the last frame jumps 20 steps' worth
+    carried = ordinary_step(flicker)
+    np.testing.assert_allclose(np.linalg.norm(carried, axis=1), np.linalg.norm(np.full(2, 0.1)), rtol=1e-9)
+    np.testing.assert_allclose(carried / np.linalg.norm(carried, axis=1)[:, None], np.full((2, 2), 2 ** -0.5))  # same way

@@ -120,6 +120,22 @@ def test_echo_favours_the_users_words_early_then_fades(tiny_model):
         continue_words(model, context, 3, Sampling(echo=-1))
 
 
+def test_no_copy_of_the_context_longer_than_the_limit_as_shown(tiny_model):
+    from bopbot.evaluation.word_metrics import CopyIndex
+
+    model = Choreographer.load(tiny_model).generator.model
+    held = np.full(160, 7)  # a user holding one pose for 8 s: the echo and a cool temperature repeat it
+
+    def longest_copies(**settings):
+        return [CopyIndex(np.append(held, -1)).longest_copy(continue_words(
+            model, held, 100, Sampling(temperature=0.3, seed=seed, echo=6.0, **settings))) for seed in range(3)]
+    assert max(longest_copies(max_copy_seconds=100.0)) > 40  # unchecked, it copies for over 2 s
+    assert max(longest_copies()) <= 30  # 1.5 s at 20 words a second
+    assert max(longest_copies(played_rates=(0.25,))) <= 8  # played 4x slower: 8 words show for 1.6 s
+    with pytest.raises(BopBotError, match="rate"):
+        continue_words(model, held, 3, Sampling(played_rates=(0.0,)))
+
+
 def test_sampling_settings_are_checked(tiny_model):
     model = new_gpt2(GPT2Size(n_layer=1, n_head=1, n_embd=8, n_positions=8), 4)
     with pytest.raises(Exception, match="temperature"):

@@ -14,7 +14,6 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
 from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
-from ..vocabulary.word_motion import word_motion
 from .framing import keep_in_frame
 from .pace import Pace, at_pace
 from .user_dance import Music, UserDance
@@ -23,6 +22,9 @@ from .user_dance import Music, UserDance
 HANDOVER_SECONDS = 0.5
 #: Each frame of the handover, the user's carried-on velocity keeps this share of the last.
 CARRY_DECAY = 0.8
+#: A dance played at a rate (written frames per shown frame) in this range is not written again for
+#: the copy limit: its copies of the context last, as shown, within a quarter of what was written.
+RATE_WRITTEN_AS_SHOWN = (0.8, 1.25)
 #: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
 MAX_SONG_SECONDS = 60.0
 
@@ -75,11 +77,9 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     pace = Pace(count, on_beat=len(beats) > 0)  # on a song, the beat sets the pace
     heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + pace.written)
              if track is not None else None)
-    new = choreographer.generator.continue_dance(user.poses, pace.written, sampling, heard)
-    times = pace.times(user.poses, new.poses)
+    (new, times), = write_at_pace(choreographer.generator, [user.poses], pace, sampling, [heard])
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement,
-                                   at_pace(new.poses, times), user.sequence.size, context, choreographer.mover,
-                                   new.low_pass)
+                                   at_pace(new.poses, times), user.sequence.size, context, new.low_pass)
     shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
     keypoints = play(keypoints, shown)
     ids = (new.ids[np.round(np.interp(shown, np.arange(pace.shown), times)).astype(int)]
@@ -87,6 +87,23 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
                     track.tempo if track is not None else 0.0, len(beats))
+
+
+def write_at_pace(generator, contexts: list[np.ndarray], pace: Pace, sampling: Sampling,
+                  heard: list[np.ndarray | None]) -> list[tuple]:
+    """Each context's new dance written by `generator` (one batch), with the fractional written frame
+    each shown frame plays (`Pace.times`). A dance played much slower or faster than written is
+    written again with its rate known to the sampler, so that no stretch of it, as shown, copies
+    the context for longer than `Sampling.max_copy_seconds` (see `sampling._NoLongCopy`)."""
+    from dataclasses import replace
+
+    dances = generator.continue_dances(contexts, pace.written, sampling, heard)
+    timed = [(new, pace.times(context, new.poses)) for context, new in zip(contexts, dances)]
+    rates = tuple(float(times[1] - times[0]) if len(times) > 1 else 1.0 for _, times in timed)
+    if all(RATE_WRITTEN_AS_SHOWN[0] <= rate <= RATE_WRITTEN_AS_SHOWN[1] for rate in rates):
+        return timed
+    dances = generator.continue_dances(contexts, pace.written, replace(sampling, played_rates=rates), heard)
+    return [(new, pace.times(context, new.poses)) for context, new in zip(contexts, dances)]
 
 
 def lead_in(vocabulary, context: np.ndarray, context_ids: np.ndarray | None = None) -> np.ndarray:
@@ -107,6 +124,16 @@ def _handover(frames: int) -> tuple[np.ndarray, np.ndarray]:
     return CARRY_DECAY ** steps, ramp * ramp * (3 - 2 * ramp)
 
 
+def ordinary_step(path: np.ndarray) -> np.ndarray:
+    """The last step of `path` ((T, J, 2) positions of J points, T >= 2), shortened where its mean
+    length is more than the median of the path's last second: carried on, a step cut at its
+    fastest instant (or a detector's flicker in the last frame) would start the new dance with a
+    jump of several steps."""
+    steps = np.diff(np.asarray(path[-int(CORPUS_FPS) - 1:], dtype=np.float64), axis=0)
+    sizes = np.linalg.norm(steps, axis=2).mean(axis=1)
+    return steps[-1] * min(1.0, float(np.median(sizes)) / max(float(sizes[-1]), 1e-12))
+
+
 def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None,
                   low_pass: bool = True) -> np.ndarray:
     """The new keyframe poses as movement that carries on from the context, without a jump.
@@ -114,16 +141,17 @@ def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, contex
     The context's last second leads in, and `smooth` turns lead-in and keyframes into movement
     (its low-pass only where `low_pass`: not for a decoder's poses, which are movement already).
     Over the first `HANDOVER_SECONDS` the dancer then hands over from the real motion carried on
-    (the last real pose moving on with its last velocity, slowing down) to that movement, with a
-    smoothstep weight: so the first new frame is one ordinary step from the last real one, in the
-    direction the dancer was already moving. Only the new part is returned.
+    (the last real pose moving on with its last velocity, slowing down, no longer than an ordinary
+    step: `ordinary_step`) to that movement, with a smoothstep weight: so the first new frame is
+    one ordinary step from the last real one, in the direction the dancer was already moving. Only
+    the new part is returned.
     """
     lead = lead_in(vocabulary, context, context_ids)
     moving = smooth(np.concatenate([lead, keyframes]), smoothing_seconds=SMOOTHING_SECONDS if low_pass else 0.0)[len(lead):]
     frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
     if frames and len(lead) > 1:
         carry, weight = _handover(frames)
-        carried = lead[-1, :, :2] + (lead[-1, :, :2] - lead[-2, :, :2]) * np.cumsum(carry)[:, None, None]
+        carried = lead[-1, :, :2] + ordinary_step(lead[:, :, :2]) * np.cumsum(carry)[:, None, None]
         moving[:frames, :, :2] = (1 - weight)[:, None, None] * carried + weight[:, None, None] * moving[:frames, :, :2]
     return moving
 
@@ -139,10 +167,10 @@ def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.n
     path = np.concatenate([context_placement[-1:], placement]).astype(np.float64)
     steps = np.diff(path[:, :2], axis=0)
     zooms = np.diff(np.log(np.maximum(path[:, 2], 1e-9)))
-    last = np.asarray(context_placement[-1], dtype=np.float64) - np.asarray(context_placement[-2], dtype=np.float64)
+    last = ordinary_step(np.asarray(context_placement, dtype=np.float64)[:, None, :2])[0]
     last_zoom = np.log(max(context_placement[-1][2], 1e-9) / max(context_placement[-2][2], 1e-9))
     carry, weight = _handover(frames)
-    steps[:frames] = (1 - weight)[:, None] * carry[:, None] * last[:2] + weight[:, None] * steps[:frames]
+    steps[:frames] = (1 - weight)[:, None] * carry[:, None] * last + weight[:, None] * steps[:frames]
     zooms[:frames] = (1 - weight) * carry * last_zoom + weight * zooms[:frames]
     out = np.empty_like(placement, dtype=np.float64)
     out[:, :2] = path[0, :2] + np.cumsum(steps, axis=0)
@@ -151,22 +179,19 @@ def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.n
 
 
 def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placement: np.ndarray, keyframes: np.ndarray,
-                       size: tuple[int, int], context_ids: np.ndarray | None = None, mover=None,
+                       size: tuple[int, int], context_ids: np.ndarray | None = None,
                        low_pass: bool = True) -> np.ndarray:
     """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
     jump, travelling on from the context's last placement along the path the travel model reads
-    from the poses at the user's own pace (the dancer stays there when the model folder has no
-    travel model), and kept inside the frame from its first second on (eased in: a user cut off by
-    the frame is continued from where they were). The `keyframes` are low-passed as
-    `join_smoothly` says; the user's pace is read from the context's words moved by `mover` (the
-    model folder's `decoder.WordMover`; `word_motion` when None), as the travel model learnt."""
-    from ..models.travel import travel_path, user_pace  # torch: imported only once a dance is written
+    from the poses at the speed the user's hips went (`travel.user_speed`; the dancer stays there
+    when the model folder has no travel model), and kept inside the frame from its first second on
+    (eased in: a user cut off by the frame is continued from where they were). The `keyframes` are
+    low-passed as `join_smoothly` says."""
+    from ..models.travel import travel_path, user_speed  # torch: imported only once a dance is written
 
     if context_ids is None:
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids, low_pass)
-    context_moving = mover.movement(context_ids) if mover is not None else smooth(word_motion(vocabulary, context_ids))
-    pace = user_pace(travel, context_moving, context_placement)
     placement = hand_over_path(context_placement, travel_path(travel, lead_in(vocabulary, context, context_ids), poses,
-                                                              context_placement[-1], pace))
+                                                              context_placement[-1], user_speed(context_placement)))
     return keep_in_frame(denormalise(poses, placement), size, ease_in=True)

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..choreography.choreograph import continue_on_canvas
+from ..choreography.choreograph import continue_on_canvas, write_at_pace
 from ..choreography.pace import Pace, at_pace
 from ..data.corpus import Corpus
 from ..data.normalise import denormalise, normalise
@@ -352,7 +352,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     def carry_on(test: Test, keyframes: np.ndarray, low_pass: bool = True) -> np.ndarray:
         """Poses joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
         return continue_on_canvas(vocabulary, travel, test.context, test.context_placement, keyframes, test.size,
-                                  mover=mover, low_pass=low_pass)
+                                  low_pass=low_pass)
 
     rows = {REAL: scorer.score(REAL, [t.continuation_keypoints() for t in tests], tests, with_music=True)}
     samples = {REAL: tests[0].continuation}
@@ -382,8 +382,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
             heard = [music_frames(scorer.track(t.audio), t.audio_start - len(t.context) / CORPUS_FPS,
                                   len(t.context) + pace.written) if t.audio else None for t in batch]
-            for test, new in zip(batch, generator.continue_dances([t.context for t in batch], pace.written, sampling, heard)):
-                shown = carry_on(test, at_pace(new.poses, pace.times(test.context, new.poses)), new.low_pass)
+            for test, (new, times) in zip(batch, write_at_pace(generator, [t.context for t in batch], pace, sampling, heard)):
+                shown = carry_on(test, at_pace(new.poses, times), new.low_pass)
                 dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
                 dance_tests.append(test)
             bar.update(len(batch))

@@ -26,7 +26,11 @@ class Sampling:
 
     `echo` favours the user's own pose words: every word of the context gets `echo` nats added to
     its log-probability, fading with a time constant of `echo_seconds` into the new dance, so the
-    dancer starts with the user's moves and then finds its own.
+    dancer starts with the user's moves and then finds its own. The moves carry on, the recording
+    does not: no run of the new words repeats the context word for word for longer than
+    `max_copy_seconds` (the word that would make it longer is never drawn). That is counted as the
+    dance is shown: where each dance is played at a rate (`played_rates`: written frames per shown
+    frame, one per dance; 1 when None), its words are held against the context sped up by that rate.
     """
 
     temperature: float = 1.0
@@ -35,6 +39,8 @@ class Sampling:
     seed: int | None = None
     echo: float = 2.0
     echo_seconds: float = 4.0
+    max_copy_seconds: float = 1.5
+    played_rates: tuple[float, ...] | None = None
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -45,6 +51,10 @@ class Sampling:
             raise BopBotError(None, f"--top-k must be 0 (off) or more, got {self.top_k}")
         if not 0 < self.top_p <= 1:
             raise BopBotError(None, f"--top-p must be in (0, 1], got {self.top_p}")
+        if not self.max_copy_seconds > 0:
+            raise BopBotError(None, f"the longest copy of the context must be above 0 s, got {self.max_copy_seconds}")
+        if self.played_rates is not None and not all(np.isfinite(r) and r > 0 for r in self.played_rates):
+            raise BopBotError(None, f"each dance's rate must be above 0, got {self.played_rates}")
 
 
 def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling(),
@@ -87,17 +97,18 @@ def _continue(model, words, count: int, sampling: Sampling, familiar) -> np.ndar
     keep = max(1, window * 3 // 4)
     banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
     start = words.shape[1]
+    no_copy = _NoLongCopy(words.numpy(), sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
     with torch.no_grad():
         while words.shape[1] - start < count:
             prompt = words[:, -keep:]
             new = min(window - prompt.shape[1], count - (words.shape[1] - start))
-            echo = _Echo(familiar, sampling.echo, sampling.echo_seconds * CORPUS_FPS, prompt.shape[1],
-                         words.shape[1] - start)
+            written = words.shape[1] - start
+            echo = _Echo(familiar, sampling.echo, sampling.echo_seconds * CORPUS_FPS, prompt.shape[1], written)
             output = model.generate(
                 prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
                 do_sample=True, temperature=max(sampling.temperature, MIN_TEMPERATURE), top_k=sampling.top_k or None,
                 top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
-                logits_processor=[echo] if sampling.echo > 0 else None,
+                logits_processor=([echo] if sampling.echo > 0 else []) + [no_copy.processor(prompt.shape[1], written)],
             )
             words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
     return words[:, start:start + count].numpy()
@@ -121,6 +132,7 @@ def _continue_to_music(model, words, heard, count: int, sampling: Sampling, fami
                                   + ([TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1 else []))
     last_word = word_count(config)  # everything after the words is never written
     start, cached, past = words.shape[1], 0, None
+    no_copy = _NoLongCopy(words.numpy(), sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
     with torch.no_grad():
         while words.shape[1] - start < count:
             if past is None or cached >= window:  # a fresh window: the latest `keep` words
@@ -137,6 +149,7 @@ def _continue_to_music(model, words, heard, count: int, sampling: Sampling, fami
             if sampling.echo > 0:
                 fade = np.exp(-(words.shape[1] - start) / (sampling.echo_seconds * CORPUS_FPS))
                 scores = scores + familiar.to(scores.dtype) * (sampling.echo * fade)
+            scores = no_copy.ban(words[:, start:], scores)
             scores = warpers(words, scores)
             words = torch.cat([words, torch.multinomial(torch.softmax(scores, dim=-1), 1)], dim=1)
     return words[:, start:start + count].numpy()
@@ -153,3 +166,41 @@ class _Echo:
     def __call__(self, input_ids, scores):
         written = self.written_before + input_ids.shape[1] - self.prompt
         return scores + self.familiar.to(scores.dtype) * (self.strength * np.exp(-written / self.frames))
+
+
+class _NoLongCopy:
+    """Bans the word that would make the new words repeat the context verbatim for more than
+    `frames` shown frames: the context's every run of that many words, with the words that followed
+    it. A dance played at rate r (written frames per shown frame) shows a word written for n frames
+    for n / r frames, so its words are held against the context taken every 1 / r frames, and its
+    runs are r times shorter."""
+
+    def __init__(self, contexts: np.ndarray, frames: float, rates: tuple[float, ...] | None):
+        contexts = np.atleast_2d(contexts)
+        rates = rates if rates is not None else (1.0,) * len(contexts)
+        self.longest, self.followers = [], []
+        for context, rate in zip(contexts, rates):
+            longest = max(1, round(frames * rate))
+            context = context[np.round(np.arange(0, len(context) * rate) / rate).astype(int).clip(max=len(context) - 1)]
+            runs: dict[tuple, list[int]] = {}
+            for end in range(longest, len(context)):
+                runs.setdefault(tuple(context[end - longest:end].tolist()), []).append(int(context[end]))
+            self.longest.append(longest)
+            self.followers.append(runs)
+
+    def ban(self, written, scores):
+        """`scores` with -inf for each row's banned next words; `written` holds that row's new words."""
+        for row, (longest, followers) in enumerate(zip(self.longest, self.followers)):
+            if written.shape[1] >= longest:
+                banned = followers.get(tuple(written[row, written.shape[1] - longest:].tolist()))
+                if banned:
+                    scores[row, banned] = -float("inf")
+        return scores
+
+    def processor(self, prompt: int, written_before: int):
+        """The ban as a logits processor for `generate()` called with a `prompt` of that many words
+        after `written_before` new words."""
+        def banning(input_ids, scores):
+            written = written_before + input_ids.shape[1] - prompt
+            return self.ban(input_ids[:, max(0, input_ids.shape[1] - written):], scores)
+        return banning

@@ -22,14 +22,17 @@ so the path's steps are scaled by the ratio of real to predicted mean speed on t
 inputs (`gain`, about 1.5).
 
 That gain is the corpus's: ballroom couples cross the floor, a dancer filming themself mostly
-dances on the spot. So `user_pace` also reads the user's own context: how far their hips really
-went over its last `PACE_SECONDS`, against how far the model, reading those same poses, would have
-moved them. The new path's steps, and its changes of scale (steps towards or away from the
-camera), are scaled by that ratio (within `PACE_RANGE`), so a dancer who stayed put is continued on
-the spot and one who travelled keeps travelling. The scale was once left unscaled: continuing the
-held-out phone dancers, who stay where they are, the robot grew or shrank by 0.258 (absolute log
-over 10 s, mean of 13 stretches) against their real 0.066; scaled with the steps, 0.055
-(`docs/user_trial.py`).
+dances on the spot. So the user sets the speed: `user_speed` reads how fast their hips really went
+over the context's last `PACE_SECONDS`, and `travel_path` scales the model's steps, and its changes
+of scale (steps towards or away from the camera), so that the new path's mean step is that speed.
+The model says where and when the dancer steps, the user how fast they travel: a dancer who stayed
+put is continued on the spot, one who travelled keeps travelling. This replaced a pace read as the
+user's real path over the path the model would have given the context's own words: on the held-out
+frontal mocap the new hips travelled at 0.83x the user's own (1.35 against 1.62 torso lengths a
+second, `docs/user_trial.py`), since the model reads less stepping from the new dance's poses than
+from the user's. The scale was once left unscaled: continuing the held-out phone dancers, who stay
+where they are, the robot grew or shrank by 0.258 (absolute log over 10 s, mean of 13 stretches)
+against their real 0.066; scaled with the steps, 0.055.
 
 Files: `travel.safetensors` (weights and the input statistics) and `travel.json` (size, window and
 the validation R² of each output), written atomically into the model folder.
@@ -67,8 +70,8 @@ FEATURES = NUM_JOINTS * 2 * (1 + len(SPANS))
 OUTPUTS = ("dx", "dy", "dlog_scale")
 #: The user's pace is read from this much of the context's end...
 PACE_SECONDS = 8.0
-#: ...and kept within this range of what the model reads from the poses.
-PACE_RANGE = (0.1, 2.0)
+#: ...and the model's steps are scaled to it by no less and no more than this.
+PACE_RANGE = (0.05, 5.0)
 #: The joints a placement is measured from: shoulders and hips.
 PLACED = [INDEX[name] for name in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
@@ -227,34 +230,34 @@ def _predicted_steps(model: TravelModel, frames: np.ndarray) -> np.ndarray:
         return (model(features) * model.gain).numpy().astype(np.float64)
 
 
-def user_pace(model: TravelModel | None, context_words: np.ndarray, context_placement: np.ndarray) -> float:
-    """How far the user's hips went over the context's last `PACE_SECONDS`, over how far the model
-    reading `context_words` (the context as decoded, smoothed words) would have moved them; within
-    `PACE_RANGE`, and 1 with under 2 s of context or no travel model."""
-    frames = min(len(context_words), len(context_placement), round(PACE_SECONDS * CORPUS_FPS))
-    if model is None or frames < 2 * CORPUS_FPS:
-        return 1.0
+def user_speed(context_placement: np.ndarray) -> float | None:
+    """How fast the user's hips went over the context's last `PACE_SECONDS`: their mean step in torso
+    lengths a frame along the path smoothed over 0.05 s (a detector's flicker is not travel); None
+    with under 2 s of context."""
+    frames = min(len(context_placement), round(PACE_SECONDS * CORPUS_FPS))
+    if frames < 2 * CORPUS_FPS:
+        return None
     placement = np.asarray(context_placement[-frames:], dtype=np.float64)
-    smoothed = np.concatenate([ndimage.gaussian_filter1d(placement[:, :2], 2.0, axis=0), placement[:, 2:]], axis=1)
-    real = np.hypot(*hip_steps(smoothed)[:, :2].T).sum()
-    predicted = np.hypot(*_predicted_steps(model, context_words[-frames:])[:-1, :2].T).sum()
-    if not np.isfinite(real) or predicted <= 0:
-        return 1.0
-    return float(np.clip(real / predicted, *PACE_RANGE))
+    smoothed = np.concatenate([ndimage.gaussian_filter1d(placement[:, :2], 1.0, axis=0), placement[:, 2:]], axis=1)
+    speed = float(np.hypot(*hip_steps(smoothed)[:, :2].T).mean())
+    return speed if np.isfinite(speed) else None
 
 
 def travel_path(model: TravelModel | None, lead: np.ndarray, poses: np.ndarray, start: np.ndarray,
-                pace: float = 1.0) -> np.ndarray:
+                speed: float | None = None) -> np.ndarray:
     """(T, 3) placement (hip x, hip y, scale) of `poses`, stepping on from `start`, the placement of
-    the lead-in's last frame; `lead` (the dance before, as the model reads it) gives the first window;
-    the hips' steps and changes of scale are scaled by `pace` (see `user_pace`)."""
+    the lead-in's last frame; `lead` (the dance before, as the model reads it) gives the first window.
+    With the user's `speed` (`user_speed`), the hips' steps and changes of scale are scaled so that
+    the mean step is that speed (the scale within `PACE_RANGE`): the model says where and when the
+    dancer steps, the user how fast they travel."""
     start = np.asarray(start, dtype=np.float64)
     if model is None or not len(poses):
         return np.tile(start, (len(poses), 1)).astype(np.float32)
     lead = np.asarray(lead if len(lead) else poses[:1], dtype=np.float32)
     frames = np.concatenate([lead[-WINDOW:], np.asarray(poses, dtype=np.float32)])
     steps = _predicted_steps(model, frames)[len(frames) - len(poses) - 1:-1]  # the step into each new frame
-    steps *= pace
+    if speed is not None:
+        steps *= np.clip(speed / max(float(np.hypot(*steps[:, :2].T).mean()), 1e-12), *PACE_RANGE)
     placement = np.empty((len(poses), 3))
     current = start.copy()
     for t, (dx, dy, dlog) in enumerate(steps):
