@@ -104,6 +104,12 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
     on_beat = table["gpt2+beats"]  # the GPT-2's dances played on the beat of the take's song
     assert on_beat["BAS"]["value"] > on_beat["BAS_null"]["value"] + 0.1 and on_beat["perplexity"] is None
     assert table["gpt2-music"]["BAS"] is not None and table["gpt2-music"]["BAS_null"] is not None  # it heard the song
+    # played on the beat, every reading of the dancer's stops keeps the beat; the Tang dancer's own do not
+    for reading in ("R_normalised", "R_hip_relative", "R_canvas", "R_wrists", "R_ankles", "R_acceleration"):
+        assert on_beat[reading]["value"] > on_beat["R_chance"]["value"] + 0.15, reading
+        assert on_beat[reading]["value"] > table["real (held-out)"][reading]["value"] + 0.1, reading
+    assert table["gpt2"]["R_canvas"] is None and on_beat["energy_r"] is not None
+    assert "## How the dances follow their music" in (tmp_path / "report.md").read_text()
     assert table["gpt2"]["perplexity"] is not None and table["nearest"]["perplexity"] is None
     assert table["random"]["perplexity"]["value"] > table["ngram"]["perplexity"]["value"]
     pairs = {(c["first"], c["second"]) for c in results["comparisons"]}

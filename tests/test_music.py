@@ -30,14 +30,17 @@ BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
 def _click_track(path: Path, bpm: float = 120.0, seconds: float = 20.0, first: float = 0.25, loud: float = 0.8,
-                 rate: int = 44100) -> np.ndarray:
-    """Write a click every beat from `first` s (a 1 kHz blip of 30 ms) as a WAV; returns the click times."""
+                 rate: int = 44100, quiet_after: float | None = None) -> np.ndarray:
+    """Write a click every beat from `first` s (a 1 kHz blip of 30 ms) as a WAV, 12 dB quieter from
+    `quiet_after` s; returns the click times."""
     clicks = np.arange(first, seconds, 60.0 / bpm)
     samples = np.zeros(int(seconds * rate), dtype=np.float32)
     blip = np.arange(int(0.03 * rate)) / rate
     for time in clicks:
         start = int(time * rate)
         samples[start:start + len(blip)] += np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80)
+    if quiet_after is not None:
+        samples[int(quiet_after * rate):] *= 0.25
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=rate)
         stream.layout = "mono"
@@ -80,9 +83,51 @@ def test_the_time_warp_puts_the_dancers_stops_on_the_beats_within_bounds():
     shown = beat_warp(written, beats, 200, 20.0)
     on_beat, null = _aligned(play(written, shown), beats)
     assert as_written < 0.5 and on_beat > 0.8 and null < 0.5
-    assert shown[0] == 0.0 and np.all(np.diff(shown) >= 1 / MAX_STRETCH - 1e-6)
-    assert np.all(np.diff(shown) <= MAX_STRETCH + 1e-6)  # never faster or slower than the bound
+    assert shown[0] == 0.0 and np.all(np.diff(shown) > 0)
+    at_beats = np.interp(beats[beats < 9.9] * 20.0, np.arange(200), shown)
+    between = np.diff(at_beats) / (0.5 * 20.0)  # the mean speed from beat to beat
+    assert np.all(between >= 1 / MAX_STRETCH - 1e-6) and np.all(between <= MAX_STRETCH + 1e-6)
     np.testing.assert_array_equal(play(written, beat_warp(written, np.zeros(0), 200, 20.0)), written[:200])  # no music
+
+
+def _wandering_dancer(frames: int, seed: int = 0) -> np.ndarray:
+    """Pixel keypoints of a dancer with no rhythm of its own: each joint, and the body's place on
+    the canvas, drift along smoothed random paths."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    poses = np.zeros((frames, 17, 3), dtype=np.float32)
+    poses[:, :, 0] = 400 + 60 * np.linspace(-1, 1, 17)[None, :]
+    poses[:, :, 1] = 300 + 120 * np.linspace(-1, 1, 17)[None, :]
+    poses[:, :, :2] += ndimage.gaussian_filter1d(rng.normal(0, 40, (frames, 17, 2)), 4, axis=0)
+    poses[:, :, :2] += ndimage.gaussian_filter1d(rng.normal(0, 30, (frames, 1, 2)), 8, axis=0).cumsum(axis=0) * 0.05
+    poses[:, :, 2] = 1.0
+    return poses
+
+
+def test_every_reading_of_the_dancers_stops_finds_them_on_the_beat():
+    from bopbot.evaluation.rhythm import READINGS, pooled_vector_strength
+
+    beats = np.arange(0.3, 12.0, 0.5)  # 120 beats a minute
+    shown = [play(dancer, beat_warp(normalise(dancer)[0], beats, 200, 20.0))
+             for dancer in (_wandering_dancer(260, seed) for seed in range(3))]
+    for name, reading in READINGS.items():
+        locked = pooled_vector_strength([reading(dance, 20.0) for dance in shown], 0.5, 0.3)
+        assert locked.strength > 0.5 and locked.p < 1e-3, (name, locked)
+
+
+def test_a_louder_passage_is_danced_faster():
+    from bopbot.music.beats import mean_joint_speed
+
+    dancer = _wandering_dancer(260)
+    beats = np.arange(0.3, 12.0, 0.5)
+    loudness = np.where(np.arange(200) < 100, 4.0, 1.0)  # the first 5 s 12 dB louder
+    even = play(dancer, beat_warp(normalise(dancer)[0], beats, 200, 20.0))
+    loud = play(dancer, beat_warp(normalise(dancer)[0], beats, 200, 20.0, loudness=loudness))
+    speed = mean_joint_speed(normalise(loud)[0], 20.0)
+    as_even = mean_joint_speed(normalise(even)[0], 20.0)
+    assert np.nanmean(speed[:100]) / np.nanmean(speed[100:]) > 1.3 * np.nanmean(as_even[:100]) / np.nanmean(as_even[100:])
+    np.testing.assert_allclose(loud[[0, -1]], even[[0, -1]], atol=1e-3)  # it starts and ends where it did
 
 
 def test_the_dancer_hears_the_beat_phase_and_onsets_of_each_frame():
@@ -131,6 +176,37 @@ def test_the_music_aware_gpt2_listens(tiny_model):
         load_generator("gpt2", tiny_model / "music", vocabulary)
     with pytest.raises(BopBotError, match="train the music-aware GPT-2"):
         load_generator("gpt2-music", tiny_model / "music", vocabulary)
+
+
+def test_on_songs_nobody_has_every_reading_keeps_the_beat_and_loud_music_moves_the_dancer(tmp_path):
+    """The embedded model continuing its own primer (no data needed) to click tracks made here."""
+    from bopbot.choreography.choreograph import choreograph
+    from bopbot.choreography.user_dance import Music, primer_dance
+    from bopbot.evaluation.rhythm import READINGS, beat_phase_locking, energy_correlation
+    from bopbot.models.model_folder import Choreographer
+    from bopbot.music.beats import mean_joint_speed
+
+    model, user = Choreographer.load(), primer_dance()
+    locked = {name: [] for name in READINGS}
+    for bpm in (90, 120, 140):
+        song = tmp_path / f"click_{bpm}.wav"
+        _click_track(song, bpm, seconds=14.0)
+        shown = choreograph(model, user, 12.0, Sampling(seed=0), Music(song, 0.0)).keypoints
+        for name, reading in READINGS.items():
+            locked[name].append(beat_phase_locking(reading(shown, 20.0), music_beats(str(song)), 0.0).strength)
+    for name, strengths in locked.items():  # by chance about 0.21 for a dance's 20-odd stops
+        assert np.median(strengths) > 0.5, (name, strengths)
+    song = tmp_path / "loud_then_quiet.wav"
+    _click_track(song, 120, seconds=12.0, quiet_after=6.0)
+    track = music_beats(str(song))
+    ratios, following = [], []
+    for seed in range(3):
+        shown = choreograph(model, user, 12.0, Sampling(seed=seed), Music(song, 0.0)).keypoints
+        speed = mean_joint_speed(normalise(shown)[0], 20.0)
+        ratios.append(np.nanmean(speed[:120]) / np.nanmean(speed[120:]))
+        energy = energy_correlation(shown, 20.0, track.loudness, 20.0)
+        following.append(energy.correlation - energy.null_mean)
+    assert np.mean(ratios) > 1.2 and np.mean(following) > 0.2, (ratios, following)
 
 
 @pytest.fixture(scope="module")

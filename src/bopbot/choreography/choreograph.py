@@ -80,7 +80,8 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     (new, times), = write_at_pace(choreographer.generator, [user.poses], pace, sampling, [heard])
     keypoints = continue_on_canvas(vocabulary, choreographer.travel, user.poses, user.placement,
                                    at_pace(new.poses, times), user.sequence.size, context, new.low_pass)
-    shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS)
+    loudness = track.loudness_between(music.start, count) if track is not None else None
+    shown = beat_warp(normalise(keypoints)[0], beats, count, CORPUS_FPS, loudness=loudness)
     keypoints = play(keypoints, shown)
     ids = (new.ids[np.round(np.interp(shown, np.arange(pace.shown), times)).astype(int)]
            if new.ids is not None else None)

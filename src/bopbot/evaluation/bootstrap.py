@@ -36,7 +36,8 @@ from ..evaluation import metrics
 #: The table's figures, in column order.
 METRICS = ("FID_k", "FID_g", "Div_k", "Div_g", "BAS", "BAS_null", "perplexity", "unique_words_15s",
            "copy_seconds", "jitter", "join", "side_on", "view_shift", "hip_excursion", "root_speed", "inside_frame",
-           "user_words", "speed_ratio", "acceleration_ratio")
+           "user_words", "speed_ratio", "acceleration_ratio", "R_normalised", "R_hip_relative", "R_canvas", "R_wrists",
+           "R_ankles", "R_acceleration", "R_chance", "energy_r", "energy_null", "phrase_8", "phrase_other")
 #: Figures compared pair by pair between rows on the same stretches (where both rows have them).
 COMPARED = ("FID_k", "FID_g", "Div_k", "Div_g", "perplexity")
 #: Figures biased by their sample size: reported bias-corrected (see the module docs).

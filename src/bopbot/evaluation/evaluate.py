@@ -67,6 +67,7 @@ from ..music.retime import beat_warp, play
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..models.decoder import WordMover, load_decoder
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
+from .rhythm import music_figures
 from .word_metrics import CopyIndex, unique_words_per
 
 REAL = "real (held-out)"
@@ -268,6 +269,10 @@ class Scorer:
             aligned = [self._beats(d, t) for d, t in zip(dances, tests)]
             row.per_dance["BAS"] = np.array([np.nan if a is None else a[0] for a in aligned])
             row.per_dance["BAS_null"] = np.array([np.nan if a is None or a[1] is None else a[1] for a in aligned])
+            rhythm = [music_figures(k, CORPUS_FPS, self.track(t.audio), t.audio_start) if t.audio else {}
+                      for k, t in zip(shown, tests)]
+            for key in next(r for r in rhythm if r):
+                row.per_dance[key] = np.array([r.get(key, np.nan) for r in rhythm])
         return row
 
     def track(self, audio: str) -> TrackBeats:
@@ -384,7 +389,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
                                   len(t.context) + pace.written) if t.audio else None for t in batch]
             for test, (new, times) in zip(batch, write_at_pace(generator, [t.context for t in batch], pace, sampling, heard)):
                 shown = carry_on(test, at_pace(new.poses, times), new.low_pass)
-                dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS)))
+                loudness = music.loudness_between(batch[0].audio_start, count) if music is not None else None
+                dances.append(play(shown, beat_warp(normalise(shown)[0], beats, count, CORPUS_FPS, loudness=loudness)))
                 dance_tests.append(test)
             bar.update(len(batch))
         rows[name] = scorer.score(name, dances, dance_tests, with_music=on_beat or name.startswith(HEARS_MUSIC))

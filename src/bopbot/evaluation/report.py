@@ -36,6 +36,21 @@ CONTINUITY = (
     ("root_speed", "hip speed (torso/s)", "{:.2f}", "nearer real"),
     ("inside_frame", "frames inside the picture", "{:.0%}", "100%"),
 )
+MUSIC = (
+    ("BAS", "Beat Align", "{:.3f}", "above its null"),
+    ("BAS_null", "BAS, music shifted 1-5 s", "{:.3f}", "the null"),
+    ("R_normalised", "R: normalised speed dips", "{:.2f}", "above chance"),
+    ("R_hip_relative", "R: hip-relative", "{:.2f}", "above chance"),
+    ("R_canvas", "R: canvas", "{:.2f}", "above chance"),
+    ("R_wrists", "R: wrists", "{:.2f}", "above chance"),
+    ("R_ankles", "R: ankles", "{:.2f}", "above chance"),
+    ("R_acceleration", "R: acceleration peaks", "{:.2f}", "above chance"),
+    ("R_chance", "R by chance (1/sqrt n)", "{:.2f}", "chance"),
+    ("energy_r", "energy r", "{:+.2f}", "above its null"),
+    ("energy_null", "energy r, music shifted 1-5 s", "{:+.2f}", "the null"),
+    ("phrase_8", "self-similarity, 8 beats on", "{:+.2f}", "above elsewhere"),
+    ("phrase_other", "self-similarity, other lags", "{:+.2f}", "the baseline"),
+)
 COLUMNS = QUALITY + CONTINUITY
 
 
@@ -169,6 +184,29 @@ def _beat_shift_plot(curve: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def _music_section(result: dict) -> str:
+    """How the dances made with their music follow it, every reading of the beat beside its chance."""
+    table = {name: row for name, row in result["table"].items() if row.get("R_normalised")}
+    if not table:
+        return ""
+    return f"""
+## How the dances follow their music
+
+The rows danced with their music (the real takes with their songs, the GPT-2 that hears the music,
+the `+beats` rows played on the beat; `bopbot/evaluation/rhythm.py`). R is the vector strength of
+the dancer's beats at the music's beats, each event's phase read between the beats around it
+(1: every event at one phase of the beat; about 1/sqrt(n) for n events at random phases), for
+every reading of the dancer's beats: dips of the mean joint speed of normalised poses, of the
+joints less the hips, on the canvas (travel and framing included), of each wrist's and ankle's own
+speed (the pair averaged), and peaks of the acceleration. Energy r: the correlation over 1 s
+windows of the song's loudness with the dancer's joint speed, beside it with the music moved 1 to
+5 s. Self-similarity: the correlation of the poses with themselves eight beats on, beside the
+mean at 3, 5, 6, 7, 9 and 10 beats.
+
+{markdown_table(table, MUSIC)}
+"""
+
+
 def _beat_section(result: dict, folder: Path) -> str:
     """The real dances against their music: the score at the stated offset, its null, and the curve."""
     curve = result.get("beat_shift")
@@ -256,7 +294,7 @@ from the last {VIEW_SECONDS:g} s of a frontal context, how far and how fast the 
 and the share of frames with the whole dancer inside the picture.
 
 {markdown_table(result['table'], CONTINUITY)}
-{_phone_section(result)}
+{_music_section(result)}{_phone_section(result)}
 ## What separates
 
 Differences between rows on the same stretches, resampled as pairs (bold: the interval excludes 0):

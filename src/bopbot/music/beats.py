@@ -18,6 +18,9 @@ than frames so it holds at any frame rate:
   beat, rising to 1 just before the next; the beats carry on at the tempo before the first and
   after the last) and the onset strength (librosa's envelope over its loudest 1% in the track,
   0 to 1). A frame outside the track hears nothing: NaN phase, 0 onset.
+* **Loudness** (`TrackBeats.loudness`), one value per frame at 20 fps: the track's RMS,
+  averaged over `LOUDNESS_SECONDS` around the frame (a passage, not a drum hit), over its median; the warp plays
+  the dance faster where the song is louder (`retime`).
 * **Shifted-music null**: the same motion beats against the same track's beats moved by
   `NULL_SHIFTS` (1 to 5 s either way, in 0.1 s steps). Whole-second shifts alone would not do: at
   120 beats a minute a 1 s shift lands on a beat again. Averaged over these shifts, the beat grid
@@ -46,6 +49,8 @@ BEAT_SIGMA_SECONDS = 0.05
 MOTION_SMOOTHING_SECONDS = 5 / 60
 #: How far the music is moved for the null, in seconds, both ways.
 NULL_SHIFTS = np.concatenate([-np.arange(1.0, 5.0001, 0.1), np.arange(1.0, 5.0001, 0.1)])
+#: The loudness is averaged over this many seconds: the energy of a passage.
+LOUDNESS_SECONDS = 1.5
 #: Sample rate audio is analysed at (librosa's default), and the onset envelope's hop.
 AUDIO_RATE = 22050
 HOP = 512
@@ -96,6 +101,16 @@ class TrackBeats:
     onset: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: True where the track goes on past `seconds` (it was cut at MAX_TRACK_SECONDS).
     cut: bool = False
+    #: Loudness at `CORPUS_FPS` from the track's start, over its median (empty for silence).
+    loudness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def loudness_between(self, start: float, frames: int) -> np.ndarray:
+        """(frames,) the loudness of the `frames` frames from `start` s into the track; past its end
+        (a clip's song stops where the clip does) the last frame's, 1 without any."""
+        if not len(self.loudness):
+            return np.ones(frames)
+        index = np.clip(np.round(start * CORPUS_FPS).astype(int) + np.arange(frames), 0, len(self.loudness) - 1)
+        return self.loudness[index]
 
     def between(self, start: float, seconds: float) -> np.ndarray:
         """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
@@ -161,7 +176,11 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
     onset = np.interp(frame_times, librosa.times_like(envelope, sr=AUDIO_RATE, hop_length=HOP), envelope)
     onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
-    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset, cut)
+    rms = librosa.feature.rms(y=samples, hop_length=HOP)[0]
+    rms = np.interp(frame_times, librosa.times_like(rms, sr=AUDIO_RATE, hop_length=HOP), rms)
+    rms = ndimage.uniform_filter1d(rms, max(1, round(LOUDNESS_SECONDS * CORPUS_FPS)), mode="nearest")
+    loudness = rms / max(float(np.median(rms)), 1e-9)
+    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset, cut, loudness)
 
 
 def beat_align_score(motion: np.ndarray, music: np.ndarray, sigma_seconds: float = BEAT_SIGMA_SECONDS) -> float:
