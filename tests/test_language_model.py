@@ -136,6 +136,20 @@ def test_no_copy_of_the_context_longer_than_the_limit_as_shown(tiny_model):
         continue_words(model, held, 3, Sampling(played_rates=(0.0,)))
 
 
+def test_a_phrase_is_danced_again_where_the_sampling_asks(tiny_model):
+    model = Choreographer.load(tiny_model).generator.model
+    context, positions = np.arange(40) % 20, model.config.n_positions
+    for window in (positions, 16):  # in one window, and across sliding windows
+        model.config.n_positions = window
+        again = continue_words(model, context, 120, Sampling(seed=1, repeats=((50, 90, 40),), repeat=50.0))
+        np.testing.assert_array_equal(again[50:90], again[10:50])  # the phrase from 10 danced again
+        free = continue_words(model, context, 120, Sampling(seed=1))
+        assert (free[50:90] != free[10:50]).mean() > 0.3  # written freely it is no repeat
+    model.config.n_positions = positions
+    with pytest.raises(BopBotError, match="repeat"):
+        continue_words(model, context, 3, Sampling(repeats=((10, 20, 11),)))
+
+
 def test_sampling_settings_are_checked(tiny_model):
     model = new_gpt2(GPT2Size(n_layer=1, n_head=1, n_embd=8, n_positions=8), 4)
     with pytest.raises(Exception, match="temperature"):

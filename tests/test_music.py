@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
+from bopbot.choreography.choreograph import phrase_repeats
 from bopbot.data.corpus import Corpus
 from bopbot.data.normalise import normalise
 from bopbot.data.pose_sequence import PoseSequence
@@ -30,15 +31,15 @@ BOPBOT = [sys.executable, "-m", "bopbot"]
 
 
 def _click_track(path: Path, bpm: float = 120.0, seconds: float = 20.0, first: float = 0.25, loud: float = 0.8,
-                 rate: int = 44100, quiet_after: float | None = None) -> np.ndarray:
+                 rate: int = 44100, quiet_after: float | None = None, accents: tuple[float, ...] = (1.0,)) -> np.ndarray:
     """Write a click every beat from `first` s (a 1 kHz blip of 30 ms) as a WAV, 12 dB quieter from
-    `quiet_after` s; returns the click times."""
+    `quiet_after` s, the clicks' loudness cycling through `accents`; returns the click times."""
     clicks = np.arange(first, seconds, 60.0 / bpm)
     samples = np.zeros(int(seconds * rate), dtype=np.float32)
     blip = np.arange(int(0.03 * rate)) / rate
-    for time in clicks:
+    for n, time in enumerate(clicks):
         start = int(time * rate)
-        samples[start:start + len(blip)] += np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80)
+        samples[start:start + len(blip)] += np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80) * accents[n % len(accents)]
     if quiet_after is not None:
         samples[int(quiet_after * rate):] *= 0.25
     with av.open(str(path), "w") as container:
@@ -130,6 +131,25 @@ def test_a_louder_passage_is_danced_faster():
     np.testing.assert_allclose(loud[[0, -1]], even[[0, -1]], atol=1e-3)  # it starts and ends where it did
 
 
+@pytest.mark.parametrize("bpm, accents, first", [(120, (0.4, 0.4, 1.0, 0.4, 0.4, 0.4, 0.7, 0.4), 2),
+                                                  (90, (0.5, 1.0, 0.5, 0.5, 0.5, 0.8, 0.5, 0.5), 1)])
+def test_eight_counts_start_on_the_loudest_downbeat(tmp_path, bpm, accents, first):
+    song = tmp_path / "accented.wav"
+    clicks = _click_track(song, bpm, 20.0, accents=accents)
+    track = music_beats(str(song))
+    np.testing.assert_allclose(track.phrase_starts(0.0, 20.0), clicks[first::8], atol=0.05)
+    phrases = clicks[first] + 8 * 60.0 / bpm * np.arange(10)  # 6 s in, and on past the song's end at its tempo
+    np.testing.assert_allclose(track.phrase_starts(6.0, 30.0), phrases[(phrases >= 6.0) & (phrases < 36.0)] - 6.0,
+                               atol=0.05)
+
+
+def test_the_second_of_each_pair_of_phrases_dances_the_first_again():
+    # eight-counts from 1 s and every 4 s, a dance of 20 s: 2 s of pickup, then A, A again, B, B again
+    assert phrase_repeats(np.array([1.0, 5.0, 9.0, 13.0, 17.0]), 400) == ((100, 180, 80), (260, 340, 80))
+    assert phrase_repeats(np.array([1.0, 5.0, 9.0]), 190) == ((100, 180, 80),)
+    assert phrase_repeats(np.array([3.0]), 100) == () and phrase_repeats(np.zeros(0), 100) == ()
+
+
 def test_the_dancer_hears_the_beat_phase_and_onsets_of_each_frame():
     onset = np.zeros(200)
     onset[10::10] = 1.0  # a strong onset on every beat (20 fps, beats every 0.5 s from 0.5 s)
@@ -191,11 +211,14 @@ def test_on_songs_nobody_has_every_reading_keeps_the_beat_and_loud_music_moves_t
     for bpm in (90, 120, 140):
         song = tmp_path / f"click_{bpm}.wav"
         _click_track(song, bpm, seconds=14.0)
-        shown = choreograph(model, user, 12.0, Sampling(seed=0), Music(song, 0.0)).keypoints
-        for name, reading in READINGS.items():
-            locked[name].append(beat_phase_locking(reading(shown, 20.0), music_beats(str(song)), 0.0).strength)
-    for name, strengths in locked.items():  # by chance about 0.21 for a dance's 20-odd stops
-        assert np.median(strengths) > 0.5, (name, strengths)
+        for seed in (0, 1):
+            shown = choreograph(model, user, 12.0, Sampling(seed=seed), Music(song, 0.0)).keypoints
+            for name, reading in READINGS.items():
+                locked[name].append(beat_phase_locking(reading(shown, 20.0), music_beats(str(song)), 0.0).strength)
+    # by chance about 0.21 for a dance's 20-odd stops; docs/beat_lock_trial.py has the medians on the
+    # held-out phone clips (0.59 to 0.90); one 12 s dance of the primer per tempo and seed is noisier
+    for name, strengths in locked.items():
+        assert np.median(strengths) > 0.45, (name, strengths)
     song = tmp_path / "loud_then_quiet.wav"
     _click_track(song, 120, seconds=12.0, quiet_after=6.0)
     track = music_beats(str(song))
@@ -230,7 +253,8 @@ def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_
     assert main(["dance", str(take), "-o", str(output), "--model", str(tiny_model), "--music", str(song),
                  "--seconds", "8", "--layout", "dancer-only", "--save-poses", "--seed", "1",
                  "--generator", generator]) == 0
-    assert "danced to click_120.wav" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "danced to click_120.wav" in said and "eight-count" in said
     assert _audio_seconds(output) == pytest.approx(8.0, abs=0.1)  # the song, from its start
     poses = normalise(PoseSequence.load(output.with_suffix(".npz")).keypoints)[0]
     score, null = _aligned(poses, clicks[clicks < 8.0])

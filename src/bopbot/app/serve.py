@@ -194,7 +194,7 @@ class Dancer:
                 f"without a dancer), {result.new_frames / 20:g} s of new dance by `{generator}`, "
                 f"{len(set(result.new_words))} different pose words; {time.monotonic() - started:.1f} s.")
         if result.music is not None:
-            said += f" Danced to the music: {result.beats} beats at {result.tempo:.0f} a minute."
+            said += f" Danced to the music: {result.beats} beats at {result.tempo:.0f} a minute, {result.phrasing}."
         return str(result.video), str(result.gif), " ".join(result.new_words), said
 
 

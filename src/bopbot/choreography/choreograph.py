@@ -1,10 +1,10 @@
 """The new dance: the user's dance encoded as words, continued by the generator, played at the
 user's pace, joined onto the user's canvas without a jump, travelling on as the user travelled,
-and played on the music's beat."""
+and played on the music's beat, in its phrases."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,16 +39,20 @@ class NewDance:
     keypoints: np.ndarray
     words: list[str]
     generator: str
-    #: The tempo of the music it was danced to (0: none, or no beat found) and its beats in the dance.
+    #: The tempo of the music it was danced to (0: none, or no beat found), its beats in the dance,
+    #: the eight-counts that start in it and how many of them dance the one before again.
     tempo: float = 0.0
     beats: int = 0
+    phrases: int = 0
+    repeats: int = 0
 
 
 def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,
                 music: Music | None = None) -> NewDance:
     """Encode the user's dance as words, let the generator continue it for `seconds`, play what it
     wrote at the user's pace (`pace`), put the new dance on the user's canvas (`continue_on_canvas`),
-    and play it on the beat of the `music` (`retime`). The generator writes a little more than is
+    and play it on the beat of the `music` (`retime`), each second eight-count dancing the first
+    again (`phrase_repeats`). The generator writes a little more than is
     shown, for the pace or the warp to draw on. On a song the beat sets the pace: a dance slowed to a
     gentle user's pace has too few stops to put on a quick song's beats (the test model on a click
     track at 120 bpm, paced: Beat Align 0.34 against its null's 0.16, short of the 0.2 above it
@@ -75,6 +79,9 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     vocabulary = choreographer.vocabulary
     context = vocabulary.encode(user.poses)
     pace = Pace(count, on_beat=len(beats) > 0)  # on a song, the beat sets the pace
+    phrases = track.phrase_starts(music.start, pace.written / CORPUS_FPS) if len(beats) else np.zeros(0)
+    if choreographer.generator.repeats_phrases:
+        sampling = replace(sampling, repeats=phrase_repeats(phrases, pace.written))
     heard = (music_frames(track, music.start - len(user.poses) / CORPUS_FPS, len(user.poses) + pace.written)
              if track is not None else None)
     (new, times), = write_at_pace(choreographer.generator, [user.poses], pace, sampling, [heard])
@@ -87,7 +94,20 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
            if new.ids is not None else None)
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
-                    track.tempo if track is not None else 0.0, len(beats))
+                    track.tempo if track is not None else 0.0, len(beats), int(np.sum(phrases < count / CORPUS_FPS)),
+                    sum(first < count for first, _, _ in sampling.repeats))
+
+
+def phrase_repeats(phrase_starts: np.ndarray, frames: int) -> tuple[tuple[int, int, int], ...]:
+    """The spans (first, end, lag) of written frames (`Sampling.repeats`) that dance a phrase again:
+    of the eight-counts starting at `phrase_starts` (seconds from the new dance's start; a dance on
+    the beat is written at the rate it is shown, so a second is `CORPUS_FPS` written frames), the
+    second of each pair dances the first again, as choreographers teach an eight and repeat it, and
+    the next pair starts something new. Before the first whole phrase (the pickup) and in every
+    first of a pair the dance is free."""
+    starts = [round(t * CORPUS_FPS) for t in phrase_starts] + [frames]
+    return tuple((starts[k], starts[k + 1], starts[k] - starts[k - 1])
+                 for k in range(1, len(starts) - 1, 2) if starts[k] < starts[k + 1])
 
 
 def write_at_pace(generator, contexts: list[np.ndarray], pace: Pace, sampling: Sampling,
@@ -96,8 +116,6 @@ def write_at_pace(generator, contexts: list[np.ndarray], pace: Pace, sampling: S
     each shown frame plays (`Pace.times`). A dance played much slower or faster than written is
     written again with its rate known to the sampler, so that no stretch of it, as shown, copies
     the context for longer than `Sampling.max_copy_seconds` (see `sampling._NoLongCopy`)."""
-    from dataclasses import replace
-
     dances = generator.continue_dances(contexts, pace.written, sampling, heard)
     timed = [(new, pace.times(context, new.poses)) for context, new in zip(contexts, dances)]
     rates = tuple(float(times[1] - times[0]) if len(times) > 1 else 1.0 for _, times in timed)

@@ -74,12 +74,21 @@ class DanceResult:
     new_frames: int
     new_words: list[str]
     frames: int
-    #: The music the new dance followed (None: it had none), its tempo and how many beats it met.
+    #: The music the new dance followed (None: it had none), its tempo and how many beats it met
+    #: (`phrases`: how many eight-counts start in it, `repeats`: how many of them dance the last again).
     music: Path | None = None
     tempo: float = 0.0
     beats: int = 0
     #: The folders written by `exports`, with the frames each holds (the user's dance, then the new one).
     exports: dict[str, int] = field(default_factory=dict)
+    phrases: int = 0
+    repeats: int = 0
+
+    @property
+    def phrasing(self) -> str:
+        """The eight-counts, as the messages say them."""
+        return (f"{self.phrases} eight-count{'s' if self.phrases != 1 else ''} starting in it"
+                + (f", {self.repeats} of them dancing the one before again" if self.repeats else ""))
 
 
 def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
@@ -240,7 +249,8 @@ def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os
                 layout_name = "COCO-18" if kind == "openpose-coco18" else "BODY_25"
                 written_exports[str(folder)] = write_openpose(both, folder, name, layout_name)
     return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count,
-                       music.path if music is not None else None, new.tempo, new.beats, written_exports)
+                       music.path if music is not None else None, new.tempo, new.beats, written_exports, new.phrases,
+                       new.repeats)
 
 
 def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:

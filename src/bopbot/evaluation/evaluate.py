@@ -24,7 +24,8 @@ The rows
 * one row per generator, `seeds` samples per stretch and camera, played at the user's pace
   (`choreography.pace`) as `bopbot dance` plays them; a generator named with `+beats`
   (`gpt2+beats`) writes `retime.MAX_STRETCH` times as much and plays it on the beat of the take's
-  music (`retime.beat_warp`), at the pace the beat sets, as `bopbot dance` does with music (a take
+  music (`retime.beat_warp`), at the pace the beat sets, each second eight-count dancing the first
+  again (`choreograph.phrase_repeats`), as `bopbot dance` does with music (a take
   without music is played at the user's pace, as `bopbot dance` plays it). Every generator is given the
   take's music frame by frame (`beats.music_frames`); `gpt2-music` is the one that listens.
 
@@ -50,7 +51,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..choreography.choreograph import continue_on_canvas, write_at_pace
+from ..choreography.choreograph import continue_on_canvas, phrase_repeats, write_at_pace
 from ..choreography.pace import Pace, at_pace
 from ..data.corpus import Corpus
 from ..data.normalise import denormalise, normalise
@@ -384,7 +385,10 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
             beats = music.between(batch[0].audio_start, settings.seconds) if music is not None else []
             pace = Pace(count, on_beat=len(beats) > 0)
             salt = int(hashlib.sha1(batch[0].name.encode()).hexdigest()[:6], 16)
-            sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo)
+            phrases = (music.phrase_starts(batch[0].audio_start, pace.written / CORPUS_FPS)
+                       if len(beats) and generator.repeats_phrases else [])
+            sampling = Sampling(settings.temperature, settings.top_k, settings.top_p, salt, settings.echo,
+                                repeats=phrase_repeats(phrases, pace.written))
             heard = [music_frames(scorer.track(t.audio), t.audio_start - len(t.context) / CORPUS_FPS,
                                   len(t.context) + pace.written) if t.audio else None for t in batch]
             for test, (new, times) in zip(batch, write_at_pace(generator, [t.context for t in batch], pace, sampling, heard)):

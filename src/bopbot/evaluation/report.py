@@ -201,7 +201,8 @@ joints less the hips, on the canvas (travel and framing included), of each wrist
 speed (the pair averaged), and peaks of the acceleration. Energy r: the correlation over 1 s
 windows of the song's loudness with the dancer's joint speed, beside it with the music moved 1 to
 5 s. Self-similarity: the correlation of the poses with themselves eight beats on, beside the
-mean at 3, 5, 6, 7, 9 and 10 beats.
+mean at 3, 5, 6, 7, 9 and 10 beats; the GPT-2 rows played on the beat dance the second of each pair
+of eight-counts as the first again, so theirs is higher eight beats on.
 
 {markdown_table(table, MUSIC)}
 """

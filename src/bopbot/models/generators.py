@@ -52,6 +52,8 @@ class Generator(ABC):
     None or the (T + count, 2) beat phase and onset of its frames and the new ones (`beats.music_frames`)."""
 
     name = ""
+    #: Whether its sampling dances a phrase again where `Sampling.repeats` asks (the GPT-2s only).
+    repeats_phrases = False
 
     def __init__(self, vocabulary: PoseVocabulary, mover=None):
         from .decoder import WordMover
@@ -100,6 +102,8 @@ class WordGenerator(Generator):
 class GPT2Generator(Generator):
     """The GPT-2 over pose words, its context as much of the dance as its window takes. A music-aware
     GPT-2 hears each frame's music (silence where `music` is None)."""
+
+    repeats_phrases = True
 
     def __init__(self, vocabulary: PoseVocabulary, model, name: str = "gpt2", mover=None):
         super().__init__(vocabulary, mover)

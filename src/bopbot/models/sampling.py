@@ -31,6 +31,11 @@ class Sampling:
     `max_copy_seconds` (the word that would make it longer is never drawn). That is counted as the
     dance is shown: where each dance is played at a rate (`played_rates`: written frames per shown
     frame, one per dance; 1 when None), its words are held against the context sped up by that rate.
+
+    `repeats` dances phrases again: each (first, end, lag) favours, for the new words `first` to
+    `end` (counted from the new dance's first word), the word written `lag` words before, by
+    `repeat` nats; the model still chooses, so the phrase comes back varied (see
+    `choreograph.phrase_repeats`).
     """
 
     temperature: float = 1.0
@@ -41,6 +46,8 @@ class Sampling:
     echo_seconds: float = 4.0
     max_copy_seconds: float = 1.5
     played_rates: tuple[float, ...] | None = None
+    repeats: tuple[tuple[int, int, int], ...] = ()
+    repeat: float = 8.0
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -55,6 +62,9 @@ class Sampling:
             raise BopBotError(None, f"the longest copy of the context must be above 0 s, got {self.max_copy_seconds}")
         if self.played_rates is not None and not all(np.isfinite(r) and r > 0 for r in self.played_rates):
             raise BopBotError(None, f"each dance's rate must be above 0, got {self.played_rates}")
+        if not (self.repeat >= 0 and all(0 < lag <= first < end for first, end, lag in self.repeats)):
+            raise BopBotError(None, f"each repeat favours words written before it, by 0 nats or more; got "
+                                    f"{self.repeats} by {self.repeat}")
 
 
 def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling(),
@@ -104,11 +114,14 @@ def _continue(model, words, count: int, sampling: Sampling, familiar) -> np.ndar
             new = min(window - prompt.shape[1], count - (words.shape[1] - start))
             written = words.shape[1] - start
             echo = _Echo(familiar, sampling.echo, sampling.echo_seconds * CORPUS_FPS, prompt.shape[1], written)
+            processors = [echo] if sampling.echo > 0 else []
+            if sampling.repeats and sampling.repeat > 0:
+                processors.append(_Repeat(sampling.repeats, sampling.repeat).processor(words[:, start:], prompt.shape[1]))
             output = model.generate(
                 prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
                 do_sample=True, temperature=max(sampling.temperature, MIN_TEMPERATURE), top_k=sampling.top_k or None,
                 top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
-                logits_processor=([echo] if sampling.echo > 0 else []) + [no_copy.processor(prompt.shape[1], written)],
+                logits_processor=processors + [no_copy.processor(prompt.shape[1], written)],
             )
             words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
     return words[:, start:start + count].numpy()
@@ -133,6 +146,7 @@ def _continue_to_music(model, words, heard, count: int, sampling: Sampling, fami
     last_word = word_count(config)  # everything after the words is never written
     start, cached, past = words.shape[1], 0, None
     no_copy = _NoLongCopy(words.numpy(), sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
+    repeat = _Repeat(sampling.repeats, sampling.repeat)
     with torch.no_grad():
         while words.shape[1] - start < count:
             if past is None or cached >= window:  # a fresh window: the latest `keep` words
@@ -149,6 +163,7 @@ def _continue_to_music(model, words, heard, count: int, sampling: Sampling, fami
             if sampling.echo > 0:
                 fade = np.exp(-(words.shape[1] - start) / (sampling.echo_seconds * CORPUS_FPS))
                 scores = scores + familiar.to(scores.dtype) * (sampling.echo * fade)
+            scores = repeat.favour(words[:, start:], scores)
             scores = no_copy.ban(words[:, start:], scores)
             scores = warpers(words, scores)
             words = torch.cat([words, torch.multinomial(torch.softmax(scores, dim=-1), 1)], dim=1)
@@ -166,6 +181,34 @@ class _Echo:
     def __call__(self, input_ids, scores):
         written = self.written_before + input_ids.shape[1] - self.prompt
         return scores + self.familiar.to(scores.dtype) * (self.strength * np.exp(-written / self.frames))
+
+
+class _Repeat:
+    """Favours, for each new word inside a span (first, end, lag) of `spans`, the word written
+    `lag` words before it, by `strength` nats: a phrase danced again (`Sampling.repeats`)."""
+
+    def __init__(self, spans: tuple[tuple[int, int, int], ...], strength: float):
+        self.spans, self.strength = spans, strength
+
+    def favour(self, written, scores):
+        """`scores` for the next word after the new words `written` (B, n), favoured where it repeats."""
+        import torch
+
+        drawn = written.shape[1]
+        for first, end, lag in self.spans:
+            if self.strength > 0 and first <= drawn < end:
+                scores = scores.clone()
+                scores[torch.arange(len(scores)), written[:, drawn - lag]] += self.strength
+        return scores
+
+    def processor(self, written_before, prompt: int):
+        """The favour as a logits processor for `generate()` called with a `prompt` of that many
+        words after the new words `written_before` (B, n)."""
+        import torch
+
+        def favouring(input_ids, scores):
+            return self.favour(torch.cat([written_before, input_ids[:, prompt:]], dim=1), scores)
+        return favouring
 
 
 class _NoLongCopy:

@@ -101,7 +101,8 @@ def print_dance(result) -> None:
     elif not result.beats:
         warnings.warn(f"{result.music}: no beat found in the music; the new dance keeps its own time")
     else:
-        print(f"danced to {shown(result.music.name)}: {result.beats} beats at {result.tempo:.0f} beats a minute")
+        print(f"danced to {shown(result.music.name)}: {result.beats} beats at {result.tempo:.0f} beats a minute, "
+              f"{result.phrasing}")
     for extra in (result.gif, result.poses):
         if extra is not None:
             print(f"wrote {shown(extra)}")
