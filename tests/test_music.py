@@ -37,9 +37,10 @@ def _click_track(path: Path, bpm: float = 120.0, seconds: float = 20.0, first: f
     clicks = np.arange(first, seconds, 60.0 / bpm)
     samples = np.zeros(int(seconds * rate), dtype=np.float32)
     blip = np.arange(int(0.03 * rate)) / rate
+    tick = np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80)
     for n, time in enumerate(clicks):
         start = int(time * rate)
-        samples[start:start + len(blip)] += np.sin(2 * np.pi * 1000 * blip) * np.exp(-blip * 80) * accents[n % len(accents)]
+        samples[start:start + len(blip)] += tick[:len(samples) - start] * accents[n % len(accents)]
     if quiet_after is not None:
         samples[int(quiet_after * rate):] *= 0.25
     with av.open(str(path), "w") as container:
@@ -68,6 +69,42 @@ def _aligned(poses: np.ndarray, beats: np.ndarray) -> tuple[float, float]:
     """Beat Align Score of the poses' motion beats on `beats`, and on `beats` shifted 1 to 5 s."""
     dips = motion_beats(poses, 20.0)
     return beat_align_score(dips, beats), float(np.mean([beat_align_score(dips, beats - s) for s in NULL_SHIFTS]))
+
+
+def _librosa_and_ours(path) -> tuple[np.ndarray, np.ndarray]:
+    """The beat frames of a song by librosa's own `beat_track`, and by `tracker.track_beats` on the
+    same envelope and tempo, as `music_beats` calls it."""
+    import librosa
+    import librosa.beat
+
+    from bopbot.music.audio import read_audio
+    from bopbot.music.beats import AUDIO_RATE, HOP
+    from bopbot.music.tracker import track_beats
+
+    samples = read_audio(path, AUDIO_RATE, channels=1).mono()
+    envelope = librosa.onset.onset_strength(y=samples, sr=AUDIO_RATE, hop_length=HOP)
+    tempo = float(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP)[0])
+    _, theirs = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
+                                        tightness=100)
+    bpm = float(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo)[0])
+    return theirs, track_beats(envelope, bpm, AUDIO_RATE / HOP, tightness=100.0)
+
+
+def test_our_beat_tracker_finds_librosas_beats_on_click_tracks(tmp_path):
+    for bpm, accents in ((90, (1.0,)), (128, (1.0, 0.5, 0.7, 0.5)), (171, (0.3, 1.0))):
+        song = tmp_path / f"clicks_{bpm}.wav"
+        _click_track(song, bpm, 15.0, accents=accents, quiet_after=9.0)
+        theirs, ours = _librosa_and_ours(song)
+        assert len(theirs) > 10 and np.array_equal(theirs, ours), (bpm, theirs, ours)
+
+
+def test_our_beat_tracker_finds_librosas_beats_on_real_songs(data):
+    songs = sorted((data / "mocap" / "tang2018").glob("DANCE_*/audio.mp3"))[::9]  # cha-cha, rumba, waltz
+    songs += sorted((data / "dance_videos").glob("animatex_dance_*.mp4"))[:2]  # short phone clips' own sound
+    assert len(songs) >= 4
+    for song in songs:
+        theirs, ours = _librosa_and_ours(song)
+        assert len(theirs) > 5 and np.array_equal(theirs, ours), song
 
 
 def test_beats_carry_on_at_the_tempo_past_the_end_of_the_song():

@@ -5,8 +5,9 @@ than frames so it holds at any frame rate:
 
 * **Music beats** are tracked once on the whole track (`music_beats`; its first
   `MAX_TRACK_SECONDS` where it is longer, so a day-long upload costs no more), never on an excerpt:
-  librosa's onset-strength envelope, its tempo estimate as the starting tempo, then its dynamic-
-  programming beat tracker with tightness 100. Tracking a 10 s excerpt instead moves the beats
+  librosa's onset-strength envelope, its tempo estimate as the starting tempo, then librosa's
+  dynamic-programming beat tracker with tightness 100, run in NumPy (`tracker.py`: the same beats,
+  without numba compiling librosa's in every process). Tracking a 10 s excerpt instead moves the beats
   (the tracker needs context), which alone moved the score by 0.08 in our old evaluation.
 * **Motion beats** are every local minimum of the dancer's mean joint speed, smoothed by a
   Gaussian of `MOTION_SMOOTHING_SECONDS` (AIST++'s 5 frames at 60 fps). No prominence filter:
@@ -47,6 +48,7 @@ from scipy import ndimage, signal
 
 from ..data.pose_sequence import CORPUS_FPS
 from .audio import read_audio
+from .tracker import track_beats
 
 #: Width of the Beat Align Score's Gaussian, in seconds: AIST++'s 3 frames at 60 fps.
 BEAT_SIGMA_SECONDS = 0.05
@@ -197,9 +199,10 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
         return TrackBeats(np.zeros(0), seconds, cut=cut)
     envelope = librosa.onset.onset_strength(y=samples, sr=AUDIO_RATE, hop_length=HOP)
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP))[0])
-    _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
-                                       tightness=100, units="time")
-    beats = np.asarray(beats, dtype=np.float64)
+    # as librosa's beat_track(start_bpm=tempo) does: the tempo again, its prior centred on the first
+    bpm = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP,
+                                                    start_bpm=tempo))[0])
+    beats = track_beats(envelope, bpm, AUDIO_RATE / HOP, tightness=100.0) * HOP / AUDIO_RATE
     frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
     onset = np.interp(frame_times, librosa.times_like(envelope, sr=AUDIO_RATE, hop_length=HOP), envelope)
     onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
