@@ -106,3 +106,16 @@ def test_no_module_imports_itself_back(graph):
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_our_packaging_is_read_without_deprecation_warnings():
+    """`make install` installs BopBot with setuptools: pyproject.toml must not make it warn."""
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metadata = apply_configuration(Distribution(), Path(__file__).resolve().parents[1] / "pyproject.toml").metadata
+    assert metadata.name == "bopbot" and metadata.license_expression == "MIT"
