@@ -6,7 +6,7 @@ The user is the first 8 s of a held-out phone clip; `choreograph` (what `bopbot 
 continues it for 12 s with the embedded model and seed 0, once without music and once to a song of
 clicks at 120 beats a minute over noise, its first 6 s 12 dB louder than its last 6 s (the song of
 `docs/beat_lock_trial.py`). Plotted: the song's loudness (its RMS over each frame and as the warp
-reads it), the beats, and the mean joint speed of the dancer's normalised poses (torso lengths a
+reads it), the beats and where the eight-counts start, and the mean joint speed of the dancer's normalised poses (torso lengths a
 second, smoothed as the motion beats are) in both dances.
 
 Run: .venv/bin/python docs/beat_figure.py   (needs ../shared/data)
@@ -65,12 +65,15 @@ def main() -> None:
     for axis in (loud_axis, speed_axis):
         for beat in track.between(0.0, SECONDS):
             axis.axvline(beat, color="grey", linewidth=0.6, linestyle=":")
+        for phrase in track.phrase_starts(0.0, SECONDS):
+            axis.axvline(phrase, color="tab:green", linewidth=1.2)
     speed_axis.plot(times, speed(silent.keypoints)[:len(times)], color="tab:grey", linewidth=1.0,
                     label="without music, at the user's pace")
     speed_axis.plot(times, speed(danced.keypoints)[:len(times)], color="tab:blue", linewidth=1.6,
                     label="to the song: each beat accented, faster where it is loud")
     speed_axis.set_ylabel("mean joint speed\n(torso lengths/s)")
-    speed_axis.set_xlabel("seconds of new dance (dotted: the song's beats)")
+    speed_axis.set_xlabel("seconds of new dance (dotted: the song's beats; green: each eight-count's start, the "
+                          "second of a pair dancing the first again)")
     speed_axis.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     figure.savefig(ROOT / "docs" / "on-the-beat.png", dpi=100)
