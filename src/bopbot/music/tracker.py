@@ -48,8 +48,9 @@ def _chain(score: np.ndarray, frames_per_beat: float, tightness: float) -> tuple
         before = here[:, None] - gaps[None, :]
         candidates = np.where(before >= 0, cumulative[np.maximum(before, 0)] - penalty, -np.inf)
         best = np.argmax(candidates, axis=1)
-        found = np.isfinite(candidates[np.arange(len(here)), best])
-        cumulative[here] = score[here] + np.where(found, candidates[np.arange(len(here)), best], 0.0)
+        best_score = candidates[np.arange(len(here)), best]
+        found = np.isfinite(best_score)
+        cumulative[here] = score[here] + np.where(found, best_score, 0.0)
         backlink[here] = np.where(found, before[np.arange(len(here)), best], -1)
     starts = np.flatnonzero(score >= 0.01 * score.max())
     backlink[:starts[0] if len(starts) else frames] = -1
