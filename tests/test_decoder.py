@@ -13,8 +13,8 @@ from safetensors.torch import load_file, save_file
 from bopbot.app.cli import main
 from bopbot.data.corpus import Corpus
 from bopbot.errors import BopBotError
-from bopbot.models.decoder import (DESCRIPTION, WEIGHTS, DecoderSettings, WordDecoder, WordMover, decode_words,
-                                   frame_inputs, load_decoder, motion_loss)
+from bopbot.models.decoder import DESCRIPTION, WEIGHTS, WordMover, decode_words, frame_inputs, load_decoder
+from bopbot.models.train_decoder import DecoderSettings, WordDecoder, as_decoder, motion_loss
 from bopbot.models.generators import load_generator
 from bopbot.models.sampling import Sampling
 from bopbot.vocabulary.vocabulary import PoseVocabulary
@@ -26,7 +26,7 @@ def test_an_untrained_decoder_moves_as_word_motion_does(tiny_model):
     only start from the hand-made curve."""
     vocabulary = PoseVocabulary.load(tiny_model)
     ids = np.repeat(np.arange(10) * 5 % vocabulary.k, 4)
-    untrained = decode_words(WordDecoder(vocabulary.centroids_).eval(), vocabulary, ids)
+    untrained = decode_words(as_decoder(WordDecoder(vocabulary.centroids_).eval()), vocabulary, ids)
     assert np.abs(untrained - word_motion(vocabulary, ids)).max() < 1e-5
 
 
@@ -67,7 +67,7 @@ def test_the_trained_decoder_moves_a_dance_closer_to_the_real_one_than_word_moti
     inputs = (torch.from_numpy(ids)[None], torch.from_numpy(curve)[None], torch.from_numpy(runs)[None])
     real = torch.from_numpy(np.asarray(sequence.poses, dtype=np.float32))[None]
     with torch.no_grad():
-        learnt = motion_loss(decoder(*inputs), real, DecoderSettings()).item()
+        learnt = motion_loss(torch.from_numpy(decoder(ids, curve, runs))[None], real, DecoderSettings()).item()
         untrained = motion_loss(WordDecoder(vocabulary.centroids_).eval()(*inputs), real, DecoderSettings()).item()
     assert learnt < 0.95 * untrained
     generator = load_generator("ngram", folder, vocabulary)

@@ -1,17 +1,20 @@
 """The model in a process of its own, loading while the user's video is read.
 
-Importing torch and transformers and loading the GPT-2 takes about 5 s of one core; reading a
-phone video (decoding, and MediaPipe on every kept frame) keeps the other core and more busy. In a
-thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920 benchmark
-clip (one run each) the video was read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and
-9.4 s in two processes. So `bopbot dance` and `demo` load the model and write the new dance in a worker process,
-spawned (a fresh interpreter: nothing is inherited, the same on every platform); only small arrays
-cross, the user's poses in and the new dance out (`dance.NewDance`), never the video's frames.
+Reading a phone video (decoding, and MediaPipe on every kept frame) keeps both cores busy; beside
+it the model loads and, when the dance follows a song, the song's beats are tracked (importing
+librosa's onset and tempo functions, decoding the song and tracking it: several seconds of one
+core). In a thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920
+benchmark clip (one run each, when loading meant importing torch and transformers) the video was
+read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and 9.4 s in two processes. So
+`bopbot dance` and `demo` load the model and write the new dance in a worker process, spawned (a
+fresh interpreter: nothing is inherited, the same on every platform); only small arrays cross, the
+user's poses in and the new dance out (`dance.NewDance`), never the video's frames. Since the
+networks run in NumPy (`models/runtime.py`) the model itself loads in a fraction of a second; the
+worker still takes the song's beats off the video's path.
 
-A Python process that has already imported transformers (a test run, a notebook, a server) loads
-the model in place instead, when the dance is asked for: the worker is there to hide those imports,
-and a fresh interpreter would only pay them again (in the test suite, 1 to 3 s a dance became 7 to
-12 s).
+A Python process that has already imported transformers (a test run, a notebook that trains, a
+server) loads the model in place instead, when the dance is asked for: a fresh interpreter would
+only import again what is already there (in the test suite, 1 to 3 s a dance became 7 to 12 s).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class ModelProcess:
     def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
                  songs: list[str | os.PathLike] = ()):
         folder = None if folder is None else str(Path(folder))
+        #: The model folder (None: the embedded one).
+        self.folder = folder
         self._in_place = "transformers" in sys.modules  # see the module docs
         self._ready = False
         if self._in_place:

@@ -312,22 +312,22 @@ def continuation_log_loss(name: str, generator, vocabulary: PoseVocabulary, test
 
 
 def _gpt2_log_loss(model, sentence: np.ndarray, first: int) -> tuple[float, int]:
-    """Words `first..` of `sentence`, each scored with at least half the model's window before it."""
-    import torch
-
+    """Words `first..` of `sentence`, each scored with at least half the model's window before it
+    (the summed negative log-likelihood and the count of words scored)."""
     window = model.config.n_positions
     total, count, position = 0.0, 0, first
-    with torch.no_grad():
-        while position < len(sentence):
-            stop = min(len(sentence), position + window // 2)
-            start = max(0, stop - window)
-            chunk = torch.as_tensor(sentence[start:stop])[None]
-            labels = chunk.clone()
-            labels[:, : position - start] = -100
-            scored = stop - max(position, start + 1)
-            total += model(input_ids=chunk, labels=labels).loss.item() * scored
-            count += scored
-            position = stop
+    while position < len(sentence):
+        stop = min(len(sentence), position + window // 2)
+        start = max(0, stop - window)
+        chunk = np.asarray(sentence[start:stop], dtype=np.int64)
+        logits = model.logits(chunk[None])[0].astype(np.float64)
+        scored = np.arange(max(position - start, 1), len(chunk))  # each predicted by the position before it
+        predicting = logits[scored - 1]
+        peak = predicting.max(axis=1)
+        normaliser = peak + np.log(np.exp(predicting - peak[:, None]).sum(axis=1))
+        total += float((normaliser - predicting[np.arange(len(scored)), chunk[scored]]).sum())
+        count += len(scored)
+        position = stop
     return total, count
 
 

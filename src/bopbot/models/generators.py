@@ -71,6 +71,12 @@ class Generator(ABC):
                        music: np.ndarray | None = None) -> Continuation:
         """`count` new frames that carry on from `context`."""
 
+    def copies_too_long(self, context: np.ndarray, new: Continuation, rate: float, sampling: Sampling) -> bool:
+        """Whether `new`, played at `rate` written frames a shown frame, shows a copy of `context`
+        longer than `sampling.max_copy_seconds`, where this generator's sampling bans those (the
+        GPT-2s'; the others never do, and writing again would not change that)."""
+        return False
+
     def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling,
                         music: list[np.ndarray | None] | None = None) -> list[Continuation]:
         """`count` new frames for each context: several dances, each sampled with its own seed
@@ -129,6 +135,11 @@ class GPT2Generator(Generator):
         words, heard = self._words(context, count, music)
         return self._moved(continue_words(self.model, words, count, sampling, heard), words)
 
+    def copies_too_long(self, context: np.ndarray, new: Continuation, rate: float, sampling: Sampling) -> bool:
+        from .sampling import copies_too_long
+
+        return copies_too_long(self._words(context, len(new.ids), None)[0], new.ids, rate, sampling)
+
     def continue_dances(self, contexts: list[np.ndarray], count: int, sampling: Sampling,
                         music: list[np.ndarray | None] | None = None) -> list[Continuation]:
         """Contexts of one length are written as one batch, with the one seed."""
@@ -162,8 +173,8 @@ class LSTMGenerator(Generator):
 
 
 def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gpt2=None, mover=None) -> Generator:
-    """The generator `name` from a model folder (`gpt2` and the folder's `decoder.WordMover` may be
-    passed in when already loaded)."""
+    """The generator `name` from a model folder (`gpt2`, a `runtime.GPT2Runtime`, and the folder's
+    `decoder.WordMover` may be passed in when already loaded)."""
     from ..models import baselines
 
     folder = Path(folder)
@@ -172,7 +183,7 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gp
 
         mover = WordMover(vocabulary, load_decoder(folder, vocabulary))
     if name in ("gpt2", "gpt2-music"):
-        from .language_model import load_gpt2, word_count
+        from .language_model import load_gpt2_runtime, word_count
 
         where = folder if name == "gpt2" else folder / MUSIC_FOLDER
         if name == "gpt2-music" and not where.is_dir():
@@ -180,8 +191,8 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gp
                 "missing: train the music-aware GPT-2 with `bopbot train --generator gpt2-music`"
             raise BopBotError(where, said)
         if gpt2 is None:
-            gpt2, tokenizer = load_gpt2(where)
-            if tokenizer.convert_ids_to_tokens(list(range(vocabulary.k))) != vocabulary.words_:
+            gpt2, tokens = load_gpt2_runtime(where)
+            if tokens[:vocabulary.k] != list(vocabulary.words_):
                 raise BopBotError(Path(where) / "tokenizer.json", "its words are not the pose vocabulary's")
         if word_count(gpt2.config) != vocabulary.k:
             raise BopBotError(where, f"the GPT-2 knows {word_count(gpt2.config)} words, the vocabulary {vocabulary.k}")

@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..errors import BopBotError
-from ..files import check_shapes, file_problem
+from ..files import check_shapes, file_problem, read_json, read_tensors, tensor_shapes
 
 END_OF_DANCE = "<eod>"
 PAD = "<pad>"
@@ -124,50 +124,76 @@ def _one_line(exc: Exception) -> str:
 #: anything is built (100,000 layers took minutes to refuse).
 MAX_SIZE = {"n_layer": 128, "n_head": 128, "n_embd": 16384, "n_inner": 65536, "n_positions": 65536,
             "vocab_size": 10_000_000}
+#: What `GPT2Config` assumes for a field config.json leaves out.
+CONFIG_DEFAULTS = {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12, "n_inner": None,
+                   "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "bos_token_id": 50256,
+                   "eos_token_id": 50256, "pad_token_id": None, "scale_attn_weights": True,
+                   "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False,
+                   "add_cross_attention": False, "tie_word_embeddings": True, "model_type": "gpt2"}
+#: Settings a GPT-2 must have for `runtime.GPT2Runtime` to compute what transformers computes.
+RUNTIME_SETTINGS = {"scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": False,
+                    "reorder_and_upcast_attn": False, "add_cross_attention": False, "tie_word_embeddings": True,
+                    "model_type": "gpt2"}
 
 
-def _check_config(folder: str | os.PathLike):
-    """The GPT-2 config in `folder`, refused unless its sizes are within MAX_SIZE and the weights
-    file holds exactly the tensors it describes, each of its shape (read from the file's header,
-    against the model built on PyTorch's meta device, where nothing is allocated)."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+def read_gpt2_shape(folder: str | os.PathLike):
+    """The GPT-2's `runtime.GPT2Shape` from `folder`'s config.json, read as JSON (nothing is built),
+    refused unless its sizes are within MAX_SIZE and fit together."""
+    from .runtime import ACTIVATIONS, GPT2Shape
 
     path = os.path.join(folder, "config.json")
     try:
-        config = GPT2Config.from_pretrained(folder)
-    except Exception as exc:
-        raise BopBotError(path, f"unreadable GPT-2 config ({_one_line(exc)})") from None
+        config = read_json(path, "GPT-2 config")
+    except BopBotError as exc:
+        raise BopBotError(path, f"unreadable GPT-2 config ({exc.problem})") from None
+    if not isinstance(config, dict):
+        raise BopBotError(path, "unreadable GPT-2 config (not a JSON object)")
+    config = {**CONFIG_DEFAULTS, **config}
     for name, limit in MAX_SIZE.items():
-        value = getattr(config, name, None)
-        if value is not None and not (isinstance(value, int) and 0 < value <= limit):
+        value = config[name]
+        if not (value is None and name == "n_inner") and not (type(value) is int and 0 < value <= limit):
             raise BopBotError(path, f"{name} = {value!r}: BopBot loads a GPT-2 of 1 to {limit:,}")
+    unusable = [f"{name} = {config[name]!r} (BopBot runs {wanted!r})" for name, wanted in RUNTIME_SETTINGS.items()
+                if config[name] != wanted]
+    if config["n_embd"] % config["n_head"]:
+        unusable.append(f"n_embd {config['n_embd']} is not a multiple of n_head {config['n_head']}")
+    if config["activation_function"] not in ACTIVATIONS:
+        unusable.append(f"activation_function {config['activation_function']!r} (BopBot runs {', '.join(ACTIVATIONS)})")
+    epsilon = config["layer_norm_epsilon"]
+    if not (type(epsilon) in (int, float) and 0 < epsilon < 1):
+        unusable.append(f"layer_norm_epsilon = {epsilon!r}")
+    specials = [config[name] for name in ("bos_token_id", "eos_token_id", "pad_token_id")]
+    music = config.get("music_inputs", 0)
+    if not all(type(token) is int and 0 <= token < config["vocab_size"] for token in specials):
+        unusable.append(f"special tokens {specials} outside the vocabulary of {config['vocab_size']}")
+    if not (type(music) is int and 0 <= music < config["vocab_size"]):
+        unusable.append(f"music_inputs = {music!r}")
+    if unusable:
+        raise BopBotError(path, f"unusable GPT-2 config ({'; '.join(unusable)})")
+    return GPT2Shape(config["vocab_size"], config["n_positions"], config["n_embd"], config["n_layer"], config["n_head"],
+                     config["n_inner"] or 4 * config["n_embd"], float(epsilon), config["activation_function"],
+                     *specials, music)
+
+
+def _tokens(folder: str | os.PathLike) -> list[str]:
+    """The tokenizer's tokens in id order, read from tokenizer.json (a WordLevel vocabulary)."""
+    path = os.path.join(folder, "tokenizer.json")
     try:
-        with torch.device("meta"):
-            skeleton = GPT2LMHeadModel(config)
-    except Exception as exc:  # sizes that do not fit together (n_embd not a multiple of n_head)
-        raise BopBotError(path, f"unusable GPT-2 config ({_one_line(exc)})") from None
-    if os.path.lexists(os.path.join(folder, "generation_config.json")):
-        from transformers import GenerationConfig
-
-        try:
-            GenerationConfig.from_pretrained(folder)
-        except Exception as exc:
-            raise BopBotError(os.path.join(folder, "generation_config.json"),
-                              f"unreadable generation settings ({_one_line(exc)})") from None
-    tied = {"lm_head.weight"} if config.tie_word_embeddings else set()
-    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items() if name not in tied}
-    check_shapes(os.path.join(folder, "model.safetensors"), expected, "GPT-2 weights", "config.json")
-    return config
+        vocab = read_json(path, "tokenizer")["model"]["vocab"]
+        if not (isinstance(vocab, dict) and sorted(vocab.values()) == list(range(len(vocab)))):
+            raise ValueError("its word ids are not 0 to n - 1")
+    except (BopBotError, KeyError, TypeError, ValueError) as exc:
+        said = exc.problem if isinstance(exc, BopBotError) else f"{type(exc).__name__}: {exc}"
+        raise BopBotError(path, f"unreadable tokenizer ({' '.join(said.split())[:200]})") from None
+    return sorted(vocab, key=vocab.__getitem__)
 
 
-def load_gpt2(folder: str | os.PathLike):
-    """The GPT-2 and tokenizer saved in a model folder (safetensors and JSON only), refused unless
-    every weight matches config.json and the tokenizer has the model's tokens."""
-    from safetensors import safe_open
-    from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+def check_gpt2_folder(folder: str | os.PathLike):
+    """The GPT-2's shape and its tokens, refused unless every file is there and readable, every
+    weight matches config.json (from the weights file's header, before anything is allocated) and
+    the tokenizer has the model's tokens."""
+    from .runtime import gpt2_weight_shapes
 
-    quiet_transformers()
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         problem = file_problem(os.path.join(folder, name))
         if problem:
@@ -175,28 +201,49 @@ def load_gpt2(folder: str | os.PathLike):
             raise BopBotError(os.path.join(folder, name), said)
     weights = os.path.join(folder, "model.safetensors")
     try:
-        with safe_open(weights, framework="pt"):
-            pass
+        tensor_shapes(weights)
     except Exception as exc:  # a truncated or empty file: safetensors reads its header first
         raise BopBotError(weights, f"unreadable GPT-2 weights ({_one_line(exc)})") from None
-    config = _check_config(folder)
+    shape = read_gpt2_shape(folder)
+    settings = os.path.join(folder, "generation_config.json")
+    if os.path.lexists(settings):
+        try:
+            if not isinstance(read_json(settings, "generation settings"), dict):
+                raise BopBotError(settings, "not a JSON object")
+        except BopBotError as exc:
+            raise BopBotError(settings, f"unreadable generation settings ({exc.problem})") from None
+    check_shapes(weights, gpt2_weight_shapes(shape), "GPT-2 weights", "config.json")
+    tokens = _tokens(folder)
+    if len(tokens) != shape.vocab_size:
+        raise BopBotError(os.path.join(folder, "tokenizer.json"), f"has {len(tokens)} tokens, config.json {shape.vocab_size}")
+    return shape, tokens
+
+
+def load_gpt2_runtime(folder: str | os.PathLike):
+    """The GPT-2 in a model folder as `runtime.GPT2Runtime` (what a dance runs, without torch) and its
+    tokens in id order, refused as `check_gpt2_folder` refuses."""
+    from .runtime import GPT2Runtime
+
+    shape, tokens = check_gpt2_folder(folder)
+    weights = read_tensors(os.path.join(folder, "model.safetensors"), "GPT-2 weights", ())
+    return GPT2Runtime(shape, weights), tokens
+
+
+def load_gpt2(folder: str | os.PathLike):
+    """The GPT-2 and tokenizer saved in a model folder as transformers' `GPT2LMHeadModel` and
+    `PreTrainedTokenizerFast` (for training on; a dance runs `load_gpt2_runtime`), refused as
+    `check_gpt2_folder` refuses."""
+    from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    quiet_transformers()
+    check_gpt2_folder(folder)
     try:
-        model, info = GPT2LMHeadModel.from_pretrained(folder, config=config, use_safetensors=True,
-                                                      output_loading_info=True)
+        model = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True)
     except Exception as exc:  # transformers raises many kinds for a damaged folder
         raise BopBotError(folder, f"unreadable GPT-2 model ({_one_line(exc)})") from None
     try:
         tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     except Exception as exc:
         raise BopBotError(os.path.join(folder, "tokenizer.json"), f"unreadable tokenizer ({_one_line(exc)})") from None
-    if len(tokenizer) != model.config.vocab_size:
-        raise BopBotError(os.path.join(folder, "tokenizer.json"),
-                          f"has {len(tokenizer)} tokens, config.json {model.config.vocab_size}")
-    # transformers only logs weights it could not match, and starts them at random: refuse instead
-    unmatched = {kind: info.get(kind) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
-    unmatched = {kind: list(keys) for kind, keys in unmatched.items() if keys}
-    if unmatched:
-        said = "; ".join(f"{len(keys)} {kind.split('_')[0]} (e.g. {keys[0]})" for kind, keys in unmatched.items())
-        raise BopBotError(os.path.join(folder, "model.safetensors"), f"does not match config.json: {said}")
     model.eval()
     return model, tokenizer

@@ -69,118 +69,105 @@ class Sampling:
 
 def continue_words(model, context: np.ndarray, count: int, sampling: Sampling = Sampling(),
                    music: np.ndarray | None = None) -> np.ndarray:
-    """`count` new word ids continuing `context`, sliding the model's window as needed.
+    """`count` new word ids continuing `context`, by the GPT-2 `model` (`runtime.GPT2Runtime`).
 
     `context` is (T,) ids, or (B, T) for B dances written at once (one batch, one seed: much
     faster than B calls); the result is (count,) or (B, count). A music-aware GPT-2 takes `music`:
     the music token of every frame, context and new dance, (T + count,) or (B, T + count)
     (`language_model.music_input_ids`).
     """
-    import torch
-
     sampling.check()
     contexts = np.atleast_2d(np.asarray(context, dtype=np.int64))
     config = model.config
-    if sampling.seed is not None:
-        torch.manual_seed(sampling.seed)
-    words = torch.from_numpy(contexts) if contexts.shape[1] else torch.full((len(contexts), 1), config.bos_token_id)
-    familiar = torch.zeros((len(contexts), config.vocab_size), dtype=torch.bool)
-    familiar[torch.arange(len(contexts))[:, None], torch.from_numpy(contexts)] = True
-    if getattr(config, "music_inputs", 0):
+    words = contexts if contexts.shape[1] else np.full((len(contexts), 1), config.bos_token_id, dtype=np.int64)
+    familiar = np.zeros((len(contexts), config.vocab_size), dtype=bool)
+    familiar[np.arange(len(contexts))[:, None], contexts] = True
+    heard = None
+    if config.music_inputs:
         heard = np.atleast_2d(np.asarray(music, dtype=np.int64)) if music is not None else None
         if heard is None or heard.shape != (len(contexts), contexts.shape[1] + count):
             raise ValueError(f"a music-aware GPT-2 needs the music of all {contexts.shape[1] + count} frames")
         if not contexts.shape[1]:  # the <eod> that starts a dance hears its first frame
             heard = np.concatenate([heard[:, :1], heard], axis=1)
-        written = _continue_to_music(model, words, torch.from_numpy(heard), count, sampling, familiar)
-    else:
-        written = _continue(model, words, count, sampling, familiar)
+        heard = np.concatenate([heard[:, 1:], heard[:, -1:]], axis=1)  # position t hears frame t + 1
+    written = _continue(model, words, heard, count, sampling, familiar)
     return written if np.ndim(context) == 2 else written[0]
 
 
-def _continue(model, words, count: int, sampling: Sampling, familiar) -> np.ndarray:
-    """`generate()` in windows: each keeps the latest three quarters of the last as its prompt."""
-    import torch
-
-    config = model.config
-    window = config.n_positions
-    keep = max(1, window * 3 // 4)
-    banned = [config.eos_token_id, config.pad_token_id, config.vocab_size - 1]  # <eod>, <pad>, <unk>
-    start = words.shape[1]
-    no_copy = _NoLongCopy(words.numpy(), sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
-    with torch.no_grad():
-        while words.shape[1] - start < count:
-            prompt = words[:, -keep:]
-            new = min(window - prompt.shape[1], count - (words.shape[1] - start))
-            written = words.shape[1] - start
-            echo = _Echo(familiar, sampling.echo, sampling.echo_seconds * CORPUS_FPS, prompt.shape[1], written)
-            processors = [echo] if sampling.echo > 0 else []
-            if sampling.repeats and sampling.repeat > 0:
-                processors.append(_Repeat(sampling.repeats, sampling.repeat).processor(words[:, start:], prompt.shape[1]))
-            output = model.generate(
-                prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new, min_new_tokens=new,
-                do_sample=True, temperature=max(sampling.temperature, MIN_TEMPERATURE), top_k=sampling.top_k or None,
-                top_p=sampling.top_p, suppress_tokens=banned, pad_token_id=config.pad_token_id,
-                logits_processor=processors + [no_copy.processor(prompt.shape[1], written)],
-            )
-            words = torch.cat([words, output[:, prompt.shape[1]:]], dim=1)
-    return words[:, start:start + count].numpy()
+def copies_too_long(context: np.ndarray, written: np.ndarray, rate: float, sampling: Sampling) -> bool:
+    """Whether the new words `written` after the (T,) `context`, played at `rate` written frames a
+    shown frame, repeat the context word for word for longer than `sampling.max_copy_seconds` as
+    shown: whether writing them with `played_rates=(rate,)` would have banned one of them."""
+    ban = _NoLongCopy(np.asarray(context)[None], sampling.max_copy_seconds * CORPUS_FPS, (rate,))
+    return ban.broken_by(np.asarray(written)[None])
 
 
-def _continue_to_music(model, words, heard, count: int, sampling: Sampling, familiar) -> np.ndarray:
-    """The same sampling as `_continue` (echo, temperature, top-k, top-p, the same windows), in a
-    loop of our own: `generate()` can only repeat a prompt's last token type, and each new word
-    must hear its own frame's music. Position t hears frame t + 1, the frame its word predicts."""
-    import torch
-    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
-
+def _continue(model, words: np.ndarray, heard: np.ndarray | None, count: int, sampling: Sampling,
+              familiar: np.ndarray) -> np.ndarray:
+    """The sampling loop: each word is drawn from the model's next-word distribution, favoured
+    towards the user's words (echo) and a phrase's repeat, with the long copies banned, then
+    tempered, top-k and top-p cut as transformers' warpers cut. The model reads a window of
+    `n_positions` words through its key/value cache; when the window is full, a fresh one starts
+    from the latest three quarters of it. Position t hears frame t + 1's music, the frame its word
+    predicts."""
     from .language_model import word_count
 
     config = model.config
     window = config.n_positions
     keep = max(1, window * 3 // 4)
-    heard = torch.cat([heard[:, 1:], heard[:, -1:]], dim=1)
-    warpers = LogitsProcessorList([TemperatureLogitsWarper(max(sampling.temperature, MIN_TEMPERATURE))]
-                                  + ([TopKLogitsWarper(sampling.top_k)] if sampling.top_k else [])
-                                  + ([TopPLogitsWarper(sampling.top_p)] if sampling.top_p < 1 else []))
-    last_word = word_count(config)  # everything after the words is never written
-    start, cached, past = words.shape[1], 0, None
-    no_copy = _NoLongCopy(words.numpy(), sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
+    last_word = word_count(config)  # <eod>, <pad>, <unk> and the music are never written
+    rng = np.random.default_rng(sampling.seed)
+    start = words.shape[1]
+    out = np.empty((len(words), start + count), dtype=np.int64)
+    out[:, :start] = words
+    no_copy = _NoLongCopy(words, sampling.max_copy_seconds * CORPUS_FPS, sampling.played_rates)
     repeat = _Repeat(sampling.repeats, sampling.repeat)
-    with torch.no_grad():
-        while words.shape[1] - start < count:
-            if past is None or cached >= window:  # a fresh window: the latest `keep` words
-                first = max(0, words.shape[1] - keep)
-                output = model(input_ids=words[:, first:], token_type_ids=heard[:, first:words.shape[1]], use_cache=True)
-                cached = words.shape[1] - first
-            else:
-                output = model(input_ids=words[:, -1:], token_type_ids=heard[:, words.shape[1] - 1:words.shape[1]],
-                               cache=past, use_cache=True)
-                cached += 1
-            past = output.cache
-            scores = output.logits[:, -1, :].float()
-            scores[:, last_word:] = -float("inf")
-            if sampling.echo > 0:
-                fade = np.exp(-(words.shape[1] - start) / (sampling.echo_seconds * CORPUS_FPS))
-                scores = scores + familiar.to(scores.dtype) * (sampling.echo * fade)
-            scores = repeat.favour(words[:, start:], scores)
-            scores = no_copy.ban(words[:, start:], scores)
-            scores = warpers(words, scores)
-            words = torch.cat([words, torch.multinomial(torch.softmax(scores, dim=-1), 1)], dim=1)
-    return words[:, start:start + count].numpy()
+    cache = None
+    for n in range(start, start + count):
+        if cache is None or cache.length >= window:  # a fresh window: the latest `keep` words
+            first = max(0, n - keep)
+            cache = model.new_cache(len(words))
+        else:
+            first = n - 1
+        logits = model.next_logits(out[:, first:n], cache, heard[:, first:n] if heard is not None else None)
+        scores = logits.astype(np.float64)
+        scores[:, last_word:] = -np.inf
+        written = out[:, start:n]
+        if sampling.echo > 0:
+            scores += familiar * (sampling.echo * np.exp(-(n - start) / (sampling.echo_seconds * CORPUS_FPS)))
+        scores = no_copy.ban(written, repeat.favour(written, scores))
+        out[:, n] = _draw(_warped(scores, sampling), rng)
+    return out[:, start:]
 
 
-class _Echo:
-    """A logits processor for `generate()`: `strength` nats for the `familiar` words, fading as
-    exp(-written / `frames`); `written` counts the new words, across sliding windows."""
+def _warped(scores: np.ndarray, sampling: Sampling) -> np.ndarray:
+    """`scores` divided by the temperature, then cut to the `top_k` best and to the smallest set
+    whose probability reaches `top_p` (the best word always kept), as transformers' warpers cut."""
+    scores = scores / max(sampling.temperature, MIN_TEMPERATURE)
+    if sampling.top_k:
+        kth = np.sort(scores, axis=1)[:, -min(sampling.top_k, scores.shape[1])]
+        scores = np.where(scores < kth[:, None], -np.inf, scores)
+    if sampling.top_p < 1:
+        order = np.argsort(scores, axis=1, kind="stable")
+        ascending = np.take_along_axis(scores, order, axis=1)
+        cut = np.cumsum(_softmax(ascending), axis=1) <= 1 - sampling.top_p
+        cut[:, -1] = False
+        removed = np.zeros_like(cut)
+        np.put_along_axis(removed, order, cut, axis=1)
+        scores = np.where(removed, -np.inf, scores)
+    return scores
 
-    def __init__(self, familiar, strength: float, frames: float, prompt: int, written_before: int):
-        self.familiar, self.strength, self.frames = familiar, strength, frames
-        self.prompt, self.written_before = prompt, written_before
 
-    def __call__(self, input_ids, scores):
-        written = self.written_before + input_ids.shape[1] - self.prompt
-        return scores + self.familiar.to(scores.dtype) * (self.strength * np.exp(-written / self.frames))
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _draw(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One word id per row, drawn with the probabilities of softmax(`scores`)."""
+    cumulative = np.cumsum(_softmax(scores), axis=1)
+    chosen = rng.random(len(scores)) * cumulative[:, -1]
+    return np.minimum((cumulative <= chosen[:, None]).sum(axis=1), scores.shape[1] - 1)
 
 
 class _Repeat:
@@ -190,25 +177,14 @@ class _Repeat:
     def __init__(self, spans: tuple[tuple[int, int, int], ...], strength: float):
         self.spans, self.strength = spans, strength
 
-    def favour(self, written, scores):
+    def favour(self, written: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """`scores` for the next word after the new words `written` (B, n), favoured where it repeats."""
-        import torch
-
         drawn = written.shape[1]
         for first, end, lag in self.spans:
             if self.strength > 0 and first <= drawn < end:
-                scores = scores.clone()
-                scores[torch.arange(len(scores)), written[:, drawn - lag]] += self.strength
+                scores = scores.copy()
+                scores[np.arange(len(scores)), written[:, drawn - lag]] += self.strength
         return scores
-
-    def processor(self, written_before, prompt: int):
-        """The favour as a logits processor for `generate()` called with a `prompt` of that many
-        words after the new words `written_before` (B, n)."""
-        import torch
-
-        def favouring(input_ids, scores):
-            return self.favour(torch.cat([written_before, input_ids[:, prompt:]], dim=1), scores)
-        return favouring
 
 
 class _NoLongCopy:
@@ -231,19 +207,20 @@ class _NoLongCopy:
             self.longest.append(longest)
             self.followers.append(runs)
 
-    def ban(self, written, scores):
+    def ban(self, written: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """`scores` with -inf for each row's banned next words; `written` holds that row's new words."""
         for row, (longest, followers) in enumerate(zip(self.longest, self.followers)):
             if written.shape[1] >= longest:
                 banned = followers.get(tuple(written[row, written.shape[1] - longest:].tolist()))
                 if banned:
-                    scores[row, banned] = -float("inf")
+                    scores[row, banned] = -np.inf
         return scores
 
-    def processor(self, prompt: int, written_before: int):
-        """The ban as a logits processor for `generate()` called with a `prompt` of that many words
-        after `written_before` new words."""
-        def banning(input_ids, scores):
-            written = written_before + input_ids.shape[1] - prompt
-            return self.ban(input_ids[:, max(0, input_ids.shape[1] - written):], scores)
-        return banning
+    def broken_by(self, written: np.ndarray) -> bool:
+        """Whether any row of the new words `written` (B, n) holds a word this ban would have banned:
+        a copy of its context longer than allowed."""
+        for row, (longest, followers) in enumerate(zip(self.longest, self.followers)):
+            words = np.asarray(written[row]).tolist()
+            if any(words[end] in followers.get(tuple(words[end - longest:end]), ()) for end in range(longest, len(words))):
+                return True
+        return False

@@ -35,29 +35,23 @@ where they are, the robot grew or shrank by 0.258 (absolute log over 10 s, mean 
 against their real 0.066; scaled with the steps, 0.055.
 
 Files: `travel.safetensors` (weights and the input statistics) and `travel.json` (size, window and
-the validation R² of each output), written atomically into the model folder.
+the validation R² of each output), written atomically into the model folder. The network and its
+training are in `train_travel.py` (PyTorch); a dance runs it in NumPy (`runtime.travel_forward`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy import ndimage
-from tqdm import tqdm
 
-from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_json, write_tensors, write_text_atomic
-from ..vocabulary.vocabulary import PoseVocabulary
-from .training import is_validation, optional_model_file
+from ..files import read_json
+from .training import optional_model_file
 
 WEIGHTS = "travel.safetensors"
 DESCRIPTION = "travel.json"
@@ -76,43 +70,6 @@ PACE_RANGE = (0.05, 5.0)
 PLACED = [INDEX[name] for name in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
 
-@dataclass
-class TravelSettings:
-    steps: int = 3000
-    batch_size: int = 512
-    learning_rate: float = 1e-3
-    validation_fraction: float = 0.1
-    seed: int = 0
-
-
-@dataclass
-class TravelReport:
-    steps: int
-    frames: int
-    seconds: float
-    #: Share of the variance of each output the model explains on the validation inputs.
-    validation_r2: dict
-    #: What each expected step is multiplied by on the path (see `train_travel`).
-    gain: dict
-
-
-class TravelModel(torch.nn.Module):
-    """Features of a pose window -> the hips' next step, in standardised units inside."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(FEATURES, HIDDEN), torch.nn.GELU(),
-                                       torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.GELU(),
-                                       torch.nn.Linear(HIDDEN, len(OUTPUTS)))
-        for name, size in (("feature_mean", FEATURES), ("feature_std", FEATURES), ("step_std", len(OUTPUTS)),
-                           ("gain", len(OUTPUTS))):
-            self.register_buffer(name, torch.zeros(size) if name == "feature_mean" else torch.ones(size))
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """The expected next step (what training fits; `gain` is applied by `travel_path`)."""
-        return self.net((features - self.feature_mean) / self.feature_std) * self.step_std
-
-
 def window_features(poses: np.ndarray) -> np.ndarray:
     """(T, FEATURES) per frame: the pose, then its change over each of `SPANS` frames as a speed
     (torso lengths/s; the first frames repeat the first pose)."""
@@ -129,77 +86,32 @@ def hip_steps(placement: np.ndarray) -> np.ndarray:
     return np.concatenate([moved, np.log(placement[1:, 2:3] / placement[:-1, 2:3])], axis=1).astype(np.float32)
 
 
-def _examples(corpus: Corpus, mover, settings: TravelSettings, progress: bool):
-    """(features, steps) of every dance, as its words moved by `mover` (the folder's
-    `decoder.WordMover`) show it, split into (train, validation);
-    only steps between frames whose hips and shoulders were both seen (a placement that was measured)."""
-    splits = {False: ([], []), True: ([], [])}
-    vocabulary = mover.vocabulary
-    for info, sequences in tqdm(corpus.shards(), total=len(corpus.shard_paths()), desc="reading travel",
-                                unit="shard", disable=not progress):
-        features, steps = splits[is_validation(info["input"], settings.validation_fraction, settings.seed)]
-        for sequence in sequences:
-            placed = (sequence.poses[:, PLACED, 2] > 0).all(axis=1)
-            measured = placed[1:] & placed[:-1]
-            if len(sequence.poses) < WINDOW + 1 or not measured.any():
-                continue
-            words = mover.movement(vocabulary.encode(sequence.poses))
-            features.append(window_features(words)[:-1][measured])
-            steps.append(hip_steps(sequence.placement)[measured])
-    if not splits[False][0]:
-        raise BopBotError(corpus.folder, "no dance with measured hips to learn travel from")
-    if not splits[True][0]:
-        splits[True] = ([splits[False][0].pop()], [splits[False][1].pop()])
-    return [tuple(np.concatenate(part) for part in splits[v]) for v in (False, True)]
+def travel_shapes() -> dict[str, tuple[int, ...]]:
+    """Every tensor the travel model saves (`train_travel.TravelModel`'s)."""
+    outputs = len(OUTPUTS)
+    return {"net.0.weight": (HIDDEN, FEATURES), "net.0.bias": (HIDDEN,), "net.2.weight": (HIDDEN, HIDDEN),
+            "net.2.bias": (HIDDEN,), "net.4.weight": (outputs, HIDDEN), "net.4.bias": (outputs,),
+            "feature_mean": (FEATURES,), "feature_std": (FEATURES,), "step_std": (outputs,), "gain": (outputs,)}
 
 
-def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike,
-                 settings: TravelSettings = TravelSettings(), progress: bool = True) -> TravelReport:
-    """Fit the travel model on the corpus (the folder's vocabulary and word decoder move it, as at
-    dance time: train the decoder first) and save it there."""
-    from .decoder import WordMover, load_decoder
+class Travel:
+    """A trained travel model: its weights as NumPy arrays, named as `train_travel.TravelModel` names them."""
 
-    model_folder = Path(model_folder)
-    vocabulary = PoseVocabulary.load(model_folder)
-    mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
-    (train_x, train_y), (valid_x, valid_y) = _examples(Corpus(corpus_folder), mover, settings, progress)
-    torch.manual_seed(settings.seed)
-    model = TravelModel()
-    model.feature_mean.copy_(torch.from_numpy(train_x.mean(axis=0)))
-    model.feature_std.copy_(torch.from_numpy(train_x.std(axis=0) + 1e-6))
-    model.step_std.copy_(torch.from_numpy(train_y.std(axis=0) + 1e-9))
-    inputs, targets = torch.from_numpy(train_x), torch.from_numpy(train_y)
-    optimizer = torch.optim.AdamW(model.net.parameters(), lr=settings.learning_rate)
-    rng = np.random.default_rng(settings.seed)
-    started = time.monotonic()
-    for _ in tqdm(range(settings.steps), desc="training travel", unit="step", disable=not progress):
-        rows = torch.from_numpy(rng.integers(0, len(inputs), settings.batch_size))
-        loss = (((model(inputs[rows]) - targets[rows]) / model.step_std) ** 2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        predicted = model(torch.from_numpy(valid_x)).numpy()
-    r2 = {name: float(1 - ((valid_y[:, i] - predicted[:, i]) ** 2).mean() / valid_y[:, i].var())
-          for i, name in enumerate(OUTPUTS)}
-    # an expected step is shorter than a real one (the uncertain part averages out): scale the path
-    # so that its mean speed is the real one on the validation inputs
-    moved = np.linalg.norm(valid_y[:, :2], axis=1).mean() / max(np.linalg.norm(predicted[:, :2], axis=1).mean(), 1e-12)
-    zoomed = np.abs(valid_y[:, 2]).mean() / max(np.abs(predicted[:, 2]).mean(), 1e-12)
-    model.gain.copy_(torch.tensor([moved, moved, zoomed], dtype=torch.float32))
-    report = TravelReport(settings.steps, len(train_x), time.monotonic() - started, r2,
-                          {name: float(g) for name, g in zip(OUTPUTS, model.gain)})
-    write_tensors(model_folder / WEIGHTS, {k: v.detach().contiguous() for k, v in model.state_dict().items()})
-    write_text_atomic(model_folder / DESCRIPTION, json.dumps(
-        {"window": WINDOW, "hidden": HIDDEN, "outputs": list(OUTPUTS), "settings": asdict(settings),
-         "report": asdict(report)}, indent=2))
-    return report
+    def __init__(self, weights: dict):
+        self.weights = weights
+        self.gain = weights["gain"]
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """(T, 3) the expected next step after each of the (T, FEATURES) `window_features`."""
+        from .runtime import travel_forward
+
+        return travel_forward(self.weights, features)
 
 
-def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
+def load_travel(model_folder: str | os.PathLike) -> Travel | None:
     """The folder's travel model, or None if it has none (the dancer then stays where the user stopped)."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.numpy import load_file
 
     path = Path(model_folder) / WEIGHTS
     if not optional_model_file(path, "the travel model"):
@@ -213,21 +125,22 @@ def load_travel(model_folder: str | os.PathLike) -> TravelModel | None:
     if not matches:
         raise BopBotError(description, f"a travel model of another shape (window {shape['window']}, hidden "
                                        f"{shape['hidden']}); this BopBot reads window {WINDOW}, hidden {HIDDEN}")
-    model = TravelModel()
     try:
-        model.load_state_dict(load_file(str(path)))
+        weights = load_file(str(path))
     except (SafetensorError, RuntimeError, OSError) as exc:
         raise BopBotError(path, f"unreadable travel model ({exc})") from None
-    if not all(torch.isfinite(tensor).all() for tensor in model.state_dict().values()):
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if found != travel_shapes():
+        raise BopBotError(path, f"unreadable travel model (its weights are not those {DESCRIPTION} describes)")
+    if not all(np.isfinite(tensor).all() for tensor in weights.values()):
         raise BopBotError(path, "the travel model holds NaN or infinite weights")
-    return model.eval()
+    return Travel({k: v.astype(np.float32) for k, v in weights.items()})
 
 
-def _predicted_steps(model: TravelModel, frames: np.ndarray) -> np.ndarray:
+def _predicted_steps(model: Travel, frames: np.ndarray) -> np.ndarray:
     """(T, 3) the step the model reads after each of `frames` (poses as generators write them)."""
-    with torch.no_grad():
-        features = torch.from_numpy(window_features(np.asarray(frames, dtype=np.float32)))
-        return (model(features) * model.gain).numpy().astype(np.float64)
+    features = window_features(np.asarray(frames, dtype=np.float32))
+    return (model(features) * model.gain).astype(np.float64)
 
 
 def user_speed(context_placement: np.ndarray) -> float | None:
@@ -243,7 +156,7 @@ def user_speed(context_placement: np.ndarray) -> float | None:
     return speed if np.isfinite(speed) else None
 
 
-def travel_path(model: TravelModel | None, lead: np.ndarray, poses: np.ndarray, start: np.ndarray,
+def travel_path(model: Travel | None, lead: np.ndarray, poses: np.ndarray, start: np.ndarray,
                 speed: float | None = None) -> np.ndarray:
     """(T, 3) placement (hip x, hip y, scale) of `poses`, stepping on from `start`, the placement of
     the lead-in's last frame; `lead` (the dance before, as the model reads it) gives the first window.

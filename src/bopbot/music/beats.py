@@ -44,7 +44,7 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from ..data.pose_sequence import CORPUS_FPS
 from .audio import read_audio
@@ -93,8 +93,10 @@ def motion_beats(poses: np.ndarray, fps: float, smoothing_seconds: float = MOTIO
     frames = np.arange(len(speed))
     speed = np.interp(frames, frames[measured], speed[measured])
     speed = ndimage.gaussian_filter1d(speed, smoothing_seconds * fps, mode="nearest")
-    # rounded so a frozen or steady dancer's float noise makes no dips
-    dips = signal.argrelextrema(np.round(speed, 6), np.less)[0]
+    # rounded so a frozen or steady dancer's float noise makes no dips; a dip is below both
+    # neighbours (scipy.signal.argrelextrema's reading, without importing scipy.signal: 0.4 to 0.8 s)
+    speed = np.round(speed, 6)
+    dips = np.flatnonzero((speed[1:-1] < speed[:-2]) & (speed[1:-1] < speed[2:])) + 1
     return dips / fps
 
 

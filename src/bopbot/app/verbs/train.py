@@ -130,7 +130,7 @@ def _train_lstm(args: argparse.Namespace) -> int:
 
 def _train_travel(args: argparse.Namespace) -> int:
     from ...models.model_folder import update_pipeline_info
-    from ...models.travel import TravelSettings, train_travel
+    from ...models.train_travel import TravelSettings, train_travel
 
     defaults = TravelSettings()
     settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
@@ -144,7 +144,7 @@ def _train_travel(args: argparse.Namespace) -> int:
 
 
 def _train_decoder(args: argparse.Namespace) -> int:
-    from ...models.decoder import DecoderSettings, train_decoder
+    from ...models.train_decoder import DecoderSettings, train_decoder
     from ...models.model_folder import update_pipeline_info
 
     defaults = DecoderSettings()
