@@ -68,7 +68,7 @@ default-model: install
 	rm -rf $(MODEL)/checkpoint $(MODEL)/music/checkpoint $(MODEL)/lstm-checkpoint
 	$(VENV)/bin/bopbot tokens $(SHARED)/mocap/cmu_salsa/60_13_scaled.bvh --model $(MODEL) --seconds 4 --set-primer > /dev/null
 
-# The README's evaluation tables, every generator of the default model on the held-out inputs.
+# docs/evaluation.md's tables, every generator of the default model on the held-out inputs.
 # The main one is where users are: the held-out phone clips, and the held-out mocap filmed by cameras
 # that follow the dancer from the front and 30 degrees either side, scored against the training
 # corpus's own views (its training split is the pool, its validation split the floor). The second

@@ -1,4 +1,4 @@
-"""Makes docs/on-the-beat.png, the README's picture of how the dance follows a song: the bopbot
+"""Makes docs/on-the-beat.png, docs/music.md's picture of how the dance follows a song: the bopbot
 dancer's joint speed under the song's beats and loudness, danced to a song that is loud, then quiet,
 beside the same dance played without music.
 

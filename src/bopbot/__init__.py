@@ -14,7 +14,24 @@ The package is grouped by stage, in the order data flows; each imports only the 
 - `evaluation`: the generators measured on held-out dances;
 - `app`: the command line (a module per verb) and the web page.
 
-The package and stage modules import nothing themselves, so `bopbot --help` stays fast.
+From Python, `bopbot.Dancer` and `bopbot.extract` (`app/api.py`) do what the command line's
+verbs do:
+
+    import bopbot
+    new = bopbot.Dancer.load().dance("me.mp4", seconds=10, seed=0)
+    new.save("next.mp4")
+
+The package and stage modules import nothing themselves, so `bopbot --help` stays fast: `Dancer`
+and `extract` are imported when first asked for.
 """
 
 __version__ = "0.1.0"
+__all__ = ["Dancer", "extract"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from .app import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'bopbot' has no attribute {name!r}")

@@ -166,10 +166,9 @@ class Dancer:
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress) -> tuple:
         """(MP4, GIF, the new dance's words, what happened): `bopbot dance` on the upload, or `demo`'s primer."""
-        from ..choreography.dance import dance
-        from ..choreography.user_dance import primer_dance, read_user_dance
         from ..models.sampling import Sampling
         from ..music.audio import check_music
+        from .api import Dancer
 
         started = time.monotonic()
         if layout not in LAYOUTS:
@@ -180,24 +179,22 @@ class Dancer:
         sampling.check()
         if music:
             check_music(music)
-        if primer:
-            user, layout = primer_dance(self.folder), "continue"
-        else:
-            if not video:
-                raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
-            progress(0.0, desc="finding the dancer in your video")
-            # its bar, and the drawing's, show on the page; a clip is measured as it is decoded
-            user = read_user_dance(video, progress=True, max_seconds=max_clip_seconds)
+        if not primer and not video:
+            raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
+        # its bar, and the drawing's, show on the page; a clip is measured as it is decoded
+        progress(0.0, desc="choreographing" if primer else "finding the dancer in your video")
+        new = Dancer(self.model(generator), progress=True).dance(
+            None if primer else video, seconds, music, sampling.seed, layout="continue" if primer else layout,
+            temperature=temperature, max_seconds=max_clip_seconds)
         progress(0.0, desc="choreographing and drawing the bopbot dancer")
         folder = self.results.new_folder()
-        result = dance(self.model(generator), user, folder / "bopbot-dance.mp4", seconds, sampling, layout,
-                       gif=True, song=music, progress=True)
-        said = (f"{result.context_words / 20:g} s of your dance found ({user.sequence.frames_without_dancer} frames "
-                f"without a dancer), {result.new_frames / 20:g} s of new dance by `{generator}`, "
-                f"{len(set(result.new_words))} different pose words; {time.monotonic() - started:.1f} s.")
-        if result.music is not None:
-            said += f" Danced to the music: {result.beats} beats at {result.tempo:.0f} a minute, {result.phrasing}."
-        return str(result.video), str(result.gif), " ".join(result.new_words), said
+        new.save(folder / "bopbot-dance.mp4", gif=True, progress=True)
+        said = (f"{new.written.context_words / 20:g} s of your dance found ({new.user.frames_without_dancer} frames "
+                f"without a dancer), {len(new.keypoints) / 20:g} s of new dance by `{generator}`, "
+                f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
+        if new.music is not None:
+            said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
+        return str(folder / "bopbot-dance.mp4"), str(folder / "bopbot-dance.gif"), " ".join(new.words), said
 
 
 def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: float = MAX_CLIP_SECONDS,

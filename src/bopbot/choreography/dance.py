@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -63,32 +62,6 @@ def output_files(output: str | os.PathLike, gif: bool = False, save_poses: bool 
     """Every file `dance` writes for `output`: the MP4, and beside it the GIF and the poses if asked."""
     output = Path(output)
     return [output, *([output.with_suffix(".gif")] if gif else []), *([output.with_suffix(".npz")] if save_poses else [])]
-
-
-@dataclass
-class DanceResult:
-    video: Path
-    gif: Path | None
-    poses: Path | None
-    context_words: int
-    new_frames: int
-    new_words: list[str]
-    frames: int
-    #: The music the new dance followed (None: it had none), its tempo and how many beats it met
-    #: (`phrases`: how many eight-counts start in it, `repeats`: how many of them dance the last again).
-    music: Path | None = None
-    tempo: float = 0.0
-    beats: int = 0
-    #: The folders written by `exports`, with the frames each holds (the user's dance, then the new one).
-    exports: dict[str, int] = field(default_factory=dict)
-    phrases: int = 0
-    repeats: int = 0
-
-    @property
-    def phrasing(self) -> str:
-        """The eight-counts, as the messages say them."""
-        return (f"{self.phrases} eight-count{'s' if self.phrases != 1 else ''} starting in it"
-                + (f", {self.repeats} of them dancing the one before again" if self.repeats else ""))
 
 
 def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
@@ -190,67 +163,71 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
     return Music(song, 0.0), [under_clip, AudioPiece(song)]
 
 
-def dance(model: Choreographer | ModelProcess, user: UserDance, output: str | os.PathLike,
-          seconds: float | None = 10.0, sampling: Sampling = Sampling(), layout: str = "continue", gif: bool = False,
-          save_poses: bool = False, song: str | os.PathLike | None = None,
-          song_from_start: bool = False, progress: bool = False,
-          exports: dict[str, str | os.PathLike] | None = None, force_export: bool = False) -> DanceResult:
-    """Continue `user`'s dance (`read_user_dance`, or `primer_dance`) and write it to `output`, with a
-    GIF made from the same frames and the new poses if asked. The new dance follows the music of
-    `soundtrack` (with a `song`, `seconds` None is the rest of it). With `progress`, a bar counts
-    the frames drawn (a 600 s dance draws for minutes).
+class Dance:
+    """A new dance after the user's, planned for a `layout` and the music of `soundtrack`, written by
+    `model` (a loaded Choreographer, or a ModelProcess that may still be loading) when it is first
+    asked for (`new`): `save_video` draws and encodes the user's part of a `continue` video first, so
+    the model may still be writing while it does.
 
-    `model` is a loaded Choreographer, or a ModelProcess that may still be loading: it is asked for
-    the new dance only when that is first drawn, after the user's part of a `continue` video has
-    been drawn and encoded.
-
-    `exports` maps kinds of `EXPORTS` to folders: the user's dance and the new one, frame by frame at
-    the source's size, as OpenPose JSON or skeleton PNGs, into new or empty folders unless
-    `force_export`. No output may be one of the inputs (`files.check_apart`).
+    The layout is part of the plan, not of the saving: with music, where the new dance starts in
+    the song depends on whether the user's part plays before it (`continue`, `skeleton`) or beside it.
     """
-    if layout not in LAYOUTS:
-        raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    exports = check_exports(exports, force_export)
-    output = Path(output)
-    check_apart([user.sequence.source, user.video, user.audio, song], output_files(output, gif, save_poses),
-                exports.values())
-    if seconds is not None and not seconds > 0:
-        raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
-    music, audio = soundtrack(user, layout, song, song_from_start)
-    written: list[NewDance] = []
 
-    def new_keypoints() -> np.ndarray:
-        if isinstance(model, Choreographer):
-            written.append(choreograph(model, user, seconds, sampling, music))
-        else:
-            written.append(model.choreograph(user, seconds, sampling, music))
-        return written[0].keypoints
+    def __init__(self, model: Choreographer | ModelProcess, user: UserDance, seconds: float | None = 10.0,
+                 sampling: Sampling = Sampling(), layout: str = "continue", song: str | os.PathLike | None = None,
+                 song_from_start: bool = False):
+        if layout not in LAYOUTS:
+            raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if seconds is not None and not seconds > 0:
+            raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
+        sampling.check()
+        self.model, self.user, self.seconds, self.sampling, self.layout = model, user, seconds, sampling, layout
+        self.song = song
+        self.music, self.audio = soundtrack(user, layout, song, song_from_start)
+        self._new: NewDance | None = None
 
-    frames = tqdm(layout_frames(layout, user, new_keypoints), desc="dancing", unit="frame",
-                  disable=not progress, leave=False)
-    gif_path = output.with_suffix(".gif") if gif else None
-    with GifWriter(gif_path, CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
-        count = write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=audio)
-    new = written[0]
-    poses_path = None
-    if save_poses:
-        poses_path = output.with_suffix(".npz")
-        meta = {"generator": new.generator, "words": " ".join(new.words)}
-        PoseSequence(new.keypoints, CORPUS_FPS, user.sequence.size, f"bopbot dance of {user.sequence.source}",
-                     meta).save(poses_path)
-    written_exports = {}
-    if exports:
-        both = np.concatenate([user.sequence.keypoints, new.keypoints])
-        name = Path(user.sequence.source).stem or "bopbot"
-        for kind, folder in exports.items():
-            if kind == "skeleton-png":
-                written_exports[str(folder)] = write_skeleton_pngs(both, folder, user.sequence.size, name)
+    @property
+    def new(self) -> NewDance:
+        """The new dance, written by the model the first time it is asked for."""
+        if self._new is None:
+            if isinstance(self.model, Choreographer):
+                self._new = choreograph(self.model, self.user, self.seconds, self.sampling, self.music)
             else:
-                layout_name = "COCO-18" if kind == "openpose-coco18" else "BODY_25"
-                written_exports[str(folder)] = write_openpose(both, folder, name, layout_name)
-    return DanceResult(output, gif_path, poses_path, new.context_words, len(new.keypoints), new.words, count,
-                       music.path if music is not None else None, new.tempo, new.beats, written_exports, new.phrases,
-                       new.repeats)
+                self._new = self.model.choreograph(self.user, self.seconds, self.sampling, self.music)
+        return self._new
+
+    def inputs(self) -> list:
+        """The files this dance reads, which no output may be (`files.check_apart`)."""
+        return [self.user.sequence.source, self.user.video, self.user.audio, self.song]
+
+    def save_video(self, output: str | os.PathLike, gif: bool = False, progress: bool = False) -> int:
+        """The layout as an H.264 MP4 at `output` (with a GIF beside it if `gif`, made from the same
+        frames), with the soundtrack; the number of frames written. With `progress`, a bar counts the
+        frames drawn (a 600 s dance draws for minutes)."""
+        output = Path(output)
+        check_apart(self.inputs(), output_files(output, gif))
+        frames = tqdm(layout_frames(self.layout, self.user, lambda: self.new.keypoints), desc="dancing", unit="frame",
+                      disable=not progress, leave=False)
+        with GifWriter(output.with_suffix(".gif"), CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
+            return write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=self.audio)
+
+    def poses(self) -> PoseSequence:
+        """The new dance as a PoseSequence on the user's canvas (pixels of the source, 20 fps)."""
+        new = self.new
+        return PoseSequence(new.keypoints, CORPUS_FPS, self.user.sequence.size,
+                            f"bopbot dance of {self.user.sequence.source}",
+                            {"generator": new.generator, "words": " ".join(new.words)})
+
+    def export(self, kind: str, folder: str | os.PathLike, force: bool = False) -> int:
+        """The user's dance and the new one, frame by frame at the source's size, into `folder` as
+        `kind` (one of `EXPORTS`); new or empty unless `force`. The number of frames written."""
+        check_exports({kind: folder}, force)
+        check_apart(self.inputs(), [], [folder])
+        both = np.concatenate([self.user.sequence.keypoints, self.new.keypoints])
+        name = Path(self.user.sequence.source).stem or "bopbot"
+        if kind == "skeleton-png":
+            return write_skeleton_pngs(both, folder, self.user.sequence.size, name)
+        return write_openpose(both, folder, name, "COCO-18" if kind == "openpose-coco18" else "BODY_25")
 
 
 def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:

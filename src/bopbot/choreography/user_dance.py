@@ -73,10 +73,20 @@ def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds
     sequence = extract(path, ExtractOptions(max_seconds=max_seconds), progress=progress, keep_frames=kept)[0]
     if not sequence.present.any():
         raise BopBotError(path, "nobody found to continue dancing from")
-    poses, placement = normalise(sequence.keypoints)
     audio = Path(sequence.meta["audio"]) if sequence.meta.get("audio") else (path if is_video else None)
-    return UserDance(sequence, poses, placement, path if is_video else None, audio,
-                     float(sequence.meta.get("audio_offset", 0.0)), kept if kept is not None and kept.complete else None)
+    return user_dance_of(sequence, path if is_video else None, audio, kept if kept is not None and kept.complete else None)
+
+
+def user_dance_of(sequence: PoseSequence, video: Path | None = None, audio: Path | None = None,
+                  frames: list | None = None) -> UserDance:
+    """The user's dance from its PoseSequence (resampled to 20 fps where it is not), normalised, with
+    its `video`, music and kept `frames` where it has them."""
+    if sequence.fps != CORPUS_FPS:
+        sequence = sequence.resample(CORPUS_FPS)
+    if not sequence.present.any():
+        raise BopBotError(sequence.source, "nobody found to continue dancing from")
+    poses, placement = normalise(sequence.keypoints)
+    return UserDance(sequence, poses, placement, video, audio, float(sequence.meta.get("audio_offset", 0.0)), frames)
 
 
 def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:

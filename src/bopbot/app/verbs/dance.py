@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...errors import BopBotError
 from ...files import check_apart, check_writable
-from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
+from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_keywords, sampling_options
 
 SUMMARY = "continue a dance: video or motion file in, the bopbot dancer out"
 
@@ -44,10 +44,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import check_exports, dance, output_files
+    from ...choreography.dance import check_exports, output_files
     from ...choreography.model_process import ModelProcess
-    from ...choreography.user_dance import read_user_dance
     from ...ingest.extract import kind_of
+    from ..api import Dancer
 
     sampling = sampling_options(args)
     if args.music_from_start and not args.music:
@@ -63,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None and not Path(args.model).is_dir():
         raise BopBotError(args.model, "no such model folder")
     songs = [args.music] if args.music else ([args.input] if is_video else [])
+    watched = sys.stderr.isatty()  # a bar where someone watches
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
-        user = read_user_dance(args.input, progress=sys.stderr.isatty())  # a bar where someone watches
-        result = dance(model, user, args.output, new_dance_seconds(args, 10.0), sampling, args.layout, args.gif,
-                       args.save_poses, args.music, args.music_from_start, progress=sys.stderr.isatty(),
-                       exports=exports, force_export=args.force)
-    print_dance(result)
+        new = Dancer(model, progress=watched).dance(
+            args.input, new_dance_seconds(args, 10.0), args.music, layout=args.layout,
+            music_from_start=args.music_from_start, **sampling_keywords(sampling))
+        frames = new.save(args.output, args.gif, progress=watched)
+        poses = new.save_poses(outputs[-1]) if args.save_poses else None
+        written = {folder: new.export(kind, folder, force=True) for kind, folder in exports.items()}  # checked above
+    print_dance(new, args.output, frames, outputs[1] if args.gif else None, poses, written)
     return 0

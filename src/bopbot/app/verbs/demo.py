@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ...files import check_apart, check_writable
-from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_options
+from .options import new_dance_seconds, print_dance, sampling_arguments, sampling_keywords, sampling_options
 
 SUMMARY = "a new dance by the embedded default model, as MP4 and GIF"
 
@@ -23,21 +23,22 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import dance, output_files
+    from ...choreography.dance import output_files
     from ...choreography.model_process import ModelProcess
-    from ...choreography.user_dance import primer_dance
+    from ..api import Dancer
 
     sampling = sampling_options(args)
     folder = Path(args.output)
-    user = primer_dance(args.model)
     outputs = output_files(folder / "bopbot-demo.mp4", gif=True)
     check_apart([args.music], outputs)
     for output in outputs:
         check_writable(output)
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
-        result = dance(model, user, folder / "bopbot-demo.mp4", new_dance_seconds(args, 12.0), sampling, "continue", gif=True,
-                       song=args.music, progress=sys.stderr.isatty())
-    print_dance(result)
+        watched = sys.stderr.isatty()
+        new = Dancer(model, progress=watched).dance(None, new_dance_seconds(args, 12.0), args.music,
+                                                    **sampling_keywords(sampling))
+        frames = new.save(outputs[0], gif=True, progress=watched)
+    print_dance(new, outputs[0], frames, outputs[1])
     print(f"the bopbot dancer is in {folder.resolve()}/")
     return 0

@@ -91,20 +91,27 @@ def new_dance_seconds(args: argparse.Namespace, default: float) -> float | None:
     return args.seconds if args.seconds is not None else (None if args.music else default)
 
 
-def print_dance(result) -> None:
+def sampling_keywords(sampling) -> dict:
+    """The sampling settings as `Dancer.dance` takes them."""
+    return {"seed": sampling.seed, "temperature": sampling.temperature, "top_k": sampling.top_k,
+            "top_p": sampling.top_p, "echo": sampling.echo}
+
+
+def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | None = None) -> None:
+    """What `bopbot dance` and `demo` wrote: `new` is the `api.NewDanceResult`, `video` its MP4."""
     from ...errors import shown
 
-    print(f"wrote {shown(result.video)} ({result.frames} frames at 20 fps): {result.new_frames / 20:g} s of new dance "
-          f"after {result.context_words / 20:g} s from the input")
-    if result.music is None:
+    print(f"wrote {shown(video)} ({frames} frames at 20 fps): {len(new.keypoints) / 20:g} s of new dance "
+          f"after {new.written.context_words / 20:g} s from the input")
+    if new.music is None:
         print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
-    elif not result.beats:
-        warnings.warn(f"{result.music}: no beat found in the music; the new dance keeps its own time")
+    elif not new.beats:
+        warnings.warn(f"{new.music}: no beat found in the music; the new dance keeps its own time")
     else:
-        print(f"danced to {shown(result.music.name)}: {result.beats} beats at {result.tempo:.0f} beats a minute, "
-              f"{result.phrasing}")
-    for extra in (result.gif, result.poses):
+        print(f"danced to {shown(new.music.name)}: {new.beats} beats at {new.tempo:.0f} beats a minute, "
+              f"{new.phrasing}")
+    for extra in (gif, poses):
         if extra is not None:
             print(f"wrote {shown(extra)}")
-    for folder, frames in result.exports.items():
-        print(f"wrote {shown(folder)}: {frames} frames")
+    for folder, count in (exports or {}).items():
+        print(f"wrote {shown(folder)}: {count} frames")

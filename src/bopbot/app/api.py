@@ -1,0 +1,172 @@
+"""BopBot from Python: the command line's verbs as two calls and a result.
+
+    import bopbot
+
+    dancer = bopbot.Dancer.load()                   # the embedded model (or Dancer.load("my_model/"))
+    new = dancer.dance("me.mp4", seconds=10, seed=0)
+    new.save("next.mp4")                            # your clip, then the bopbot dancer, with its music
+    new.export("openpose", "next_openpose/")        # both dances as OpenPose JSON, frame by frame
+    new.poses                                       # the new dance: a PoseSequence on your video's canvas
+    new.words                                       # ... and the pose words the model wrote
+
+    poses = bopbot.extract("me.mp4")                # any video, keypoint or mocap file as a PoseSequence
+
+`bopbot dance` and `bopbot demo` are this, with the model loading in a process of its own while the
+video is read (`Dancer(ModelProcess(...))`); the web page keeps one `Choreographer` per generator
+loaded and dances through `choreography.dance` as these calls do. Bad input raises `BopBotError`,
+whose message names the file and the problem in one line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import BopBotError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..choreography.choreograph import NewDance
+    from ..choreography.dance import Dance
+    from ..data.pose_sequence import PoseSequence
+
+
+def extract(path: str | os.PathLike, max_seconds: float | None = None, progress: bool = False) -> PoseSequence:
+    """The dance in `path` (a video, OpenPose JSON folder, BVH, Tang take, `.npz`/`.npy` keypoints)
+    as a PoseSequence at 20 fps: COCO-17 keypoints in the source's pixels, as `bopbot extract`
+    writes them (mocap: its first view). A dance longer than `max_seconds` is refused."""
+    from ..ingest.extract import ExtractOptions
+    from ..ingest.extract import extract as extract_sequences
+
+    return extract_sequences(Path(path), ExtractOptions(max_seconds=max_seconds), progress=progress)[0]
+
+
+class NewDanceResult:
+    """What `Dancer.dance` made: the new dance after the user's, written when first needed."""
+
+    def __init__(self, planned: Dance):
+        self._planned = planned
+
+    @property
+    def written(self) -> NewDance:
+        return self._planned.new
+
+    @property
+    def poses(self) -> PoseSequence:
+        """The new dance: COCO-17 keypoints in the pixels of the user's video, 20 fps."""
+        return self._planned.poses()
+
+    @property
+    def words(self) -> list[str]:
+        """The pose words the model wrote, one a frame (none for the LSTM)."""
+        return list(self.written.words)
+
+    @property
+    def user(self) -> PoseSequence:
+        """The user's dance, as it was read."""
+        return self._planned.user.sequence
+
+    @property
+    def tempo(self) -> float:
+        """The tempo of the music it danced to, in beats a minute (0: no music, or no beat found)."""
+        return self.written.tempo
+
+    @property
+    def keypoints(self) -> np.ndarray:
+        """(T, 17, 3) the new dance's keypoints (x, y in pixels, confidence)."""
+        return self.written.keypoints
+
+    @property
+    def music(self) -> Path | None:
+        """The music the new dance followed: the song, the video's own sound, or None."""
+        return self._planned.music.path if self._planned.music is not None else None
+
+    @property
+    def beats(self) -> int:
+        """How many of the music's beats fall in the new dance."""
+        return self.written.beats
+
+    @property
+    def phrasing(self) -> str:
+        """The eight-counts that start in it, and how many dance the one before again, in words."""
+        phrases, repeats = self.written.phrases, self.written.repeats
+        return (f"{phrases} eight-count{'s' if phrases != 1 else ''} starting in it"
+                + (f", {repeats} of them dancing the one before again" if repeats else ""))
+
+    def save(self, path: str | os.PathLike, gif: bool = False, progress: bool = False) -> int:
+        """The video of the layout chosen at `dance` as an H.264 `.mp4` at `path`, with its music (and
+        a GIF beside it, from the same frames, if `gif`). Returns the number of frames written."""
+        path = Path(path)
+        if path.suffix.lower() != ".mp4":
+            raise BopBotError(path, "the output must be an .mp4 file")
+        return self._planned.save_video(path, gif, progress)
+
+    def save_poses(self, path: str | os.PathLike) -> Path:
+        """The new dance as a PoseSequence `.npz` (what `bopbot extract` reads back)."""
+        from ..files import check_apart
+
+        path = Path(path)
+        check_apart(self._planned.inputs(), [path])
+        self.poses.save(path)
+        return path
+
+    def export(self, kind: str, folder: str | os.PathLike, force: bool = False) -> int:
+        """The user's dance and the new one, frame by frame at the source's size, into `folder`:
+        `kind` is "openpose" (BODY_25 JSON), "openpose-coco18" or "skeleton-png". The folder must be
+        new or empty unless `force`. Returns the number of frames written."""
+        return self._planned.export(kind, folder, force)
+
+
+class Dancer:
+    """A model folder ready to dance: `Dancer.load()` for the embedded model."""
+
+    def __init__(self, model, progress: bool = False):
+        """`model`: a `Choreographer`, or a `ModelProcess` loading one; `progress`: show progress bars."""
+        self.model = model
+        self.progress = progress
+
+    @classmethod
+    def load(cls, model: str | os.PathLike | None = None, generator: str = "gpt2", progress: bool = False) -> Dancer:
+        """The model folder `model` (the embedded one when None) with its `generator` (gpt2,
+        gpt2-music, lstm, ngram, nearest, random)."""
+        from ..models.model_folder import Choreographer
+
+        return cls(Choreographer.load(model, generator), progress)
+
+    def dance(self, source: str | os.PathLike | PoseSequence | None, seconds: float | None = 10.0,
+              music: str | os.PathLike | None = None, seed: int | None = None, *, layout: str = "continue",
+              music_from_start: bool = False, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+              echo: float = 2.0, max_seconds: float | None = None) -> NewDanceResult:
+        """Continue the dance in `source` (a file `extract` reads, a PoseSequence, or None for the
+        model's own primer dance) for `seconds` (None with `music`: the rest of the song).
+
+        `music`: a song to dance to (default: the video's own sound, if any). `layout` is how `save`
+        will show it, chosen here because it decides where in the music the new dance starts:
+        "continue" (the clip, then the dancer), "side-by-side", "dancer-only" or "skeleton".
+        `music_from_start`: the song plays under the clip too. `seed` makes the dance repeatable;
+        `temperature`, `top_k`, `top_p` and `echo` are the sampling settings of `bopbot dance`.
+        """
+        from ..choreography.dance import Dance
+        from ..choreography.user_dance import primer_dance, read_user_dance, user_dance_of
+        from ..data.pose_sequence import PoseSequence
+        from ..models.sampling import Sampling
+
+        if music_from_start and not music:
+            raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
+        sampling = Sampling(temperature, top_k, top_p, seed, echo)
+        sampling.check()
+        if source is None:
+            user = primer_dance(self.model_folder)
+        elif isinstance(source, PoseSequence):
+            user = user_dance_of(source)
+        else:
+            user = read_user_dance(source, progress=self.progress, max_seconds=max_seconds)
+        return NewDanceResult(Dance(self.model, user, seconds, sampling, layout, music, music_from_start))
+
+    @property
+    def model_folder(self) -> Path | None:
+        """The model folder (None: the embedded one)."""
+        folder = getattr(self.model, "folder", None)
+        return Path(folder) if folder is not None else None

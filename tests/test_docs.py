@@ -1,0 +1,70 @@
+"""The README stays short and its pages are there: every relative link and picture in README.md and
+docs/ points at a file that exists, the README is under 200 lines, and each page it hands over to
+is present and not empty."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+#: The pages the README hands the long material over to.
+PAGES = ("command-line", "music", "export", "web-page", "model", "evaluation", "reliability", "scale-out",
+         "benchmarks", "architecture")
+
+#: `[text](target)` and `![alt](target)`, the text possibly over several lines, an optional "title" after the target.
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^(```|~~~).*?^\1", flags=re.S | re.M)
+CODE = re.compile(r"`[^`\n]*`")
+
+
+def _markdown_files() -> list[Path]:
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def _targets(text: str) -> list[str]:
+    """Every link and picture target outside code, as written."""
+    return LINK.findall(CODE.sub("", FENCE.sub("", text)))
+
+
+def _is_local(target: str) -> bool:
+    return not re.match(r"(https?|mailto):", target, flags=re.I) and not target.startswith("#")
+
+
+def test_the_link_finder_reads_links_and_pictures_and_skips_code():
+    text = ("See [the\npage](docs/a.md#part) and ![a picture](b.png \"title\"), [site](https://x.org), "
+            "[here](#top), `[not](code.md)` and 0.99 [0.97, 1.00] (a figure).\n```sh\n[no](fenced.md)\n```\n")
+    assert _targets(text) == ["docs/a.md#part", "b.png", "https://x.org", "#top"]
+    assert [t for t in _targets(text) if _is_local(t)] == ["docs/a.md#part", "b.png"]
+
+
+def test_every_relative_link_in_the_readme_and_docs_exists():
+    files = _markdown_files()
+    assert len(files) > len(PAGES), "the docs pages are missing"
+    broken = []
+    for path in files:
+        for target in _targets(path.read_text(encoding="utf-8")):
+            if not _is_local(target):
+                continue
+            relative = unquote(target.split("#", 1)[0])
+            if not (path.parent / relative).exists():
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_the_readme_is_under_200_lines():
+    lines = len(README.read_text(encoding="utf-8").splitlines())
+    assert lines < 200, f"README.md has {lines} lines; move the detail into docs/"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_docs_page_exists_and_is_not_empty(page):
+    path = DOCS / f"{page}.md"
+    assert path.is_file(), f"docs/{page}.md is missing"
+    assert path.read_text(encoding="utf-8").strip(), f"docs/{page}.md is empty"
