@@ -1,4 +1,5 @@
-"""Shared fixtures: the real dance data beside the project, skipped with a reason where absent."""
+"""Shared fixtures: the committed CMU excerpts every clone has (`tests/data/`), and the real dance
+data beside the project, skipped with a reason where absent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Real mocap committed with the tests (CMU salsa excerpts, with CMU's acknowledgment beside them).
+FIXTURES = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
@@ -18,14 +21,47 @@ def data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_corpus(data, tmp_path_factory) -> Path:
-    """A real corpus: three Tang takes (one per dance style) seen from two yaws, mirrored."""
+def fixtures() -> Path:
+    """`tests/data`: real dance every clone has (see its README for what and whose)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    """A real corpus every clone has: the five committed CMU salsa excerpts seen from two yaws, mirrored."""
     from bopbot.ingest.build_corpus import build_corpus
     from bopbot.ingest.extract import ExtractOptions
 
     folder = tmp_path_factory.mktemp("corpus")
-    takes = [data / "mocap" / "tang2018" / name for name in ("DANCE_C_2", "DANCE_R_2", "DANCE_W_1", "DANCE_C_4")]
+    takes = sorted((FIXTURES / "cmu_salsa").glob("*.bvh"))
     report = build_corpus(takes, folder, ExtractOptions(yaws=(0.0, 90.0), mirror=True), jobs=2, progress=False)
+    assert not report.failed
+    return folder
+
+
+@pytest.fixture(scope="session")
+def openpose_dances(tmp_path_factory) -> Path:
+    """Two real dances as OpenPose writes them, one JSON file a frame in a `json/` folder each: two
+    CMU excerpts filmed from the front, written by BopBot's OpenPose exporter (OpenPose's own output
+    of real videos is in ../shared/data/openpose)."""
+    from bopbot.choreography.export import write_openpose
+    from bopbot.ingest.extract import extract
+
+    root = tmp_path_factory.mktemp("openpose")
+    for take in ("60_01", "61_13"):
+        write_openpose(extract(FIXTURES / "cmu_salsa" / f"{take}_excerpt.bvh")[0].keypoints, root / take / "json", take)
+    return root
+
+
+@pytest.fixture(scope="session")
+def song_corpus(data, tmp_path_factory) -> Path:
+    """A real corpus of dances with their songs: two Tang takes seen from the front."""
+    from bopbot.ingest.build_corpus import build_corpus
+    from bopbot.ingest.extract import ExtractOptions
+
+    folder = tmp_path_factory.mktemp("song_corpus")
+    takes = [data / "mocap" / "tang2018" / name for name in ("DANCE_C_2", "DANCE_R_2")]
+    report = build_corpus(takes, folder, ExtractOptions(), jobs=2, progress=False)
     assert not report.failed
     return folder
 

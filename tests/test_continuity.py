@@ -117,15 +117,16 @@ def test_the_travel_model_reads_travel_from_the_poses(tiny_model, small_corpus):
     vocabulary = PoseVocabulary.load(tiny_model)
     agreement = []
     for sequence in list(Corpus(small_corpus).sequences())[:6]:
-        words = smooth(vocabulary.decode(vocabulary.encode(sequence.poses[:400])))  # as the generators' dances are
+        frames = min(400, len(sequence.poses))
+        words = smooth(vocabulary.decode(vocabulary.encode(sequence.poses[:frames])))  # as the generators' dances are
         path = travel_path(travel, words[:20], words[20:], sequence.placement[19])
-        assert path.shape == (380, 3) and np.isfinite(path).all()
+        assert path.shape == (frames - 20, 3) and np.isfinite(path).all()
         predicted = hip_steps(np.concatenate([sequence.placement[19:20], path]))
-        agreement.append(np.corrcoef(predicted[:, 0], hip_steps(sequence.placement[19:400])[:, 0])[0, 1])
+        agreement.append(np.corrcoef(predicted[:, 0], hip_steps(sequence.placement[19:frames])[:, 0])[0, 1])
     assert np.mean(agreement) > 0.2  # it steps the way the dancer stepped
     still = travel_path(None, words[:20], words[20:30], sequence.placement[19])
     assert still.tolist() == np.tile(sequence.placement[19], (10, 1)).tolist()  # no travel model: the dancer stays
-    assert window_features(words).shape == (400, 170)
+    assert window_features(words).shape == (frames, 170)
 
 
 def test_a_damaged_or_mismatched_travel_model_is_refused_by_name(tiny_model, tmp_path):

@@ -101,15 +101,15 @@ def test_dance_from_motion_capture_carries_its_music(data, tiny_model, tmp_path)
     assert _streams(output)["audio"] == pytest.approx(2.0, abs=0.1)
 
 
-def test_tokens_prints_the_sentence_and_sets_the_primer(data, tiny_model, capsys):
-    clip = data / "mocap" / "tang2018" / "DANCE_R_8"
+def test_tokens_prints_the_sentence_and_sets_the_primer(fixtures, tiny_model, capsys):
+    clip = fixtures / "cmu_salsa" / "60_05_excerpt.bvh"
     assert main(["tokens", str(clip), "--model", str(tiny_model), "--seconds", "2", "--set-primer"]) == 0
     words = capsys.readouterr().out.split()
     assert len(words) == 40 and all(len(w) == 5 for w in words)
 
 
-def test_demo_continues_the_primer(data, tiny_model, tmp_path, capsys):
-    primer = data / "mocap" / "tang2018" / "DANCE_W_30"
+def test_demo_continues_the_primer(fixtures, tiny_model, tmp_path, capsys):
+    primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"
     assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
     assert main(["demo", "-o", str(tmp_path / "show"), "--model", str(tiny_model), "--seconds", "2"]) == 0
     assert str(tmp_path / "show") in capsys.readouterr().out
@@ -175,9 +175,9 @@ def test_every_number_is_checked_before_any_work(argv, culprit, capsys):
     assert len(lines) == 1 and lines[0].startswith(f"bopbot: error: {culprit} must be"), lines
 
 
-def test_a_killed_dance_leaves_no_temporary_after_the_next_run(data, tiny_model, tmp_path):
+def test_a_killed_dance_leaves_no_temporary_after_the_next_run(fixtures, tiny_model, tmp_path):
     output = tmp_path / "killed.mp4"
-    command = BOPBOT + ["dance", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(output), "--model",
+    command = BOPBOT + ["dance", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(output), "--model",
                         str(tiny_model), "--seconds", "2", "--layout", "dancer-only"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120

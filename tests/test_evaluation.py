@@ -128,13 +128,13 @@ def test_evaluate_writes_the_table_with_intervals_and_reference_rows(data, tiny_
         assert (tmp_path / plot).stat().st_size > 5_000
 
 
-def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_motion_ratios(data, tiny_model,
+def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_motion_ratios(fixtures, tiny_model,
                                                                                                small_corpus, tmp_path):
     """`--follow`: the held-out take filmed by cameras that turn with the dancer; the floor comes
     only from corpus views filmed the same way (the small corpus has none: no floor row). The take
     has no music, so `ngram+beats` is played as `bopbot dance` plays it without a song: at the
     user's pace, the same dances as `ngram`."""
-    take = data / "mocap" / "cmu_salsa" / "60_12_scaled.bvh"
+    take = fixtures / "cmu_salsa_held_out" / "60_12_excerpt.bvh"
     assert main(["evaluate", str(take), "--model", str(tiny_model), "--corpus", str(small_corpus), "--follow",
                  "--yaws", "0,30", "--generators", "ngram,ngram+beats", "--context-seconds", "4", "--seconds", "4",
                  "--seeds", "1", "--resamples", "50", "-o", str(tmp_path), "-q"]) == 0

@@ -113,8 +113,8 @@ def test_a_danced_clip_is_handed_over_as_json_pngs_and_a_skeleton_video(data, tm
     assert (0, 0, 0) in colours and len(colours) > 5  # coloured limbs on black
 
 
-def test_a_bad_export_is_one_line_before_any_work(data, tmp_path):
-    clip = str(data / "mocap" / "cmu_salsa" / "60_01_scaled.bvh")
+def test_a_bad_export_is_one_line_before_any_work(fixtures, tmp_path):
+    clip = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
     (tmp_path / "a_file").write_text("in the way")
     for export, message in ((["bogus", str(tmp_path / "d")], "--export KIND must be one of openpose, "),
                             (["openpose", str(tmp_path / "a_file")], "a_file: --export writes into a folder")):

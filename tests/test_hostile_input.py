@@ -81,10 +81,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _real_bvh(path: Path, frame_time: str) -> Path:
-    """A real CMU take with its frame time replaced."""
-    take = DATA / "mocap" / "cmu_salsa" / "60_01_scaled.bvh"
-    if not take.is_file():
-        pytest.skip(f"real dance data not found at {DATA}")
+    """A real CMU take (the committed excerpt) with its frame time replaced."""
+    take = Path(__file__).resolve().parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
     path.write_text(re.sub(r"Frame Time:\s*\S+", f"Frame Time: {frame_time}", take.read_text()))
     return path
 

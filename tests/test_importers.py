@@ -86,8 +86,8 @@ def test_expand_inputs_walks_folders_globs_and_lists(data, tmp_path):
     assert "LICENSE" not in names and "audio.mp3" not in names
 
 
-def test_one_json_frame_is_not_a_dance(data, tmp_path):
-    frame = sorted((data / "openpose" / "tsnet" / "00110" / "json").iterdir())[0]
+def test_one_json_frame_is_not_a_dance(openpose_dances, tmp_path):
+    frame = sorted((openpose_dances / "60_01" / "json").iterdir())[0]
     shutil.copy(frame, tmp_path / "frame.json")
     with pytest.raises(BopBotError, match="one frame"):
         extract(tmp_path / "frame.json")

@@ -185,9 +185,9 @@ def test_smoothing_bounds_joint_speeds(tiny_model):
     np.testing.assert_allclose(settled[30::40, :, :2], held[30::40, :, :2], atol=0.01)  # arrives and holds
 
 
-def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(data, tmp_path, capsys):
+def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(fixtures, tmp_path, capsys):
     corpus, model = tmp_path / "corpus", tmp_path / "model"
-    assert main(["extract", str(data / "mocap" / "tang2018" / "DANCE_C_7"), "-o", str(corpus), "-q"]) == 0
+    assert main(["extract", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(corpus), "-q"]) == 0
     assert main(["vocab", str(corpus), "-k", "16", "-o", str(model), "-q"]) == 0
     vocabulary = PoseVocabulary.load(model)
     train_ids, valid_ids = encode_corpus(Corpus(corpus), vocabulary, 0.1, 0, progress=False)

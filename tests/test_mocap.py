@@ -27,6 +27,8 @@ from bopbot.ingest.mocap import (
 from bopbot.ingest.tang import load_tang
 
 BANDAI = "mocap/bandai/dataset-1_dance-short_normal_001.bvh"
+#: A committed CMU excerpt (tests/data), at 30 fps.
+CMU_EXCERPT = "cmu_salsa/60_01_excerpt.bvh"
 
 
 def _mid(keypoints: np.ndarray, a: str, b: str) -> np.ndarray:
@@ -198,12 +200,12 @@ def test_a_motion_with_nan_cannot_be_filmed() -> None:
         project(motion, VirtualCamera(0.0))
 
 
-def test_filmed_sequence_keeps_rate_size_source_and_meta(data: Path) -> None:
-    motion = load_bvh(data / BANDAI)
+def test_filmed_sequence_keeps_rate_size_source_and_meta(fixtures: Path) -> None:
+    motion = load_bvh(fixtures / CMU_EXCERPT)
     film = project(motion, VirtualCamera(45.0, True, (640, 480)))
     assert isinstance(film, PoseSequence) and len(film) == len(motion)
     assert (film.fps, film.size, film.source) == (30.0, (640, 480), motion.source)
-    assert film.meta == {"skeleton": "Bandai", "yaw": 45.0, "mirror": True}
+    assert film.meta == {"skeleton": "CMU", "yaw": 45.0, "mirror": True}
 
 
 CHAIN_BVH = """HIERARCHY
@@ -247,9 +249,9 @@ def test_forward_kinematics_composes_channels_in_listed_order(tmp_path: Path) ->
     assert np.allclose(rotations[0, 2], [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
 
 
-def _write_bandai_copy(data: Path, tmp_path: Path, edit) -> Path:
-    """A copy of the Bandai BVH cut to 10 frames, then changed by `edit(text) -> text`."""
-    hierarchy, motion = (data / BANDAI).read_text().split("MOTION")
+def _write_bvh_copy(fixtures: Path, tmp_path: Path, edit) -> Path:
+    """A copy of a committed CMU excerpt cut to 10 frames, then changed by `edit(text) -> text`."""
+    hierarchy, motion = (fixtures / CMU_EXCERPT).read_text().split("MOTION")
     lines = motion.strip().splitlines()
     text = hierarchy + "MOTION\nFrames: 10\n" + lines[1] + "\n" + "\n".join(lines[2:12]) + "\n"
     path = tmp_path / "take.bvh"
@@ -257,17 +259,17 @@ def _write_bandai_copy(data: Path, tmp_path: Path, edit) -> Path:
     return path
 
 
-def test_a_short_valid_bvh_loads(data: Path, tmp_path: Path) -> None:
-    assert len(load_bvh(_write_bandai_copy(data, tmp_path, lambda text: text))) == 10
+def test_a_short_valid_bvh_loads(fixtures: Path, tmp_path: Path) -> None:
+    assert len(load_bvh(_write_bvh_copy(fixtures, tmp_path, lambda text: text))) == 10
 
 
-def test_unknown_bvh_skeleton_is_named(data: Path, tmp_path: Path) -> None:
-    path = _write_bandai_copy(data, tmp_path, lambda text: text.replace("UpperArm_L", "Bicep_Left"))
-    with pytest.raises(BopBotError, match=r"unknown BVH skeleton \(joints: joint_Root, Hips, .*; known: CMU, Bandai"):
+def test_unknown_bvh_skeleton_is_named(fixtures: Path, tmp_path: Path) -> None:
+    path = _write_bvh_copy(fixtures, tmp_path, lambda text: text.replace("lShldr", "leftBicep"))
+    with pytest.raises(BopBotError, match=r"unknown BVH skeleton \(joints: hip, abdomen, .*; known: CMU, Bandai"):
         load_bvh(path)
 
 
-def test_bvh_with_nan_values_is_refused(data: Path, tmp_path: Path) -> None:
+def test_bvh_with_nan_values_is_refused(fixtures: Path, tmp_path: Path) -> None:
     def poison(text: str) -> str:
         head, frames = text.split("Frame Time:")
         lines = frames.splitlines()
@@ -275,18 +277,18 @@ def test_bvh_with_nan_values_is_refused(data: Path, tmp_path: Path) -> None:
         return head + "Frame Time:" + "\n".join(lines)
 
     with pytest.raises(BopBotError, match="NaN"):
-        load_bvh(_write_bandai_copy(data, tmp_path, poison))
+        load_bvh(_write_bvh_copy(fixtures, tmp_path, poison))
 
 
 @pytest.mark.parametrize("cut, problem", [
     (lambda text: text[: text.index("MOTION") + 2000], "truncated|values"),
-    (lambda text: text[: text.index("JOINT Spine")], "no MOTION section"),
+    (lambda text: text[: text.index("JOINT chest")], "no MOTION section"),
     (lambda text: text.replace("Frames: 10", "Frames: 0"), "zero frames"),
-    (lambda text: text.replace("OFFSET 15.7357 0 0", "OFFSET 15.7357 zero 0"), "not numbers"),
+    (lambda text: text.replace("OFFSET 0.000000 0.161626 -0.005715", "OFFSET 0.000000 zero -0.005715"), "not numbers"),
 ])
-def test_malformed_bvh_is_refused_in_one_sentence(data: Path, tmp_path: Path, cut, problem: str) -> None:
+def test_malformed_bvh_is_refused_in_one_sentence(fixtures: Path, tmp_path: Path, cut, problem: str) -> None:
     with pytest.raises(BopBotError, match=problem) as error:
-        load_bvh(_write_bandai_copy(data, tmp_path, cut))
+        load_bvh(_write_bvh_copy(fixtures, tmp_path, cut))
     assert "\n" not in str(error.value)
 
 

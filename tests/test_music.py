@@ -204,8 +204,8 @@ def test_the_dancer_hears_the_beat_phase_and_onsets_of_each_frame():
     assert np.isnan(music_frames(None, 0.0, 5)[:, 0]).all()
 
 
-def test_training_dances_with_a_song_are_played_on_its_beat(small_corpus):
-    sequences = [s for _, shard in Corpus(small_corpus).shards() for s in shard if s.meta.get("audio")]
+def test_training_dances_with_a_song_are_played_on_its_beat(song_corpus):
+    sequences = [s for _, shard in Corpus(song_corpus).shards() for s in shard if s.meta.get("audio")]
     sequence = max(sequences, key=lambda s: len(s.poses))
     poses, heard = on_the_beat(sequence)
     track = music_beats(sequence.meta["audio"])
@@ -282,11 +282,11 @@ def _audio_seconds(path: Path) -> float:
 
 
 @pytest.mark.parametrize("generator", ["gpt2", "gpt2-music"])
-def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(data, tiny_model, click, tmp_path, capsys,
+def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(fixtures, tiny_model, click, tmp_path, capsys,
                                                                       generator):
     song, clicks = click
     output = tmp_path / "to_the_click.mp4"
-    take = data / "mocap" / "tang2018" / "DANCE_C_7"  # a take with a song of its own: --music replaces it
+    take = fixtures / "cmu_salsa" / "60_01_excerpt.bvh"
     assert main(["dance", str(take), "-o", str(output), "--model", str(tiny_model), "--music", str(song),
                  "--seconds", "8", "--layout", "dancer-only", "--save-poses", "--seed", "1",
                  "--generator", generator]) == 0
@@ -316,8 +316,8 @@ def test_music_from_start_needs_a_song(capsys):
                                                "song with --music FILE")
 
 
-def test_bad_music_gets_one_line_and_silence_a_warning(data, tiny_model, tmp_path):
-    take = str(data / "mocap" / "tang2018" / "DANCE_C_7")
+def test_bad_music_gets_one_line_and_silence_a_warning(fixtures, tiny_model, tmp_path):
+    take = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
     text = tmp_path / "song.mp3"
     text.write_text("not a song at all\n")
     silent_video = tmp_path / "no_sound.mp4"
@@ -348,9 +348,9 @@ def test_bad_music_gets_one_line_and_silence_a_warning(data, tiny_model, tmp_pat
     assert _audio_seconds(tmp_path / "q.mp4") == pytest.approx(4.0, abs=0.1)
 
 
-def test_demo_dances_to_a_song(data, tiny_model, click, tmp_path, capsys):
+def test_demo_dances_to_a_song(fixtures, tiny_model, click, tmp_path, capsys):
     song, _ = click
-    primer = data / "mocap" / "tang2018" / "DANCE_W_30"
+    primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"
     assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
     assert main(["demo", "-o", str(tmp_path), "--model", str(tiny_model), "--music", str(song)]) == 0
     assert "danced to click_120.wav" in capsys.readouterr().out

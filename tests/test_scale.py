@@ -26,10 +26,10 @@ def _sequences(folder: Path) -> dict[str, list]:
     return out
 
 
-def test_a_local_ray_cluster_builds_the_same_corpus_as_the_process_pool(data, tmp_path):
+def test_a_local_ray_cluster_builds_the_same_corpus_as_the_process_pool(fixtures, openpose_dances, tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (it is in requirements.lock)")
-    inputs = [data / "mocap" / "cmu_salsa" / "60_01_scaled.bvh", data / "mocap" / "bandai" /
-              "dataset-1_dance-short_normal_001.bvh", data / "openpose" / "tsnet" / "00110"]
+    inputs = [fixtures / "cmu_salsa" / "60_01_excerpt.bvh", fixtures / "cmu_salsa_held_out" / "60_12_excerpt.bvh",
+              openpose_dances / "61_13"]
     broken = tmp_path / "broken.bvh"
     broken.write_text("HIERARCHY\nROOT Hips\n{")
     options = ExtractOptions(yaws=(0.0, 90.0), mirror=True)
@@ -41,7 +41,7 @@ def test_a_local_ray_cluster_builds_the_same_corpus_as_the_process_pool(data, tm
     ours, theirs = _sequences(tmp_path / "local"), _sequences(tmp_path / "ray")
     assert sorted(ours) == sorted(theirs) == sorted(str(p) for p in inputs)
     for name, sequences in ours.items():
-        assert len(sequences) == len(theirs[name]) == (1 if "openpose" in name else 4)
+        assert len(sequences) == len(theirs[name]) == (1 if name.endswith("61_13") else 4)
         for (source, poses, placement, size, meta), other in zip(sequences, theirs[name]):
             assert (source, size, meta) == (other[0], other[3], other[4])
             assert np.array_equal(poses, other[1]) and np.array_equal(placement, other[2])
@@ -51,9 +51,9 @@ def test_a_local_ray_cluster_builds_the_same_corpus_as_the_process_pool(data, tm
         sorted(p.name for p in (tmp_path / "local" / "shards").iterdir())
 
 
-def test_ray_resumes_a_corpus_and_says_when_it_cannot_join(data, tmp_path):
+def test_ray_resumes_a_corpus_and_says_when_it_cannot_join(fixtures, tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (it is in requirements.lock)")
-    bvh = str(data / "mocap" / "cmu_salsa" / "60_01_scaled.bvh")
+    bvh = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
     run = subprocess.run(BOPBOT + ["extract", bvh, "-o", str(tmp_path / "c"), "-q"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     again = subprocess.run(BOPBOT + ["extract", bvh, "-o", str(tmp_path / "c"), "-q", "--ray"],

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from bopbot.app.serve import Results, serve
+from bopbot.data.pose_sequence import PoseSequence
 
 
 def _free_port() -> int:
@@ -54,7 +55,7 @@ def test_a_clip_dropped_on_the_page_comes_back_danced(page, data):
 
     client = Client(page, verbose=False)
     clip = data / "videos" / "controlvideo_moonwalk.mp4"
-    video, gif, words, said = client.predict(handle_file(str(clip)), 2, "gpt2", 1.0, 3, "continue", None,
+    video, gif, words, said, files = client.predict(handle_file(str(clip)), 2, "gpt2", 1.0, 3, "continue", None,
                                              api_name="/dance")
     assert _seconds(video) == pytest.approx(2.6 + 2.0, abs=0.15)  # the clip, then 2 s of new dance
     assert Path(gif).read_bytes()[:6] == b"GIF89a"
@@ -78,9 +79,36 @@ def test_bad_uploads_get_a_message_naming_them(page, tmp_path):
 def test_the_demo_dances_without_an_upload(page):
     from gradio_client import Client
 
-    video, gif, words, said = Client(page, verbose=False).predict(None, 1, "ngram", 1.0, 0, "continue", None,
+    video, gif, words, said, files = Client(page, verbose=False).predict(None, 1, "ngram", 1.0, 0, "continue", None,
                                                                   api_name="/demo")
     assert _seconds(video) > 1.0 and len(words.split()) == 20 and "by `ngram`" in said
+
+
+def test_the_page_gives_the_poses_and_the_exports_of_a_skeleton_dance(page):
+    """What the command line writes, from the page: the skeleton layout, the poses as `.npz` and
+    the exports as one zip (no upload needed: the demo's primer)."""
+    import zipfile
+
+    from gradio_client import Client
+
+    video, gif, words, said, files = Client(page, verbose=False).predict(
+        None, 1, "ngram", 1.0, 0, "skeleton", None, False, ["openpose", "skeleton-png"], api_name="/demo")
+    poses = next(Path(f) for f in files if f.endswith(".npz"))
+    archive = next(Path(f) for f in files if f.endswith(".zip"))
+    assert PoseSequence.load(poses).keypoints.shape == (20, 17, 3)
+    with zipfile.ZipFile(archive) as opened:
+        names = opened.namelist()
+    json_files = [n for n in names if n.startswith("openpose/") and n.endswith("_keypoints.json")]
+    pngs = [n for n in names if n.startswith("skeleton-png/") and n.endswith(".png")]
+    assert len(json_files) == len(pngs) == _frames(video)  # the primer and the new dance, frame by frame
+    with av.open(video) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert frame.mean() < 60  # skeletons on black
+
+
+def _frames(path: str) -> int:
+    with av.open(path) as container:
+        return sum(1 for _ in container.decode(video=0))
 
 
 def test_the_server_refuses_bad_options(capsys):
@@ -138,6 +166,40 @@ def test_in_a_browser_a_dropped_clip_plays_and_the_gif_downloads(page, data, tmp
                                "const v = document.querySelector('#result-video video'); v.currentTime = v.duration - 1;")
         wait.until(lambda b: b.execute_script("return document.querySelector('#result-video video').readyState >= 2"))
         browser.save_screenshot(os.environ.get("BOPBOT_SCREENSHOT") or str(tmp_path / "page.png"))
+    finally:
+        browser.quit()
+
+
+@needs_chromium
+def test_in_a_browser_a_skeleton_dance_comes_with_its_export(page):
+    """The demo danced as skeletons with an OpenPose export, and the zip downloaded from the page."""
+    import io
+    import zipfile
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _browser()
+    try:
+        browser.get(page)
+        wait = WebDriverWait(browser, 120)
+        layout = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#layout input[role=combobox]"))
+        layout.click()
+        layout.send_keys(Keys.CONTROL, "a")
+        layout.send_keys("skeleton")
+        wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "li[data-testid=dropdown-option]"))
+        layout.send_keys(Keys.ENTER)
+        browser.find_element(By.CSS_SELECTOR, "#exports input[name=openpose]").click()
+        browser.find_element(By.XPATH, "//button[normalize-space()='Dance the demo']").click()
+        link = wait.until(lambda b: next((a for a in b.find_elements(By.CSS_SELECTOR, "#result-files a")
+                                          if a.get_attribute("href").split("?")[0].endswith(".zip")), None))
+        data = browser.execute_script(
+            "return fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)));",
+            link.get_attribute("href"))
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as opened:
+            names = opened.namelist()
+        assert names and all(n.startswith("openpose/") and n.endswith("_keypoints.json") for n in names)
     finally:
         browser.quit()
 

@@ -57,9 +57,9 @@ def test_missing_joints_are_matched_on_the_joints_present(fitted, frames):
 
 
 def test_training_sample_is_capped_and_streamed(small_corpus):
-    vocabulary = PoseVocabulary(k=32, max_training_frames=2000)
-    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 1000))
-    assert report.training_frames == 2000 and report.frames > 10 * 2000
+    vocabulary = PoseVocabulary(k=32, max_training_frames=400)
+    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 100))
+    assert report.training_frames == 400 and report.frames > 10 * 400
 
 
 def test_save_and_load_keep_words_and_poses(fitted, frames, tmp_path):

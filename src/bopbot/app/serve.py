@@ -1,8 +1,10 @@
 """`bopbot serve`: the web page. A dancer drops a video (or films one with the webcam), and watches
 the bopbot dancer carry on.
 
-It is a Gradio app over the same pipeline as `bopbot dance`: `user_dance.read_user_dance`, then
-`dance.dance` with a model folder loaded once per generator and kept. Gradio's queue runs one
+It is a Gradio app over the same pipeline as `bopbot dance`, the Python API's `Dancer` (`api.py`),
+with a model folder loaded once per generator and kept. It offers what the command line does: the
+four layouts (the skeleton too), a song from the start or after the clip, the new dance's poses as
+`.npz`, and the OpenPose JSON and skeleton PNG exports as one zip. Gradio's queue runs one
 dance at a time per worker and shows the others their place in line. Limits: uploads up to
 `--max-upload-mb`, clips up to `--max-clip-seconds` (measured from the frames as they are decoded,
 never from the header), new dances up to `MAX_NEW_SECONDS`, songs heard for their first
@@ -43,7 +45,6 @@ MAX_NEW_SECONDS = 60
 #: Results are kept this long for the page to show and download them, and swept this often.
 KEEP_RESULTS_SECONDS = 3600
 SWEEP_SECONDS = 60.0
-LAYOUTS = ("continue", "side-by-side", "dancer-only")
 #: The private folders servers make in the system's temporary folder: bopbot-serve-PID-XXXXXXXX.
 ROOT_PREFIX = "bopbot-serve-"
 _DANCE_FOLDER = re.compile(r"[0-9a-f]{32}")
@@ -164,8 +165,12 @@ class Dancer:
             return self.loaded[generator]
 
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
-              seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress) -> tuple:
-        """(MP4, GIF, the new dance's words, what happened): `bopbot dance` on the upload, or `demo`'s primer."""
+              seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress,
+              music_from_start: bool = False, exports: list[str] | None = None) -> tuple:
+        """(MP4, GIF, the new dance's words, what happened, [its poses as .npz, and the `exports` as a
+        zip if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer."""
+        from ..choreography.dance import EXPORTS
+        from ..choreography.render import LAYOUTS
         from ..models.sampling import Sampling
         from ..music.audio import check_music
         from .api import Dancer
@@ -183,18 +188,39 @@ class Dancer:
             raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
         # its bar, and the drawing's, show on the page; a clip is measured as it is decoded
         progress(0.0, desc="choreographing" if primer else "finding the dancer in your video")
+        exports = list(exports or [])
+        unknown = [kind for kind in exports if kind not in EXPORTS]
+        if unknown:
+            raise BopBotError(None, f"the exports are {', '.join(EXPORTS)}, not {', '.join(map(str, unknown))}")
         new = Dancer(self.model(generator), progress=True).dance(
-            None if primer else video, seconds, music, sampling.seed, layout="continue" if primer else layout,
-            temperature=temperature, max_seconds=max_clip_seconds)
+            None if primer else video, seconds, music, sampling.seed, layout=layout,
+            music_from_start=bool(music_from_start and music), temperature=temperature, max_seconds=max_clip_seconds)
         progress(0.0, desc="choreographing and drawing the bopbot dancer")
         folder = self.results.new_folder()
         new.save(folder / "bopbot-dance.mp4", gif=True, progress=True)
+        files = [str(new.save_poses(folder / "bopbot-dance.npz"))]
+        if exports:
+            progress(0.0, desc="exporting")
+            for kind in exports:
+                new.export(kind, folder / "exports" / kind)
+            files.append(str(_zipped(folder / "exports", folder / "bopbot-dance-exports.zip")))
         said = (f"{new.written.context_words / 20:g} s of your dance found ({new.user.frames_without_dancer} frames "
                 f"without a dancer), {len(new.keypoints) / 20:g} s of new dance by `{generator}`, "
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
-        return str(folder / "bopbot-dance.mp4"), str(folder / "bopbot-dance.gif"), " ".join(new.words), said
+        return str(folder / "bopbot-dance.mp4"), str(folder / "bopbot-dance.gif"), " ".join(new.words), said, files
+
+
+def _zipped(folder: Path, path: Path) -> Path:
+    """Every file under `folder` into the zip `path`, named relative to it (`openpose/...`)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return path
 
 
 def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: float = MAX_CLIP_SECONDS,
@@ -205,6 +231,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     os.environ["GRADIO_TEMP_DIR"] = str(results.gradio)  # Gradio's uploads and copies: private too
     import gradio as gr
 
+    from ..choreography.dance import EXPORTS
+    from ..choreography.render import LAYOUTS
     from ..models.generators import MUSIC_FOLDER, NAMES
     from ..models.model_folder import DEFAULT_MODEL
 
@@ -212,11 +240,11 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL
     generators = [g for g in NAMES if g != "gpt2-music" or (folder / MUSIC_FOLDER).is_dir()]
 
-    def run(video, seconds, generator, temperature, seed, layout, music, primer=False,
-            progress=gr.Progress(track_tqdm=True)):
+    def run(video, seconds, generator, temperature, seed, layout, music, music_from_start=False, exports=None,
+            primer=False, progress=gr.Progress(track_tqdm=True)):
         try:
             return dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music, max_clip_seconds,
-                                progress)
+                                progress, music_from_start, exports)
         except Exception as exc:
             raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
 
@@ -233,9 +261,13 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                     temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature")
                 with gr.Row():
                     generator = gr.Dropdown(generators, value="gpt2", label="generator")
-                    layout = gr.Dropdown(list(LAYOUTS), value="continue", label="layout")
+                    layout = gr.Dropdown(list(LAYOUTS), value="continue", label="layout", elem_id="layout")
                     seed = gr.Number(value=-1, precision=0, minimum=-1, maximum=2**32 - 1,
                                      label="seed (-1: a new dance each time)")
+                with gr.Row():
+                    music_from_start = gr.Checkbox(False, label="the song plays under my clip too")
+                    exports = gr.CheckboxGroup(list(EXPORTS), value=[], label="also export, as a zip",
+                                               elem_id="exports")
                 with gr.Row():
                     go = gr.Button("Dance", variant="primary")
                     demo = gr.Button("Dance the demo")
@@ -244,8 +276,10 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                 out_gif = gr.File(label="GIF", elem_id="result-gif")
                 words = gr.Textbox(label="the new dance as pose words", lines=3, elem_id="result-words")
                 summary = gr.Markdown(elem_id="result-summary")
-        inputs = [video, seconds, generator, temperature, seed, layout, music]
-        outputs = [out_video, out_gif, words, summary]
+                files = gr.File(label="the new dance's poses (.npz) and exports (.zip)", file_count="multiple",
+                                elem_id="result-files")
+        inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports]
+        outputs = [out_video, out_gif, words, summary, files]
         go.click(run, inputs, outputs, api_name="dance")
         demo.click(lambda *values, progress=gr.Progress(track_tqdm=True): run(*values, primer=True, progress=progress),
                    inputs, outputs, api_name="demo")
