@@ -37,7 +37,7 @@ from .user_dance import Music, UserDance
 MAX_SIDE, MIN_SIDE = 960, 240
 
 
-#: What `dance(exports=...)` can write besides the video: OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
+#: What a dance can export besides the video (`Dance.export`): OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
 EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
 
 
