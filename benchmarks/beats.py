@@ -2,8 +2,8 @@
 
 Each run is a new Python process (as a user's command is) that decodes the song and tracks its
 beats; timed from its start to its exit, `--repeat` times each (the median and the range):
-  * ours: `music.beats.music_beats` (librosa's onset envelope and tempo, the beats by
-    `music.tracker`, no numba compile);
+  * ours: `music.beats.music_beats` (librosa's onset envelope, tempo and loudness computed in
+    NumPy by `music.onsets`, the beats by `music.tracker`: librosa is not imported);
   * librosa: the same envelope and tempo, the beats by `librosa.beat.beat_track`, whose import
     compiles its tracker with numba in every process (the code before `music.tracker`).
 Both print their beats; the benchmark checks they are the same frames.

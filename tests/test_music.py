@@ -72,11 +72,13 @@ def _aligned(poses: np.ndarray, beats: np.ndarray) -> tuple[float, float]:
 
 
 def _librosa_and_ours(path) -> tuple[np.ndarray, np.ndarray]:
-    """The beat frames of a song by librosa's own `beat_track`, and by `tracker.track_beats` on the
-    same envelope and tempo, as `music_beats` calls it."""
+    """The beat frames of a song by librosa's own onset envelope, tempo and `beat_track`, and by ours
+    (`onsets` and `tracker`, in NumPy) as `music_beats` calls them; on the way, our onset envelope
+    and loudness must be librosa's within float32 rounding, and our tempo librosa's exactly."""
     import librosa
     import librosa.beat
 
+    from bopbot.music import onsets
     from bopbot.music.audio import read_audio
     from bopbot.music.beats import AUDIO_RATE, HOP
     from bopbot.music.tracker import track_beats
@@ -86,11 +88,18 @@ def _librosa_and_ours(path) -> tuple[np.ndarray, np.ndarray]:
     tempo = float(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP)[0])
     _, theirs = librosa.beat.beat_track(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo,
                                         tightness=100)
-    bpm = float(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo)[0])
-    return theirs, track_beats(envelope, bpm, AUDIO_RATE / HOP, tightness=100.0)
+    ours = onsets.onset_strength(samples, AUDIO_RATE, HOP)
+    assert ours.shape == envelope.shape and np.abs(ours - envelope).max() <= 1e-5 * envelope.max()
+    first = onsets.tempo(ours, AUDIO_RATE, HOP)
+    bpm = onsets.tempo(ours, AUDIO_RATE, HOP, start_bpm=first)
+    assert first == tempo
+    assert bpm == float(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP, start_bpm=tempo)[0])
+    loudness = librosa.feature.rms(y=samples, hop_length=HOP)[0]
+    assert np.abs(onsets.rms(samples, HOP) - loudness).max() <= 1e-6 * loudness.max()
+    return theirs, track_beats(ours, bpm, AUDIO_RATE / HOP, tightness=100.0)
 
 
-def test_our_beat_tracker_finds_librosas_beats_on_click_tracks(tmp_path):
+def test_our_music_analysis_finds_librosas_beats_on_click_tracks(tmp_path):
     for bpm, accents in ((90, (1.0,)), (128, (1.0, 0.5, 0.7, 0.5)), (171, (0.3, 1.0))):
         song = tmp_path / f"clicks_{bpm}.wav"
         _click_track(song, bpm, 15.0, accents=accents, quiet_after=9.0)
@@ -98,7 +107,7 @@ def test_our_beat_tracker_finds_librosas_beats_on_click_tracks(tmp_path):
         assert len(theirs) > 10 and np.array_equal(theirs, ours), (bpm, theirs, ours)
 
 
-def test_our_beat_tracker_finds_librosas_beats_on_real_songs(data):
+def test_our_music_analysis_finds_librosas_beats_on_real_songs(data):
     songs = sorted((data / "mocap" / "tang2018").glob("DANCE_*/audio.mp3"))[::9]  # cha-cha, rumba, waltz
     songs += sorted((data / "dance_videos").glob("animatex_dance_*.mp4"))[:2]  # short phone clips' own sound
     assert len(songs) >= 4

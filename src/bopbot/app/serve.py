@@ -138,8 +138,8 @@ def _remove_orphaned_roots() -> None:
 
 class Dancer:
     """The model folder's generators, each loaded on first use and kept. The GPT-2 starts loading
-    (and librosa's music analysis importing) in a thread as the page starts, so the first dance
-    waits for neither: loaded at the first request, they made it 11 s slower than `bopbot dance`."""
+    (and the music analysis importing) in a thread as the page starts, so the first dance waits
+    for neither: loaded at the first request, they made it 11 s slower than `bopbot dance`."""
 
     def __init__(self, folder: str | os.PathLike | None, results: Results):
         self.folder, self.results = folder, results
@@ -150,9 +150,7 @@ class Dancer:
     def _warm_up(self) -> None:
         try:
             self.model("gpt2")
-            import librosa.feature.rhythm  # noqa: F401  (the onset envelope, tempo and loudness: seconds of imports)
-            import librosa.feature.spectral  # noqa: F401
-            import librosa.onset  # noqa: F401
+            from ..music import beats, onsets, tracker  # noqa: F401  (what a song's beats need)
         except Exception:  # a damaged model is reported when a dance asks for it
             pass
 

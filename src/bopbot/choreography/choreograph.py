@@ -60,7 +60,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     hears the music too (only `gpt2-music` listens): the user's dance hears what of the song lies
     before the new dance's start, silence before the song. With music, `seconds` None is the rest
     of the song (`MAX_SONG_SECONDS` at most)."""
-    from ..music.beats import music_beats, music_frames  # librosa: imported only for a dance with music
+    from ..music.beats import music_beats, music_frames
     from ..music.retime import beat_warp, play
 
     track = music_beats(str(music.path)) if music is not None else None

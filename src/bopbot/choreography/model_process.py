@@ -2,8 +2,7 @@
 
 Reading a phone video (decoding, and MediaPipe on every kept frame) keeps both cores busy; beside
 it the model loads and, when the dance follows a song, the song's beats are tracked (importing
-librosa's onset and tempo functions, decoding the song and tracking it: several seconds of one
-core). In a thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920
+the music analysis, decoding the song and tracking it: seconds of one core). In a thread of the same process the two contend for Python's GIL: on the 12 s 1080x1920
 benchmark clip (one run each, when loading meant importing torch and transformers) the video was
 read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and 9.4 s in two processes. So
 `bopbot dance` and `demo` load the model and write the new dance in a worker process, spawned (a

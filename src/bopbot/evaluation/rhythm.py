@@ -253,11 +253,11 @@ def music_envelope(audio_path: str | os.PathLike, fps: float = CORPUS_FPS, start
     if kind == "rms":
         squares = np.concatenate([[0.0], np.cumsum(samples**2)])
         return np.sqrt((squares[edges[1:]] - squares[edges[:-1]]) / np.maximum(np.diff(edges), 1))
-    import librosa
+    from ..music.onsets import onset_strength
 
     hop = 512
-    onset = librosa.onset.onset_strength(y=samples.astype(np.float32), sr=AUDIO_RATE, hop_length=hop)
-    onset_times = librosa.times_like(onset, sr=AUDIO_RATE, hop_length=hop)
+    onset = onset_strength(samples.astype(np.float32), AUDIO_RATE, hop)
+    onset_times = np.arange(len(onset)) * hop / AUDIO_RATE
     frame_of = np.floor(onset_times * fps).astype(int)
     keep = frame_of < frames
     totals = np.bincount(frame_of[keep], weights=onset[keep], minlength=frames)

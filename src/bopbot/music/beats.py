@@ -6,8 +6,9 @@ than frames so it holds at any frame rate:
 * **Music beats** are tracked once on the whole track (`music_beats`; its first
   `MAX_TRACK_SECONDS` where it is longer, so a day-long upload costs no more), never on an excerpt:
   librosa's onset-strength envelope, its tempo estimate as the starting tempo, then librosa's
-  dynamic-programming beat tracker with tightness 100, run in NumPy (`tracker.py`: the same beats,
-  without numba compiling librosa's in every process). Tracking a 10 s excerpt instead moves the beats
+  dynamic-programming beat tracker with tightness 100, all run in NumPy (`onsets.py` and
+  `tracker.py`: the same numbers and beats, without importing librosa or numba compiling its
+  tracker in every process). Tracking a 10 s excerpt instead moves the beats
   (the tracker needs context), which alone moved the score by 0.08 in our old evaluation.
 * **Motion beats** are every local minimum of the dancer's mean joint speed, smoothed by a
   Gaussian of `MOTION_SMOOTHING_SECONDS` (AIST++'s 5 frames at 60 fps). No prominence filter:
@@ -192,28 +193,29 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     """The beats of the whole track in `audio_path` (its first MAX_TRACK_SECONDS; see the module
     docs); none in silence. Kept for the process's life: the model's worker tracks a song while the
     user's video is read."""
-    import librosa
+    from .onsets import onset_strength, rms, tempo
 
     samples = read_audio(audio_path, AUDIO_RATE, channels=1, duration=MAX_TRACK_SECONDS).mono()
     seconds = samples.size / AUDIO_RATE
     cut = seconds >= MAX_TRACK_SECONDS
     if samples.size < AUDIO_RATE or not np.abs(samples).max() > SILENCE:
         return TrackBeats(np.zeros(0), seconds, cut=cut)
-    envelope = librosa.onset.onset_strength(y=samples, sr=AUDIO_RATE, hop_length=HOP)
-    tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP))[0])
+    envelope = onset_strength(samples, AUDIO_RATE, HOP)
+    first = tempo(envelope, AUDIO_RATE, HOP)
     # as librosa's beat_track(start_bpm=tempo) does: the tempo again, its prior centred on the first
-    bpm = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=envelope, sr=AUDIO_RATE, hop_length=HOP,
-                                                    start_bpm=tempo))[0])
+    bpm = tempo(envelope, AUDIO_RATE, HOP, start_bpm=first)
     beats = track_beats(envelope, bpm, AUDIO_RATE / HOP, tightness=100.0) * HOP / AUDIO_RATE
     frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
-    onset = np.interp(frame_times, librosa.times_like(envelope, sr=AUDIO_RATE, hop_length=HOP), envelope)
+    hop_times = np.arange(len(envelope)) * HOP / AUDIO_RATE
+    onset = np.interp(frame_times, hop_times, envelope)
     onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
-    hop_rms = librosa.feature.rms(y=samples, hop_length=HOP)[0]
-    rms = np.interp(frame_times, librosa.times_like(hop_rms, sr=AUDIO_RATE, hop_length=HOP), hop_rms)
-    rms = ndimage.uniform_filter1d(rms, max(1, round(LOUDNESS_SECONDS * CORPUS_FPS)), mode="nearest")
-    loudness = rms / max(float(np.median(rms)), 1e-9)
-    return TrackBeats(beats, seconds, tempo if len(beats) else 0.0, onset, cut, loudness,
-                      phrase_phase(hop_rms, librosa.time_to_frames(beats, sr=AUDIO_RATE, hop_length=HOP)))
+    hop_rms = rms(samples, HOP)
+    rms_frames = np.interp(frame_times, np.arange(len(hop_rms)) * HOP / AUDIO_RATE, hop_rms)
+    rms_frames = ndimage.uniform_filter1d(rms_frames, max(1, round(LOUDNESS_SECONDS * CORPUS_FPS)), mode="nearest")
+    loudness = rms_frames / max(float(np.median(rms_frames)), 1e-9)
+    beat_frames = (beats * AUDIO_RATE).astype(int) // HOP  # librosa's time_to_frames
+    return TrackBeats(beats, seconds, first if len(beats) else 0.0, onset, cut, loudness,
+                      phrase_phase(hop_rms, beat_frames))
 
 
 def phrase_phase(rms: np.ndarray, beat_frames: np.ndarray) -> int:
