@@ -48,6 +48,16 @@ def test_a_dance_from_python_is_saved_exported_and_read_back(dancer, tmp_path):
         new.save(tmp_path / "next.avi")
 
 
+def test_a_song_that_is_no_song_is_one_error_before_any_work(dancer, tmp_path):
+    text = tmp_path / "song.mp3"
+    text.write_text("not a song\n")
+    with pytest.raises(BopBotError, match="song.mp3") as raised:
+        dancer.dance(None, seconds=2, music=text)
+    assert "\n" not in str(raised.value)
+    with pytest.raises(BopBotError, match="give the song"):
+        dancer.dance(None, seconds=2, music_from_start=True)
+
+
 def test_the_command_line_dances_what_python_dances(dancer, tmp_path, capsys):
     """`bopbot dance` is the API: the same input and seed give the same new poses either way."""
     user = dancer.dance(None, seconds=1, seed=0).user

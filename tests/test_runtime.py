@@ -123,3 +123,39 @@ def test_the_held_out_log_loss_is_transformers_loss():
             position = stop
     ours = _gpt2_log_loss(runtime, sentence, 40)
     assert ours[1] == count and ours[0] == pytest.approx(total, rel=1e-5)
+
+
+def test_the_sampling_cuts_top_k_and_top_p_as_transformers_warpers_do():
+    """The loop's temperature, top-k and top-p against transformers' own warpers on random scores:
+    the same words kept, the same scores. (Ties are left out: at the top-p cut transformers breaks
+    them by torch's sort, whose order among equal scores is not defined; top-k keeps every tie.)"""
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from bopbot.models.sampling import _warped
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(4, 300)) * 3
+    for temperature, top_k, top_p in ((0.7, 0, 1.0), (1.0, 5, 1.0), (1.3, 0, 0.9), (0.8, 40, 0.5)):
+        theirs = torch.from_numpy(scores.copy())
+        for warper in [TemperatureLogitsWarper(temperature)] + ([TopKLogitsWarper(top_k)] if top_k else []) + \
+                ([TopPLogitsWarper(top_p)] if top_p < 1 else []):
+            theirs = warper(None, theirs)
+        ours = _warped(scores, Sampling(temperature=temperature, top_k=top_k, top_p=top_p))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs.numpy()))
+        np.testing.assert_allclose(ours[~np.isinf(ours)], theirs.numpy()[~np.isinf(ours)])
+    tied = np.round(scores, 0)
+    np.testing.assert_array_equal(np.isinf(_warped(tied, Sampling(top_k=5))),
+                                  np.isinf(TopKLogitsWarper(5)(None, torch.from_numpy(tied)).numpy()))
+
+
+def test_a_dance_played_slower_than_written_is_checked_for_copies_as_shown():
+    """`copies_too_long` (what decides whether `choreograph.write_at_pace` writes again): a copy of
+    the user's dance counts for as long as it is shown, not as it was written."""
+    from bopbot.models.sampling import copies_too_long
+
+    context = np.repeat(np.arange(50), 2)  # each of the user's words held for two frames
+    limit = Sampling()  # 1.5 s, 30 frames
+    assert copies_too_long(context, np.repeat(np.arange(10, 30), 2), 1.0, limit)  # 40 frames of it, as it was
+    assert not copies_too_long(context, np.arange(10, 30), 1.0, limit)  # twice as fast: not the user's dance
+    assert copies_too_long(context, np.arange(10, 30), 0.5, limit)  # ... shown at half speed: 2 s of it
+    assert not copies_too_long(context, np.arange(10, 20), 0.5, limit)  # 1 s of it, within the limit

@@ -13,7 +13,7 @@
 
 `bopbot dance` and `bopbot demo` are this, with the model loading in a process of its own while the
 video is read (`Dancer(ModelProcess(...))`); the web page keeps one `Choreographer` per generator
-loaded and dances through `choreography.dance` as these calls do. Bad input raises `BopBotError`,
+loaded and dances through `Dancer(choreographer)`. Bad input raises `BopBotError`,
 whose message names the file and the problem in one line.
 """
 
@@ -152,11 +152,14 @@ class Dancer:
         from ..choreography.user_dance import primer_dance, read_user_dance, user_dance_of
         from ..data.pose_sequence import PoseSequence
         from ..models.sampling import Sampling
+        from ..music.audio import check_music
 
         if music_from_start and not music:
-            raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
+            raise BopBotError(None, "music_from_start says when a song starts: give the song as `music`")
         sampling = Sampling(temperature, top_k, top_p, seed, echo)
-        sampling.check()
+        sampling.check()  # every setting checked, and the song read, before the video is
+        if music is not None:
+            check_music(music)
         if source is None:
             user = primer_dance(self.model_folder)
         elif isinstance(source, PoseSequence):

@@ -170,7 +170,6 @@ class Dancer:
         from ..choreography.dance import EXPORTS
         from ..choreography.render import LAYOUTS
         from ..models.sampling import Sampling
-        from ..music.audio import check_music
         from .api import Dancer
 
         started = time.monotonic()
@@ -180,8 +179,6 @@ class Dancer:
             raise BopBotError(None, f"the new dance lasts 1 to {MAX_NEW_SECONDS} s, not {seconds:g}")
         sampling = Sampling(temperature, seed=None if seed is None or seed < 0 else int(seed))
         sampling.check()
-        if music:
-            check_music(music)
         if not primer and not video:
             raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
         # its bar, and the drawing's, show on the page; a clip is measured as it is decoded

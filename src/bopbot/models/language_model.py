@@ -230,17 +230,22 @@ def load_gpt2_runtime(folder: str | os.PathLike):
 
 
 def load_gpt2(folder: str | os.PathLike):
-    """The GPT-2 and tokenizer saved in a model folder as transformers' `GPT2LMHeadModel` and
-    `PreTrainedTokenizerFast` (for training on; a dance runs `load_gpt2_runtime`), refused as
-    `check_gpt2_folder` refuses."""
+    """The GPT-2 and tokenizer saved in a model folder as transformers loads them, `GPT2LMHeadModel`
+    and `PreTrainedTokenizerFast` (what the runtime is held to in the tests, and what any GPT-2
+    user's code reads; a dance runs `load_gpt2_runtime`), refused as `check_gpt2_folder` refuses."""
     from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
 
     quiet_transformers()
     check_gpt2_folder(folder)
     try:
-        model = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True)
+        model, info = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True, output_loading_info=True)
     except Exception as exc:  # transformers raises many kinds for a damaged folder
         raise BopBotError(folder, f"unreadable GPT-2 model ({_one_line(exc)})") from None
+    # transformers only logs weights it could not match, and starts them at random: refuse instead
+    unmatched = {kind: list(info.get(kind) or []) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    said = "; ".join(f"{len(keys)} {kind.split('_')[0]} (e.g. {keys[0]})" for kind, keys in unmatched.items() if keys)
+    if said:
+        raise BopBotError(os.path.join(folder, "model.safetensors"), f"does not match config.json: {said}")
     try:
         tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     except Exception as exc:

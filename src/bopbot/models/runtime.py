@@ -51,7 +51,7 @@ ACTIVATIONS = {"gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh, "gelu": ge
 
 @dataclass
 class GPT2Shape:
-    """What the forward pass needs of a GPT-2's `config.json` (checked by `language_model.check_gpt2_config`)."""
+    """What the forward pass needs of a GPT-2's `config.json` (read and checked by `language_model.read_gpt2_shape`)."""
 
     vocab_size: int
     n_positions: int
