@@ -3,6 +3,7 @@ data beside the project, skipped with a reason where absent."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,16 @@ def small_corpus(tmp_path_factory) -> Path:
     from bopbot.ingest.extract import ExtractOptions
 
     folder = tmp_path_factory.mktemp("corpus")
-    takes = sorted((FIXTURES / "cmu_salsa").glob("*.bvh"))
-    report = build_corpus(takes, folder, ExtractOptions(yaws=(0.0, 90.0), mirror=True), jobs=2, progress=False)
+    # Named from the project's root, as `training/*.txt` name the default model's inputs: the
+    # training/validation split hashes each input's path as given, so it is the same in every clone.
+    root = FIXTURES.parents[1]
+    takes = sorted(path.relative_to(root) for path in (FIXTURES / "cmu_salsa").glob("*.bvh"))
+    here = Path.cwd()
+    os.chdir(root)
+    try:
+        report = build_corpus(takes, folder, ExtractOptions(yaws=(0.0, 90.0), mirror=True), jobs=2, progress=False)
+    finally:
+        os.chdir(here)
     assert not report.failed
     return folder
 
@@ -88,3 +97,40 @@ def tiny_model(small_corpus, tmp_path_factory) -> Path:
                  "--eval-every", "30", "--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--context", "64",
                  "--batch-size", "8", "-q"]) == 0
     return folder
+
+
+@pytest.fixture(scope="session")
+def puppet_video(tmp_path_factory) -> Path:
+    """A real video every clone can make: 3 s of a committed CMU take drawn as a cartoon person,
+    640x360 at 30 fps, silent (`tests/puppet.py`)."""
+    from puppet import write_puppet_video
+
+    path = tmp_path_factory.mktemp("puppet") / "puppet_dance.mp4"
+    write_puppet_video(FIXTURES / "cmu_salsa" / "60_01_excerpt.bvh", path, seconds=3.0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def puppet_video_with_song(tmp_path_factory) -> Path:
+    """4 s of another committed take drawn as a cartoon person, 640x360 at 30 fps, with a 120 bpm
+    song as its sound (AAC)."""
+    from puppet import write_puppet_video, write_song
+
+    folder = tmp_path_factory.mktemp("puppet_song")
+    song = write_song(folder / "song.wav", 4.0)
+    path = folder / "puppet_song.mp4"
+    write_puppet_video(FIXTURES / "cmu_salsa" / "60_05_excerpt.bvh", path, seconds=4.0, song=song)
+    return path
+
+
+@pytest.fixture(scope="session")
+def puppet_videos(tmp_path_factory) -> list[Path]:
+    """Five videos of the five committed takes, 2 to 10 s long, for batches of inputs."""
+    from puppet import write_puppet_video
+
+    folder = tmp_path_factory.mktemp("puppets")
+    videos = []
+    for seconds, take in zip((2.0, 4.0, 6.0, 8.0, 10.0), sorted((FIXTURES / "cmu_salsa").glob("*.bvh"))):
+        videos.append(folder / f"{take.stem}.mp4")
+        write_puppet_video(take, videos[-1], seconds=seconds)
+    return videos

@@ -77,10 +77,9 @@ def test_the_api_is_imported_only_when_asked_for():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "ok\n"
 
 
-def test_the_readmes_python_snippet_runs(data, tmp_path, monkeypatch):
-    """Every ```python block of the README, run in a fresh folder where `me.mp4` is a real phone clip."""
-    clip = sorted((data / "dance_videos").glob("*.mp4"))[0]
-    (tmp_path / "me.mp4").symlink_to(clip)
+def test_the_readmes_python_snippet_runs(puppet_video, tmp_path, monkeypatch):
+    """Every ```python block of the README, run in a fresh folder where `me.mp4` is a dance video."""
+    (tmp_path / "me.mp4").symlink_to(puppet_video)
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "the README shows no Python"
     monkeypatch.chdir(tmp_path)

@@ -85,9 +85,9 @@ def test_cli_exit_codes_and_one_line_errors(openpose_dances, tmp_path):
     assert "Traceback" not in batch.stderr + batch.stdout
 
 
-def test_resume_after_a_kill(data, tmp_path):
+def test_resume_after_a_kill(puppet_videos, tmp_path):
     """Killed mid-batch, the next run skips what landed and completes; no file is half-written."""
-    videos = sorted((data / "videos").glob("*.mp4"))
+    videos = puppet_videos
     corpus = tmp_path / "corpus"
     command = BOPBOT + ["extract", *map(str, videos), "-o", str(corpus), "-q", "-j", "2"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -126,8 +126,8 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
-def test_workers_end_soon_after_their_parent_is_killed(data, tmp_path):
-    videos = sorted((data / "videos").glob("*.mp4"))
+def test_workers_end_soon_after_their_parent_is_killed(puppet_videos, tmp_path):
+    videos = puppet_videos
     command = BOPBOT + ["extract", *map(str, videos), "-o", str(tmp_path / "corpus"), "-q", "-j", "2"]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

@@ -31,29 +31,29 @@ def _streams(path: Path) -> dict:
         }
 
 
-def test_dance_on_a_real_clip_with_audio(data, tiny_model, tmp_path):
+def test_dance_on_a_clip_with_sound(puppet_video_with_song, tiny_model, tmp_path):
     """The clip, then 3 s of new dance: frame count, size, H.264, audio as far as it lasts."""
-    clip = data / "videos" / "hybrik_taiji.mp4"  # 17 s, 1280x720, with audio
-    output = tmp_path / "taiji.mp4"
+    clip = puppet_video_with_song  # 4 s, 640x360, 30 fps, with a song
+    output = tmp_path / "danced.mp4"
     run = subprocess.run(BOPBOT + ["dance", str(clip), "-o", str(output), "--model", str(tiny_model),
                                    "--seconds", "3", "--seed", "0", "--gif", "--save-poses"],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     streams = _streams(output)
-    user_frames = 343  # the clip at 20 fps
+    user_frames = 79  # the clip at 20 fps, to its last frame (3.967 s)
     assert streams["frames"] == user_frames + 60
-    assert streams["size"] == (960, 540) and streams["codec"] == "h264" and streams["fps"] == 20
+    assert streams["size"] == (640, 360) and streams["codec"] == "h264" and streams["fps"] == 20
     with av.open(str(clip)) as source:
         music = float(source.streams.audio[0].duration * source.streams.audio[0].time_base)
     assert streams["audio"] == pytest.approx(min(music, streams["frames"] / 20), abs=0.1)  # as far as it lasts
-    poses = PoseSequence.load(tmp_path / "taiji.npz")
-    assert len(poses) == 60 and poses.size == (1280, 720) and len(poses.meta["words"].split()) == 60
-    assert (tmp_path / "taiji.gif").stat().st_size > 10_000
+    poses = PoseSequence.load(tmp_path / "danced.npz")
+    assert len(poses) == 60 and poses.size == (640, 360) and len(poses.meta["words"].split()) == 60
+    assert (tmp_path / "danced.gif").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("layout,frames,width", [("dancer-only", 40, 960), ("side-by-side", 52, 1920)])
-def test_layouts(data, tiny_model, tmp_path, layout, frames, width):
-    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s: 52 frames at 20 fps
+@pytest.mark.parametrize("layout,frames,width", [("dancer-only", 40, 640), ("side-by-side", 59, 1280)])
+def test_layouts(puppet_video, tiny_model, tmp_path, layout, frames, width):
+    clip = puppet_video  # 3 s, 640x360: 59 frames at 20 fps (to its last frame, 2.967 s)
     output = tmp_path / f"{layout}.mp4"
     assert main(["dance", str(clip), "-o", str(output), "--model", str(tiny_model), "--seconds", "2",
                  "--layout", layout]) == 0
@@ -84,9 +84,9 @@ def _with_sound_at(clip: Path, out: Path, rate: int) -> Path:
     return out
 
 
-def test_a_clip_whose_sound_is_192_khz_is_danced_with_its_sound(data, tiny_model, tmp_path):
+def test_a_clip_whose_sound_is_192_khz_is_danced_with_its_sound(puppet_video, tiny_model, tmp_path):
     """AAC takes at most 96 kHz: such a clip once failed after all the work; its sound is resampled."""
-    clip = _with_sound_at(data / "videos" / "controlvideo_moonwalk.mp4", tmp_path / "loud.mkv", 192000)
+    clip = _with_sound_at(puppet_video, tmp_path / "loud.mkv", 192000)
     output = tmp_path / "loud.mp4"
     assert main(["dance", str(clip), "-o", str(output), "--model", str(tiny_model), "--seconds", "1",
                  "--generator", "ngram"]) == 0
@@ -126,7 +126,7 @@ def test_demo_on_the_embedded_default_model(tmp_path):
     assert (tmp_path / "bopbot-demo.gif").stat().st_size > 10_000
 
 
-def test_errors_are_one_line(data, tiny_model, tmp_path):
+def test_errors_are_one_line(puppet_video, tiny_model, tmp_path):
     blank = tmp_path / "empty_room.mp4"
     with av.open(str(blank), "w") as container:
         stream = container.add_stream("libx264", rate=20)
@@ -139,7 +139,7 @@ def test_errors_are_one_line(data, tiny_model, tmp_path):
     for item in Path(tiny_model).iterdir():
         if item.is_file() and item.name != "tokenizer.json":
             (broken_model / item.name).write_bytes(item.read_bytes())
-    clip = str(data / "videos" / "controlvideo_moonwalk.mp4")
+    clip = str(puppet_video)
     cases = {
         "nobody found": ["dance", str(blank), "-o", str(tmp_path / "a.mp4"), "--model", str(tiny_model)],
         "tokenizer.json: missing": ["dance", clip, "-o", str(tmp_path / "b.mp4"), "--model", str(broken_model)],

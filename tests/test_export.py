@@ -80,8 +80,8 @@ def test_openpose_json_reads_back_exactly(tmp_path, layout):
     assert np.abs(back[present][:, :2] - keypoints[present][:, :2]).max() < 0.5
 
 
-def test_a_danced_clip_is_handed_over_as_json_pngs_and_a_skeleton_video(data, tmp_path):
-    clip = data / "dance_videos" / "animatex_dance_1.mp4"
+def test_a_danced_clip_is_handed_over_as_json_pngs_and_a_skeleton_video(puppet_video, tmp_path):
+    clip = puppet_video
     output = tmp_path / "dance.mp4"
     run = subprocess.run(BOPBOT + ["dance", str(clip), "-o", str(output), "--seconds", "2", "--seed", "0",
                                    "--layout", "skeleton", "--save-poses", "--export", "openpose", str(tmp_path / "op"),
@@ -91,8 +91,8 @@ def test_a_danced_clip_is_handed_over_as_json_pngs_and_a_skeleton_video(data, tm
     user = extract(clip)[0]
     new = PoseSequence.load(output.with_suffix(".npz"))
     both = np.concatenate([user.keypoints, new.keypoints])
-    json_files = sorted((tmp_path / "op").glob("animatex_dance_1_*_keypoints.json"))
-    pngs = sorted((tmp_path / "png").glob("animatex_dance_1_*.png"))
+    json_files = sorted((tmp_path / "op").glob("puppet_dance_*_keypoints.json"))
+    pngs = sorted((tmp_path / "png").glob("puppet_dance_*.png"))
     assert len(json_files) == len(pngs) == len(both) == len(user.keypoints) + 40
     assert f"wrote {tmp_path / 'op'}: {len(both)} frames" in run.stdout
 

@@ -307,16 +307,16 @@ def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(fixtures, t
     assert score > null + 0.2, (score, null)
 
 
-def test_the_clip_keeps_its_sound_and_the_song_follows_or_plays_throughout(data, tiny_model, click, tmp_path):
+def test_the_clip_keeps_its_sound_and_the_song_follows_or_plays_throughout(puppet_video, tiny_model, click, tmp_path):
     song, _ = click
-    clip = data / "videos" / "controlvideo_moonwalk.mp4"  # 2.6 s without sound: silence under the clip
+    clip = puppet_video  # 3 s without sound: silence under the clip
     after = tmp_path / "after.mp4"
     assert main(["dance", str(clip), "-o", str(after), "--model", str(tiny_model), "--music", str(song)]) == 0
-    assert _audio_seconds(after) == pytest.approx(2.6 + 20.0, abs=0.15)  # the clip, then the whole song
+    assert _audio_seconds(after) == pytest.approx(3.0 + 20.0, abs=0.15)  # the clip, then the whole song
     throughout = tmp_path / "throughout.mp4"
     assert main(["dance", str(clip), "-o", str(throughout), "--model", str(tiny_model), "--music", str(song),
                  "--music-from-start", "--seconds", "2"]) == 0
-    assert _audio_seconds(throughout) == pytest.approx(2.6 + 2.0, abs=0.15)
+    assert _audio_seconds(throughout) == pytest.approx(3.0 + 2.0, abs=0.15)
 
 
 def test_music_from_start_needs_a_song(capsys):

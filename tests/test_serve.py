@@ -50,14 +50,14 @@ def _seconds(path: str) -> float:
         return float(stream.frames / stream.average_rate)
 
 
-def test_a_clip_dropped_on_the_page_comes_back_danced(page, data):
+def test_a_clip_dropped_on_the_page_comes_back_danced(page, puppet_video):
     from gradio_client import Client, handle_file
 
     client = Client(page, verbose=False)
-    clip = data / "videos" / "controlvideo_moonwalk.mp4"
+    clip = puppet_video
     video, gif, words, said, files = client.predict(handle_file(str(clip)), 2, "gpt2", 1.0, 3, "continue", None,
                                              api_name="/dance")
-    assert _seconds(video) == pytest.approx(2.6 + 2.0, abs=0.15)  # the clip, then 2 s of new dance
+    assert _seconds(video) == pytest.approx(3.0 + 2.0, abs=0.15)  # the clip, then 2 s of new dance
     assert Path(gif).read_bytes()[:6] == b"GIF89a"
     assert len(words.split()) == 40 and "2 s of new dance by `gpt2`" in said
 
@@ -139,7 +139,7 @@ def _browser():
 
 
 @needs_chromium
-def test_in_a_browser_a_dropped_clip_plays_and_the_gif_downloads(page, data, tmp_path):
+def test_in_a_browser_a_dropped_clip_plays_and_the_gif_downloads(page, puppet_video, tmp_path):
     """Set BOPBOT_SCREENSHOT=docs/serve.png to keep the page's picture (the README's)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -149,7 +149,7 @@ def test_in_a_browser_a_dropped_clip_plays_and_the_gif_downloads(page, data, tmp
         browser.get(page)
         wait = WebDriverWait(browser, 120)
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type=file]"))
-        upload.send_keys(str(data / "videos" / "controlvideo_moonwalk.mp4"))
+        upload.send_keys(str(puppet_video))
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "video"))
         browser.find_element(By.XPATH, "//button[normalize-space()='Dance']").click()
         duration = wait.until(lambda b: b.execute_script(

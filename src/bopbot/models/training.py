@@ -61,7 +61,11 @@ def load_optimizer_state(folder: Path, optimizer, device) -> dict:
 
 
 def is_validation(input_name: str, fraction: float, seed: int) -> bool:
-    """Whether an input belongs to the validation split: a stable hash, shared by every trainer and the evaluation."""
+    """Whether an input belongs to the validation split: a stable hash, shared by every trainer and the evaluation.
+
+    `input_name` is the input's path as the corpus was given it, so inputs named relative to the
+    project (as `training/*.txt` name them) split the same in every clone, and absolute paths do not.
+    """
     digest = hashlib.sha1(f"{seed}:{input_name}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
