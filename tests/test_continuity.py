@@ -227,3 +227,23 @@ def test_a_flicker_in_the_last_frame_is_carried_on_as_an_ordinary_step():
     carried = ordinary_step(flicker)
     np.testing.assert_allclose(np.linalg.norm(carried, axis=1), np.linalg.norm(np.full(2, 0.1)), rtol=1e-9)
     np.testing.assert_allclose(carried / np.linalg.norm(carried, axis=1)[:, None], np.full((2, 2), 2 ** -0.5))  # same way
+
+
+def test_a_lively_users_step_is_carried_on_no_longer_than_the_calmer_new_dances_steps(tiny_model, small_corpus):
+    """A user stepping 4x as far a frame as the new dance moves hands over with the new dance's own
+    step, so the first new frame is no jump against what follows (the join of `bopbot dance`)."""
+    from bopbot.choreography.choreograph import median_step, ordinary_step
+    from bopbot.evaluation.continuity import join_ratio
+
+    steady = np.cumsum(np.full((30, 2, 2), 0.1), axis=0)
+    calm = steady[-1] + np.cumsum(np.full((40, 2, 2), 0.025), axis=0)
+    np.testing.assert_allclose(ordinary_step(steady, calm), np.full((2, 2), 0.025))
+    np.testing.assert_allclose(ordinary_step(steady, steady + 9.0), np.full((2, 2), 0.1))  # as lively: kept
+
+    vocabulary = PoseVocabulary.load(tiny_model)
+    poses = next(Corpus(small_corpus).sequences()).poses
+    lively = poses[:180:3]  # the user's dance at 3x its speed...
+    new = join_smoothly(vocabulary, lively, vocabulary.decode(vocabulary.encode(poses[180:240])))  # ...then at its own
+    assert median_step(lively[-21:, :, :2]) > 2 * median_step(new[:, :, :2])
+    assert np.linalg.norm(new[0, :, :2] - lively[-1, :, :2], axis=1).mean() <= median_step(new[:, :, :2])
+    assert join_ratio(lively, new) <= 1.0

@@ -149,14 +149,23 @@ def _handover(frames: int) -> tuple[np.ndarray, np.ndarray]:
     return CARRY_DECAY ** steps, ramp * ramp * (3 - 2 * ramp)
 
 
-def ordinary_step(path: np.ndarray) -> np.ndarray:
+def median_step(path: np.ndarray) -> float:
+    """The median over frames of the mean length of a step of `path`'s points ((T, J, 2), T >= 2)."""
+    return float(np.median(np.linalg.norm(np.diff(np.asarray(path, dtype=np.float64), axis=0), axis=2).mean(axis=1)))
+
+
+def ordinary_step(path: np.ndarray, new_path: np.ndarray | None = None) -> np.ndarray:
     """The last step of `path` ((T, J, 2) positions of J points, T >= 2), shortened where its mean
-    length is more than the median of the path's last second: carried on, a step cut at its
-    fastest instant (or a detector's flicker in the last frame) would start the new dance with a
-    jump of several steps."""
+    length is more than the median of the path's last second, or than the median step of the
+    `new_path` it hands over to: carried on, a step cut at its fastest instant (or a detector's
+    flicker in the last frame) would start the new dance with a jump of several steps, and a full
+    step of a lively user would jump against a calmer new dance's own steps."""
     steps = np.diff(np.asarray(path[-int(CORPUS_FPS) - 1:], dtype=np.float64), axis=0)
     sizes = np.linalg.norm(steps, axis=2).mean(axis=1)
-    return steps[-1] * min(1.0, float(np.median(sizes)) / max(float(sizes[-1]), 1e-12))
+    ordinary = float(np.median(sizes))
+    if new_path is not None and len(new_path) > 1:
+        ordinary = min(ordinary, median_step(new_path))
+    return steps[-1] * min(1.0, ordinary / max(float(sizes[-1]), 1e-12))
 
 
 def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None,
@@ -176,7 +185,7 @@ def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, contex
     frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
     if frames and len(lead) > 1:
         carry, weight = _handover(frames)
-        carried = lead[-1, :, :2] + ordinary_step(lead[:, :, :2]) * np.cumsum(carry)[:, None, None]
+        carried = lead[-1, :, :2] + ordinary_step(lead[:, :, :2], moving[:, :, :2]) * np.cumsum(carry)[:, None, None]
         moving[:frames, :, :2] = (1 - weight)[:, None, None] * carried + weight[:, None, None] * moving[:frames, :, :2]
     return moving
 
@@ -192,7 +201,7 @@ def hand_over_path(context_placement: np.ndarray, placement: np.ndarray) -> np.n
     path = np.concatenate([context_placement[-1:], placement]).astype(np.float64)
     steps = np.diff(path[:, :2], axis=0)
     zooms = np.diff(np.log(np.maximum(path[:, 2], 1e-9)))
-    last = ordinary_step(np.asarray(context_placement, dtype=np.float64)[:, None, :2])[0]
+    last = ordinary_step(np.asarray(context_placement, dtype=np.float64)[:, None, :2], path[:, None, :2])[0]
     last_zoom = np.log(max(context_placement[-1][2], 1e-9) / max(context_placement[-2][2], 1e-9))
     carry, weight = _handover(frames)
     steps[:frames] = (1 - weight)[:, None] * carry[:, None] * last + weight[:, None] * steps[:frames]
