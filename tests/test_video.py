@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -307,3 +309,15 @@ def test_follows_the_most_prominent_dancer_among_two(data: Path, tmp_path: Path)
     away = (times > 1.05) & (times < 1.45)
     assert not followed[away].any()
     assert followed[~away & ((times < 0.95) | (times > 1.55))].mean() > 0.9
+
+
+def test_the_pose_model_loads_without_matplotlib_and_its_drawing_helpers_still_draw() -> None:
+    """mediapipe's package imports matplotlib.pyplot (0.4 s of every dance) for helpers BopBot never
+    calls: it is imported on their first use instead, and then it is the real one."""
+    code = ("import sys; import bopbot.ingest.pose_detector; "
+            "assert not [m for m in sys.modules if m.startswith('matplotlib')]; "
+            "from mediapipe.python.solutions import drawing_utils; "
+            "import matplotlib.pyplot as plt; assert drawing_utils.plt.figure is plt.figure; "
+            "assert type(sys.modules['matplotlib.pyplot']).__name__ == 'module'; print('ok')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout == "ok\n", run.stderr

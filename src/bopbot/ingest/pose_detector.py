@@ -12,9 +12,11 @@ pose library's own C++ logging is kept off the console (see `_quiet_native_logs`
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import os
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,7 +26,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import absl.logging  # noqa: E402  (after the environment above, which the native libraries read)
 import numpy as np  # noqa: E402
-from mediapipe.python.solutions import pose as mp_pose  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from ..ahead import read_ahead  # noqa: E402
@@ -34,6 +35,43 @@ from ..errors import BopBotError  # noqa: E402
 from .video import decode_frames, probe, read_image  # noqa: E402
 
 absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+class _ImportedOnUse(types.ModuleType):
+    """Stands in for the module `name` and imports the real one when an attribute is first read."""
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+@contextlib.contextmanager
+def _matplotlib_imported_on_use() -> Iterator[None]:
+    """While mediapipe imports, `matplotlib` and `matplotlib.pyplot` are stand-ins that import the
+    real modules when first used, then they leave `sys.modules` to whoever imports them next.
+
+    mediapipe's package imports its drawing helpers, and they import `matplotlib.pyplot`: 0.4 to
+    0.5 s of the start of every `bopbot dance` (importing mediapipe's pose solution took 0.65 to
+    0.86 s, 0.27 to 0.37 s with the stand-ins; 3 runs each), though the pose solution never draws.
+    Its drawing helpers keep the stand-in and still work: their first use imports matplotlib.
+    Where matplotlib is already imported (a notebook, the web page), nothing is stood in.
+    """
+    names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
+    if len(names) < 2:
+        yield
+        return
+    stand_ins = {name: _ImportedOnUse(name) for name in names}
+    stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]
+    sys.modules.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+with _matplotlib_imported_on_use():
+    from mediapipe.python.solutions import pose as mp_pose
 
 #: A person is detected when MediaPipe's detector scores them at least this.
 MIN_DETECTION_CONFIDENCE = 0.5
