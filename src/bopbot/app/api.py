@@ -28,7 +28,7 @@ from ..errors import BopBotError
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..choreography.choreograph import NewDance
+    from ..choreography.new_dance import NewDance
     from ..choreography.dance import Dance
     from ..data.pose_sequence import PoseSequence
 

@@ -4,7 +4,7 @@ and played on the music's beat, in its phrases."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from ..errors import BopBotError
 from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from .framing import keep_in_frame
+from .new_dance import NewDance
 from .pace import Pace, at_pace
 from .user_dance import Music, UserDance
 
@@ -27,24 +28,6 @@ CARRY_DECAY = 0.8
 RATE_WRITTEN_AS_SHOWN = (0.8, 1.25)
 #: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
 MAX_SONG_SECONDS = 60.0
-
-
-@dataclass
-class NewDance:
-    """What the model wrote after the user's dance: the new dance as pixel keypoints on the user's
-    canvas, its word ids and words (none for a generator without words)."""
-
-    context_words: int
-    ids: np.ndarray | None
-    keypoints: np.ndarray
-    words: list[str]
-    generator: str
-    #: The tempo of the music it was danced to (0: none, or no beat found), its beats in the dance,
-    #: the eight-counts that start in it and how many of them dance the one before again.
-    tempo: float = 0.0
-    beats: int = 0
-    phrases: int = 0
-    repeats: int = 0
 
 
 def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,

@@ -14,7 +14,7 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -23,14 +23,16 @@ from tqdm import tqdm
 from ..data.pose_sequence import CORPUS_FPS, PoseSequence
 from ..errors import BopBotError
 from ..files import check_apart
-from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
 from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
-from .choreograph import NewDance, choreograph
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
+from .new_dance import NewDance
 from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
 from .user_dance import Music, UserDance
+
+if TYPE_CHECKING:
+    from ..models.model_folder import Choreographer
 
 #: Output videos are scaled so their long side is at most MAX_SIDE pixels; a source whose long side
 #: is under MIN_SIDE (keypoints in a unit square, say) is scaled up to it, so a dancer is drawn, not a dot.
@@ -190,10 +192,12 @@ class Dance:
     def new(self) -> NewDance:
         """The new dance, written by the model the first time it is asked for."""
         if self._new is None:
-            if isinstance(self.model, Choreographer):
-                self._new = choreograph(self.model, self.user, self.seconds, self.sampling, self.music)
-            else:
+            if isinstance(self.model, ModelProcess):
                 self._new = self.model.choreograph(self.user, self.seconds, self.sampling, self.music)
+            else:  # the model in this process: the choreography's modules are imported only here
+                from .choreograph import choreograph
+
+                self._new = choreograph(self.model, self.user, self.seconds, self.sampling, self.music)
         return self._new
 
     def inputs(self) -> list:

@@ -7,7 +7,7 @@ benchmark clip (one run each, when loading meant importing torch and transformer
 read in 12.8 s and the model loaded in 10.4 s, against 9.1 s and 9.4 s in two processes. So
 `bopbot dance` and `demo` load the model and write the new dance in a worker process, spawned (a
 fresh interpreter: nothing is inherited, the same on every platform); only small arrays cross, the
-user's poses in and the new dance out (`dance.NewDance`), never the video's frames. Since the
+user's poses in and the new dance out (`new_dance.NewDance`), never the video's frames. Since the
 networks run in NumPy (`models/runtime.py`) the model itself loads in a fraction of a second; the
 worker still takes the song's beats off the video's path.
 
