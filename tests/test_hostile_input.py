@@ -376,6 +376,24 @@ def test_the_gif_streams_its_frames_and_keeps_their_colours(tmp_path):
     assert not list(tmp_path.glob("*empty*")) and not list(tmp_path.glob(".tmp-*"))
 
 
+def test_a_gif_frame_shrinks_without_aliasing():
+    """Shrunk a little, bilinearly (within a level of the area average); by half or more, by area:
+    a one-pixel line every four pixels turns the grey it averages to, not the black between them
+    that bilinear samples would see."""
+    import cv2
+
+    from bopbot.choreography.render import gif_frame
+
+    gradient = np.tile(np.linspace(0, 255, 540, dtype=np.float32)[None, :, None], (960, 1, 3)).astype(np.uint8)
+    small = gif_frame(gradient, 480)
+    area = cv2.resize(gradient, (480, 853), interpolation=cv2.INTER_AREA)
+    assert small.shape == (853, 480, 3) and np.abs(small.astype(int) - area).mean() < 1.0
+    lines = np.zeros((480, 1920, 3), np.uint8)
+    lines[:, ::4] = 255
+    shrunk = gif_frame(lines, 480)
+    assert shrunk.shape == (120, 480, 3) and np.abs(shrunk.astype(float) - 255 / 4).max() <= 1
+
+
 def _dead_pid() -> int:
     """The process id of a process that has ended."""
     ended = subprocess.Popen(["true"])

@@ -251,11 +251,19 @@ class _AudioCopy:
 
 
 def gif_frame(image: np.ndarray, max_width: int = GIF_WIDTH) -> np.ndarray:
-    """An RGB frame shrunk (area-averaged) to at most `max_width` wide, as a GIF shows it."""
+    """An RGB frame shrunk to at most `max_width` wide, as a GIF shows it.
+
+    Shrunk by less than half, it is interpolated bilinearly: OpenCV's area average takes 2.5 ms a
+    frame there (540 to 480 wide, a ratio it cannot do by whole pixels), a third of the GIF's cost,
+    against 0.45 ms, and the two differ by 0.05 to 0.13 levels on average (99th percentile 1 to 3
+    levels, on `bopbot dance` and demo frames), far less than the GIF's 256 colours change. Shrunk
+    by half or more (a side-by-side video), bilinear sampling would skip pixels: area-averaged.
+    """
     height, width = image.shape[:2]
     if width <= max_width:
         return image
-    return cv2.resize(image, (max_width, max(1, round(height * max_width / width))), interpolation=cv2.INTER_AREA)
+    size = (max_width, max(1, round(height * max_width / width)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if width < 2 * max_width else cv2.INTER_AREA)
 
 
 class GifWriter:
