@@ -376,6 +376,25 @@ def test_the_gif_streams_its_frames_and_keeps_their_colours(tmp_path):
     assert not list(tmp_path.glob("*empty*")) and not list(tmp_path.glob(".tmp-*"))
 
 
+def test_the_pages_gif_is_made_from_the_written_video_frame_for_frame(tmp_path):
+    from PIL import Image
+
+    from bopbot.choreography.render import gif_of_video, write_mp4
+
+    frames = []
+    for number in range(30):
+        image = np.full((96, 64, 3), (30, 60, 90), np.uint8)
+        image[: 10 + 2 * number, :32] = (220, 180 - 4 * number, 40)  # a bar growing, its colour changing
+        frames.append(image)
+    write_mp4(frames, tmp_path / "dance.mp4", 20.0)
+    assert gif_of_video(tmp_path / "dance.mp4", tmp_path / "dance.gif") == 30
+    with Image.open(tmp_path / "dance.gif") as written:
+        assert written.n_frames == 30 and written.info["duration"] == 50
+        written.seek(20)
+        shown = np.asarray(written.convert("RGB")).astype(int)
+    assert np.abs(shown[40, 10] - (220, 100, 40)).max() <= 8 and np.abs(shown[80, 50] - (30, 60, 90)).max() <= 8
+
+
 def test_a_gif_frame_shrinks_without_aliasing():
     """Shrunk a little, bilinearly (within a level of the area average); by half or more, by area:
     a one-pixel line every four pixels turns the grey it averages to, not the black between them

@@ -84,6 +84,17 @@ def test_the_demo_dances_without_an_upload(page):
     assert _seconds(video) > 1.0 and len(words.split()) == 20 and "by `ngram`" in said
 
 
+def test_the_video_shows_before_its_gif_is_made(page):
+    """The page sends the dance as soon as its video is written, then again with the GIF."""
+    from gradio_client import Client
+
+    job = Client(page, verbose=False).submit(None, 1, "ngram", 1.0, 0, "continue", None, api_name="/demo")
+    video, gif, words, said, files = job.result(timeout=300)
+    first, last = job.outputs()
+    assert first[0] and first[1] is None and first[2] == words  # the video, the words, no GIF yet
+    assert Path(gif).read_bytes()[:6] == b"GIF89a" and last[1] == gif
+
+
 def test_the_page_gives_the_poses_and_the_exports_of_a_skeleton_dance(page):
     """What the command line writes, from the page: the skeleton layout, the poses as `.npz` and
     the exports as one zip (no upload needed: the demo's primer)."""

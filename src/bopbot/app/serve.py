@@ -36,6 +36,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import BopBotError, os_error, shown
 
@@ -164,11 +165,13 @@ class Dancer:
 
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress,
-              music_from_start: bool = False, exports: list[str] | None = None) -> tuple:
+              music_from_start: bool = False, exports: list[str] | None = None) -> Iterator[tuple]:
         """(MP4, GIF, the new dance's words, what happened, [its poses as .npz, and the `exports` as a
-        zip if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer."""
+        zip if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Given twice:
+        first without the GIF, as soon as the video is written, then with it (made from the video:
+        drawn in the same pass, it cost the video 2 to 3 s before it could show)."""
         from ..choreography.dance import EXPORTS
-        from ..choreography.render import LAYOUTS
+        from ..choreography.render import LAYOUTS, gif_of_video
         from ..models.sampling import Sampling
         from .api import Dancer
 
@@ -192,7 +195,8 @@ class Dancer:
             music_from_start=bool(music_from_start and music), temperature=temperature, max_seconds=max_clip_seconds)
         progress(0.0, desc="choreographing and drawing the bopbot dancer")
         folder = self.results.new_folder()
-        new.save(folder / "bopbot-dance.mp4", gif=True, progress=True)
+        video_file = folder / "bopbot-dance.mp4"
+        new.save(video_file, progress=True)
         files = [str(new.save_poses(folder / "bopbot-dance.npz"))]
         if exports:
             progress(0.0, desc="exporting")
@@ -204,7 +208,10 @@ class Dancer:
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
-        return str(folder / "bopbot-dance.mp4"), str(folder / "bopbot-dance.gif"), " ".join(new.words), said, files
+        yield str(video_file), None, " ".join(new.words), said, files
+        progress(0.0, desc="making the GIF")
+        gif_of_video(video_file, folder / "bopbot-dance.gif", progress=True)
+        yield str(video_file), str(folder / "bopbot-dance.gif"), " ".join(new.words), said, files
 
 
 def _zipped(folder: Path, path: Path) -> Path:
@@ -238,10 +245,13 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     def run(video, seconds, generator, temperature, seed, layout, music, music_from_start=False, exports=None,
             primer=False, progress=gr.Progress(track_tqdm=True)):
         try:
-            return dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music, max_clip_seconds,
-                                progress, music_from_start, exports)
+            yield from dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music,
+                                    max_clip_seconds, progress, music_from_start, exports)
         except Exception as exc:
             raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
+
+    def run_demo(*values, progress=gr.Progress(track_tqdm=True)):
+        yield from run(*values, primer=True, progress=progress)
 
     with gr.Blocks(title="BopBot, the AI dancer", analytics_enabled=False,
                    delete_cache=(KEEP_RESULTS_SECONDS, KEEP_RESULTS_SECONDS)) as app:  # Gradio's copies too
@@ -276,8 +286,7 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
         inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports]
         outputs = [out_video, out_gif, words, summary, files]
         go.click(run, inputs, outputs, api_name="dance")
-        demo.click(lambda *values, progress=gr.Progress(track_tqdm=True): run(*values, primer=True, progress=progress),
-                   inputs, outputs, api_name="demo")
+        demo.click(run_demo, inputs, outputs, api_name="demo")
     return app
 
 
