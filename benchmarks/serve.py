@@ -17,6 +17,7 @@ Run: .venv/bin/python benchmarks/serve.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import subprocess
@@ -79,6 +80,7 @@ def main() -> None:
         stages = floor_stages(clip, out / f"cli{run}.mp4", 1)
         times["floor"].append(stages["decode"] + stages["MediaPipe"] + stages["encode"])
     running.close()
+    shutil.rmtree(out, ignore_errors=True)  # the dances written; the figures are all that is kept
     print(f"{'':<52}{'median [range]':>24}")
     for label, name in (("the floor (bare decode, MediaPipe, x264)", "floor"), ("bopbot dance (a new process each)", "cli"),
                         ("bopbot dance --gif", "cli gif"), ("the page: its video", "page video"),

@@ -41,6 +41,8 @@ class _ImportedOnUse(types.ModuleType):
     """Stands in for the module `name` and imports the real one when an attribute is first read."""
 
     def __getattr__(self, attribute: str):
+        if sys.modules.get(self.__name__) is self:  # still standing in: importing would find itself again
+            raise AttributeError(f"{self.__name__}.{attribute} was read while mediapipe was being imported")
         return getattr(importlib.import_module(self.__name__), attribute)
 
 
@@ -55,8 +57,8 @@ def _matplotlib_imported_on_use() -> Iterator[None]:
     Its drawing helpers keep the stand-in and still work: their first use imports matplotlib.
     Where matplotlib is already imported (a notebook, the web page), nothing is stood in.
     """
-    names = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
-    if len(names) < 2:
+    names = ("matplotlib", "matplotlib.pyplot")
+    if any(name in sys.modules for name in names):
         yield
         return
     stand_ins = {name: _ImportedOnUse(name) for name in names}
