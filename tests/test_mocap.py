@@ -351,6 +351,23 @@ def test_a_following_camera_films_the_front_of_a_dancer_who_turns() -> None:
     assert "follow" not in project(motion, VirtualCamera(0.0)).meta
 
 
+def test_a_following_camera_turns_about_the_dancer_not_the_floor() -> None:
+    """A dancer who stood still 3 m away for half the take, then turns on the spot, stays in the
+    middle of a following camera's picture: the camera turns about the dancer (as someone filming
+    them would), not about the middle of the floor, which would sweep them across the picture."""
+    turning = _turning_figure()
+    elsewhere = turning.joints[:1] + np.array([-3.0, 0.0, 0.0])  # the first half, standing 3 m off
+    motion = Motion3D(np.concatenate([np.repeat(elsewhere, len(turning), axis=0), turning.joints]), turning.fps,
+                      "synthetic: stands, then turns 3 m away")
+    film = project(motion, VirtualCamera(0.0, follow=True))
+    width = film.size[0]
+    hips_x = film.keypoints[:, [INDEX["left_hip"], INDEX["right_hip"]], 0].mean(axis=1)
+    turn = slice(len(turning) + 50, len(motion) - 50)  # the turn, away from the low-pass's edges
+    assert np.abs(hips_x[turn] - width / 2).max() < 0.02 * width
+    fixed = project(motion, VirtualCamera(0.0)).keypoints[:, [INDEX["left_hip"], INDEX["right_hip"]], 0].mean(axis=1)
+    assert np.abs(fixed[turn] - width / 2).min() > 0.1 * width  # a standing camera sees them off to one side
+
+
 def test_linear_gap_fills_are_found_and_drawn_again_along_a_curve() -> None:
     """Once a second 5 frames replaced by a straight line, as in the Tang cha-cha and rumba takes:
     found exactly, and redrawn so the kinks at the fill's ends are gone."""

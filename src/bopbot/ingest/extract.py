@@ -42,8 +42,9 @@ class ExtractOptions:
     #: Keep only the stretches (of `FACING_SECONDS` or more) in which a 3D dancer faces within this
     #: many degrees of the camera; None keeps every frame.
     facing: float | None = None
-    #: Film 3D sources with cameras that turn with the dancer (`mocap.VirtualCamera.follow`), so
-    #: each yaw is measured from the dancer's facing: yaw 0 films the front all along.
+    #: Film 3D sources with cameras that turn with the dancer and about them
+    #: (`mocap.VirtualCamera.follow`), so each yaw is measured from the dancer's facing: yaw 0
+    #: films the front all along, the dancer in the middle of the picture.
     follow: bool = False
     #: The longest source taken, in seconds of dance (None: any); a video is measured from its
     #: frames as they are decoded and refused when it gets there, not after.

@@ -19,7 +19,9 @@ torso lengths against the real 2.3. Feeding it its own previous steps as well (R
 real ones) made it overshoot when it ran on its own predictions (median 4.6), so it reads poses
 only. The expected step it predicts is shorter than a real one (what is uncertain averages out),
 so the path's steps are scaled by the ratio of real to predicted mean speed on the validation
-inputs (`gain`, about 1.5).
+inputs (`gain`: 1.26 for the default model; 1.70, with R² 0.29 for dx, when its training cameras
+turned about the middle of the floor and swept the dancer across the picture as they turned, a
+motion no pose foretells: `mocap.py`).
 
 That gain is the corpus's: ballroom couples cross the floor, a dancer filming themself mostly
 dances on the spot. So the user sets the speed: `user_speed` reads how fast their hips really went

@@ -33,8 +33,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="keep only the stretches (2 s or more) in which a mocap dancer faces within DEG degrees "
                              "of the camera, as phone users film (default: every frame)")
     parser.add_argument("--follow", action="store_true",
-                        help="film mocap with cameras that turn with the dancer, each yaw measured from where the "
-                             "dancer faces (yaw 0: the front all along, as a phone user films themself)")
+                        help="film mocap with cameras that turn with the dancer and about them, each yaw measured from "
+                             "where the dancer faces (yaw 0: the front all along, as a phone user films themself)")
     parser.add_argument("--source-fps", type=positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
     parser.add_argument("-j", "--jobs", type=int, default=None,
                         help="processes (or local Ray workers) for a corpus (default: one per core)")
