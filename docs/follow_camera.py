@@ -38,7 +38,8 @@ def floor_pivots(motion: mocap.Motion3D, follow: bool) -> np.ndarray:
 
 
 def on_the_picture(motion: mocap.Motion3D, follow: bool) -> tuple[float, float]:
-    """The hips' mean speed on the picture (torso lengths/s) and their largest half-second sweep (share of the width)."""
+    """The hips' mean speed on the picture (torso lengths/s) and their largest half-second sweep
+    across it (a share of its width)."""
     film = mocap.project(motion, mocap.VirtualCamera(0.0, follow=follow))
     placement = normalise(film.keypoints)[1]
     speed = np.linalg.norm(np.diff(placement[:, :2], axis=0), axis=1) / placement[:-1, 2]
@@ -48,7 +49,8 @@ def on_the_picture(motion: mocap.Motion3D, follow: bool) -> tuple[float, float]:
 
 
 def main() -> None:
-    print("| take | hips over the floor (3D) | standing camera | following, about the floor | following, about the dancer |")
+    print("| take | hips over the floor (3D) | standing camera | following, about the floor "
+          "| following, about the dancer |")
     print("|---|---:|---:|---:|---:|")
     dancer_pivots = mocap._pivots
     for line in HOLDOUT.read_text().splitlines():
@@ -57,8 +59,8 @@ def main() -> None:
         path = (HOLDOUT.parent / line.strip()).resolve()
         motion = load_bvh(path) if path.suffix == ".bvh" else load_tang(path)
         hips = hips_of(motion.joints)
-        torso = np.median(np.linalg.norm(motion.joints[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=1)
-                                         - hips, axis=1))
+        shoulders = motion.joints[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=1)
+        torso = np.median(np.linalg.norm(shoulders - hips, axis=1))
         floor = np.linalg.norm(np.diff(hips[:, [0, 2]], axis=0), axis=1).mean() * motion.fps / torso
         cells = [on_the_picture(motion, follow=False)]
         mocap._pivots = floor_pivots
@@ -67,7 +69,8 @@ def main() -> None:
         finally:
             mocap._pivots = dancer_pivots
         cells.append(on_the_picture(motion, follow=True))
-        print(f"| {path.stem} | {floor:.2f} | " + " | ".join(f"{speed:.2f} ({sweep:.0%})" for speed, sweep in cells) + " |")
+        shown = " | ".join(f"{speed:.2f} ({sweep:.0%})" for speed, sweep in cells)
+        print(f"| {path.stem} | {floor:.2f} | {shown} |")
 
 
 if __name__ == "__main__":

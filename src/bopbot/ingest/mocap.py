@@ -11,9 +11,10 @@ Camera conventions (all in the world's right-handed, Y-up frame):
   camera counter-clockwise seen from above (right-hand rule about +Y), so yaw 90 films the dancer's
   left side.
 - The camera stands at eye height (`EYE_HEIGHT`), looks horizontally at the take's mean hip
-  position (a following camera: at the dancer's, see below), has a `FIELD_OF_VIEW` horizontal field of view, and stands far enough away that every
-  joint of the take, and a `FIT_HEIGHT`-tall box standing on the floor below each joint, fits
-  inside the central `FILL` of the frame.
+  position (a following camera: at the dancer's, see below), has a `FIELD_OF_VIEW` horizontal
+  field of view, and stands far enough away that every joint of the take, and a
+  `FIT_HEIGHT`-tall box standing on the floor below each joint, fits inside the central `FILL` of
+  the frame.
 - Image x points right and y down, in pixels of `camera.size`.
 - A camera that follows (`VirtualCamera.follow`) turns with the dancer instead of standing still:
   its yaw is measured, frame by frame, from the dancer's facing smoothed over `FOLLOW_SECONDS`
