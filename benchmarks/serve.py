@@ -5,7 +5,8 @@ Round by round (`--repeat` rounds; the median and the range of each figure):
   * `bopbot dance clip.mp4 -o out.mp4 --seconds 10`, as a user runs it (a new process), and the
     same with `--gif`;
   * the page: `bopbot serve` on a free local port, and a `gradio_client` upload of the same clip with
-    the same settings, from the upload to the video on this side, and to the GIF after it;
+    the same settings, from the upload to the video on this side, and to the GIF after it (its own
+    step, `/gif`, which the page chains after the video);
   * the floor of the dance (`benchmarks/dance.py`'s: bare decoding, MediaPipe and x264 encoding of
     the output's frames, one after another).
 The page's first dance, sent the moment the page is up while it still loads its model, is timed
@@ -41,15 +42,14 @@ def _summary(times: list[float]) -> str:
 
 
 def page_dance(client, clip: Path, seed: int) -> tuple[float, float]:
-    """Seconds from sending `clip` to the page to its video, and to its GIF."""
+    """Seconds from sending `clip` to the page to its video, and to its GIF after it (the next step,
+    `/gif`, as the page's button chains it)."""
     from gradio_client import handle_file
 
     started = time.monotonic()
-    job = client.submit(handle_file(str(clip)), 10, "gpt2", 1.0, seed, "continue", None, api_name="/dance")
-    while not job.outputs() and not job.done():
-        time.sleep(0.02)
+    client.predict(handle_file(str(clip)), 10, "gpt2", 1.0, seed, "continue", None, api_name="/dance")
     video = time.monotonic() - started
-    job.result()
+    client.predict(api_name="/gif")
     return video, time.monotonic() - started
 
 

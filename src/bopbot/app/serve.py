@@ -36,7 +36,6 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import BopBotError, os_error, shown
 
@@ -138,9 +137,10 @@ def _remove_orphaned_roots() -> None:
 
 
 class Dancer:
-    """The model folder's generators, each loaded on first use and kept. The GPT-2 starts loading
-    (and the music analysis importing) in a thread as the page starts, so the first dance waits
-    for neither: loaded at the first request, they made it 11 s slower than `bopbot dance`."""
+    """The model folder's generators, each loaded on first use and kept. The GPT-2 starts loading,
+    and what a dance runs importing (the pose detector, the decoder, the choreography and the music
+    analysis), in a thread as the page starts, so the first dance waits for none of it: loaded at the
+    first request, the model made it 11 s slower than `bopbot dance`, and the imports 1 to 3 s."""
 
     def __init__(self, folder: str | os.PathLike | None, results: Results):
         self.folder, self.results = folder, results
@@ -151,9 +151,12 @@ class Dancer:
     def _warm_up(self) -> None:
         try:
             self.model("gpt2")
-            from ..music import beats, onsets, tracker  # noqa: F401  (what a song's beats need)
         except Exception:  # a damaged model is reported when a dance asks for it
             pass
+        from ..choreography import choreograph, dance  # noqa: F401  (scipy, the drawing, x264)
+        from ..ingest import pose_detector, video  # noqa: F401  (mediapipe, OpenCV, PyAV)
+        from ..models import travel  # noqa: F401
+        from ..music import beats, onsets, retime, tracker  # noqa: F401  (what a song's beats need)
 
     def model(self, generator: str):
         from ..models.model_folder import Choreographer
@@ -165,13 +168,12 @@ class Dancer:
 
     def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress,
-              music_from_start: bool = False, exports: list[str] | None = None) -> Iterator[tuple]:
-        """(MP4, GIF, the new dance's words, what happened, [its poses as .npz, and the `exports` as a
-        zip if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Given twice:
-        first without the GIF, as soon as the video is written, then with it (made from the video:
-        drawn in the same pass, it cost the video 2 to 3 s before it could show)."""
+              music_from_start: bool = False, exports: list[str] | None = None) -> tuple:
+        """(MP4, the new dance's words, what happened, [its poses as .npz, and the `exports` as a zip
+        if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Its GIF is `gif`'s
+        work, a step of its own after the video shows."""
         from ..choreography.dance import EXPORTS
-        from ..choreography.render import LAYOUTS, gif_of_video
+        from ..choreography.render import LAYOUTS
         from ..models.sampling import Sampling
         from .api import Dancer
 
@@ -208,10 +210,24 @@ class Dancer:
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
-        yield str(video_file), None, " ".join(new.words), said, files
+        return str(video_file), " ".join(new.words), said, files
+
+    def gif(self, video: str | None, progress) -> str:
+        """The GIF of a dance's video (made by `dance` in this session), beside it. The page asks for
+        it once the video shows: made with the video, it held the video back 2 to 3 s; after it, in the
+        same step, it held back the step's end and with it a script's answer, which rarely wants one."""
+        from ..choreography.render import gif_of_video
+
+        if not video:
+            raise BopBotError(None, "dance first: the GIF is made from the dance's video")
+        video_file = Path(video)
+        if video_file.parent.parent != self.results.root or not video_file.is_file():
+            raise BopBotError(None, "this dance's files have been removed (they are kept for an hour): dance again")
         progress(0.0, desc="making the GIF")
-        gif_of_video(video_file, folder / "bopbot-dance.gif", progress=True)
-        yield str(video_file), str(folder / "bopbot-dance.gif"), " ".join(new.words), said, files
+        gif_file = video_file.with_suffix(".gif")
+        if not gif_file.is_file():
+            gif_of_video(video_file, gif_file, progress=True)
+        return str(gif_file)
 
 
 def _zipped(folder: Path, path: Path) -> Path:
@@ -232,6 +248,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     results = results if results is not None else Results()
     os.environ["GRADIO_TEMP_DIR"] = str(results.gradio)  # Gradio's uploads and copies: private too
     import gradio as gr
+    import matplotlib  # noqa: F401  Gradio reads its backend at every request: imported for real before the
+    # warm-up imports mediapipe, which would otherwise stand it in while it imports (`pose_detector`)
 
     from ..choreography.dance import EXPORTS
     from ..choreography.render import LAYOUTS
@@ -244,14 +262,22 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
 
     def run(video, seconds, generator, temperature, seed, layout, music, music_from_start=False, exports=None,
             primer=False, progress=gr.Progress(track_tqdm=True)):
+        """The dance's outputs, the GIF's place emptied, and its video kept in the session for `run_gif`."""
         try:
-            yield from dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music,
-                                    max_clip_seconds, progress, music_from_start, exports)
+            video_file, *shown = dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music,
+                                              max_clip_seconds, progress, music_from_start, exports)
         except Exception as exc:
             raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
+        return video_file, None, *shown, video_file
 
     def run_demo(*values, progress=gr.Progress(track_tqdm=True)):
-        yield from run(*values, primer=True, progress=progress)
+        return run(*values, primer=True, progress=progress)
+
+    def run_gif(video_file, progress=gr.Progress(track_tqdm=True)):
+        try:
+            return dancer.gif(video_file, progress)
+        except Exception as exc:
+            raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
 
     with gr.Blocks(title="BopBot, the AI dancer", analytics_enabled=False,
                    delete_cache=(KEEP_RESULTS_SECONDS, KEEP_RESULTS_SECONDS)) as app:  # Gradio's copies too
@@ -283,10 +309,11 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                 summary = gr.Markdown(elem_id="result-summary")
                 files = gr.File(label="the new dance's poses (.npz) and exports (.zip)", file_count="multiple",
                                 elem_id="result-files")
+        danced = gr.State(None)  # the session's last video, kept on the server: the GIF is made from it
         inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports]
-        outputs = [out_video, out_gif, words, summary, files]
-        go.click(run, inputs, outputs, api_name="dance")
-        demo.click(run_demo, inputs, outputs, api_name="demo")
+        outputs = [out_video, out_gif, words, summary, files, danced]
+        go.click(run, inputs, outputs, api_name="dance").success(run_gif, danced, out_gif, api_name="gif")
+        demo.click(run_demo, inputs, outputs, api_name="demo").success(run_gif, danced, out_gif, api_name="demo_gif")
     return app
 
 

@@ -204,7 +204,7 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     when the model folder has no travel model), and kept inside the frame from its first second on
     (eased in: a user cut off by the frame is continued from where they were). The `keyframes` are
     low-passed as `join_smoothly` says."""
-    from ..models.travel import travel_path, user_speed  # torch: imported only once a dance is written
+    from ..models.travel import travel_path, user_speed  # scipy: imported only once a dance is written
 
     if context_ids is None:
         context_ids = vocabulary.encode(context)
