@@ -29,10 +29,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..data.motion import mean_motion
 from ..data.pose_sequence import CORPUS_FPS
+from ..data.splines import cubic_spline
 from ..music.retime import source_frames_needed
 
 #: The user's pace is read from this much of the context's end.
@@ -78,7 +78,7 @@ def at_pace(poses: np.ndarray, times: np.ndarray) -> np.ndarray:
     if len(poses) < 2:
         return np.repeat(poses[:1], len(times), axis=0)
     out = np.empty((len(times),) + poses.shape[1:], dtype=np.float32)
-    out[:, :, :2] = CubicSpline(np.arange(len(poses)), poses[:, :, :2], axis=0)(times)
+    out[:, :, :2] = cubic_spline(poses[:, :, :2], times)
     below = np.floor(times).astype(int)
     above = np.minimum(below + 1, len(poses) - 1)
     out[:, :, 2] = np.minimum(poses[below, :, 2], poses[above, :, 2])

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.splines import pchip
+
 
 def word_motion(vocabulary, ids: np.ndarray) -> np.ndarray:
     """(T, 17, 3) poses of the (T,) word ids as movement: the pose of each run of one word sits at
     the run's middle frame, and every joint moves between those keyframes along a monotone cubic
     (no overshoot past either pose); before the first middle and after the last, the pose holds."""
-    # scipy.interpolate takes half a second to import: only where words move
-    from scipy.interpolate import PchipInterpolator
-
     ids = np.asarray(ids)
     poses = vocabulary.decode(ids)
     starts = np.flatnonzero(np.diff(ids, prepend=-1))
@@ -27,5 +26,5 @@ def word_motion(vocabulary, ids: np.ndarray) -> np.ndarray:
     middles = (starts + np.append(starts[1:], len(ids)) - 1) / 2.0
     keys = poses[starts, :, :2].reshape(len(starts), -1)
     frames = np.clip(np.arange(len(ids)), middles[0], middles[-1])
-    poses[:, :, :2] = PchipInterpolator(middles, keys, axis=0)(frames).reshape(len(ids), -1, 2)
+    poses[:, :, :2] = pchip(middles, keys, frames).reshape(len(ids), -1, 2)
     return poses
