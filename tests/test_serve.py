@@ -272,6 +272,28 @@ def test_the_page_keeps_its_files_in_a_private_folder_of_its_own(running, page):
     assert list(running.results.gradio.rglob("*.mp4"))  # Gradio's copies are in there too
 
 
+def test_a_gif_is_made_only_of_a_video_the_page_still_keeps(tmp_path):
+    """The GIF step reads its video from the session, but checks it anyway: a file outside the
+    page's own dance folders, or a dance already swept, is refused in one line, and nothing is made."""
+    from bopbot.app.serve import Dancer as PageDancer
+    from bopbot.errors import BopBotError
+
+    results = Results(tmp_path / "results")
+    try:
+        dancer = PageDancer(None, results)
+        outside = tmp_path / "bopbot-dance.mp4"
+        outside.write_bytes(b"not the page's")
+        swept = results.new_folder() / "bopbot-dance.mp4"  # a folder the sweep emptied
+        for video in (str(outside), str(swept), "/etc/passwd"):
+            with pytest.raises(BopBotError, match="files have been removed"):
+                dancer.gif(video, lambda *args, **kwargs: None)
+        with pytest.raises(BopBotError, match="dance first"):
+            dancer.gif(None, lambda *args, **kwargs: None)
+        assert not list(tmp_path.rglob("*.gif"))
+    finally:
+        results.close()
+
+
 def test_results_are_swept_on_a_timer_without_requests_and_all_go_at_the_stop():
     results = Results(keep_seconds=0.3, sweep_seconds=0.1)
     old = results.new_folder()
