@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bopbot.ahead import read_ahead
+from bopbot.ahead import Behind, read_ahead
 from bopbot.errors import BopBotError
 
 
@@ -59,6 +59,47 @@ def test_a_caller_that_stops_early_closes_the_source():
     assert next(items) == 0
     items.close()
     assert closed.wait(2.0)
+
+
+def test_behind_consumes_in_order_in_its_thread_while_the_caller_goes_on():
+    done, threads = [], set()
+    release = threading.Event()
+
+    def consume(n):
+        release.wait(5.0)
+        threads.add(threading.get_ident())
+        done.append(n)
+
+    behind = Behind(consume, depth=100, low_priority=True)
+    for n in range(50):
+        behind.put(n)  # returns at once: nothing is consumed until released
+    assert done == []
+    release.set()
+    behind.finish()
+    assert done == list(range(50)) and threading.get_ident() not in threads
+
+
+def test_behind_raises_its_error_in_the_caller_and_takes_nothing_more():
+    def consume(n):
+        if n == 3:
+            raise BopBotError("out.mp4", "disk full")
+
+    behind = Behind(consume, depth=2)
+    with pytest.raises(BopBotError, match="out.mp4: disk full"):
+        for n in range(100):
+            behind.put(n)
+    with pytest.raises(BopBotError, match="disk full"):
+        behind.finish()
+
+
+def test_behind_stopped_abandons_what_is_left():
+    done, release = [], threading.Event()
+    behind = Behind(lambda n: (release.wait(5.0), done.append(n)), depth=10)
+    for n in range(5):
+        behind.put(n)
+    threading.Timer(0.2, release.set).start()
+    behind.stop()
+    assert len(done) <= 1
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["dance", "--help"], ["demo", "--help"], ["extract", "--help"]])

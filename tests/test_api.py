@@ -70,6 +70,38 @@ def test_the_command_line_dances_what_python_dances(dancer, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, puppet_video_with_song, tmp_path):
+    """`save_to` encodes the clip's part of a `continue` video while the clip is read (the frames are
+    not kept for it), and writes the same file, byte for byte, GIF and sound included, as `save`."""
+    after = dancer.dance(puppet_video_with_song, seconds=2, seed=3)
+    assert after._planned.user.frames is not None  # kept for `save`
+    frames = after.save(tmp_path / "after.mp4", gif=True)
+    during = dancer.dance(puppet_video_with_song, seconds=2, seed=3, save_to=tmp_path / "during.mp4", gif=True)
+    assert during._planned.user.frames is None  # streamed into the video, not kept
+    assert during.frames_saved == frames == len(after.user.keypoints) + 40
+    for suffix in (".mp4", ".gif"):
+        assert (tmp_path / f"during{suffix}").read_bytes() == (tmp_path / f"after{suffix}").read_bytes(), suffix
+    with av.open(str(tmp_path / "during.mp4")) as container:
+        assert container.streams.audio, "the clip's song is in the video"
+
+
+def test_a_clip_that_fails_while_its_video_is_begun_leaves_nothing(dancer, tmp_path):
+    """Nobody in the clip: the one-line error, and no video, GIF or temporary file left beside it."""
+    from bopbot.choreography.render import write_mp4
+
+    empty = tmp_path / "clip" / "empty.mp4"
+    empty.parent.mkdir()
+    write_mp4((np.full((360, 640, 3), 90, np.uint8) for _ in range(30)), empty, 30.0)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(BopBotError, match="empty.mp4: nobody found"):
+        dancer.dance(empty, seconds=2, save_to=out / "next.mp4", gif=True)
+    assert list(out.iterdir()) == []
+    with pytest.raises(BopBotError, match="empty.mp4"):  # the input itself is never an output
+        dancer.dance(empty, seconds=2, save_to=empty)
+    assert sorted(p.name for p in empty.parent.iterdir()) == ["empty.mp4"]
+
+
 def test_the_api_is_imported_only_when_asked_for():
     """`import bopbot` stays light (the command line's --help depends on it)."""
     code = "import sys, bopbot; assert 'bopbot.app.api' not in sys.modules; bopbot.Dancer; " \

@@ -1,4 +1,5 @@
-"""Work ahead in a thread: the next items of an iterator made while the caller uses the last one.
+"""Work ahead in a thread: the next items of an iterator made while the caller uses the last one
+(`read_ahead`); or behind: items the caller made, used in a thread while it makes the next (`Behind`).
 
 On two cores, decoding the video runs ahead of pose detection, and drawing the dancer ahead of
 H.264 encoding, so each pair keeps both cores busy. PyAV, MediaPipe and OpenCV release Python's
@@ -11,9 +12,11 @@ the iterator (a video file is closed at once).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -62,3 +65,65 @@ def read_ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
+
+
+class Behind:
+    """Items handed to `consume`, in order, in a thread, while the caller goes on making the next:
+    the other way round from `read_ahead` (`bopbot dance` encodes the user's clip while the detector
+    reads it). At most `depth` items wait; `put` blocks while that many do. An exception in the
+    thread is raised by the next `put` or by `finish`; `stop` abandons what is left.
+
+    With `low_priority`, the thread (and the threads it starts, such as x264's, which inherit it on
+    Linux) runs at nice 10: it takes the cores only when the caller's work leaves them idle.
+    """
+
+    def __init__(self, consume: Callable[[T], None], depth: int = 8, low_priority: bool = False):
+        self._consume, self._low_priority = consume, low_priority
+        self._waiting: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bopbot-behind", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self._low_priority:
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread alone, on Linux
+            except (AttributeError, OSError):
+                pass
+        try:
+            while (item := self._waiting.get()) is not _END and not self._stop.is_set():
+                self._consume(item)
+        except BaseException as exc:  # raised in the caller by its next put or finish
+            self._error = exc
+        finally:
+            self._stop.set()
+
+    def put(self, item: T) -> None:
+        """Queue `item` for the thread (blocking while `depth` wait); raises the thread's error."""
+        while not self._stop.is_set():
+            try:
+                self._waiting.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self._raise("no longer takes items")
+
+    def finish(self) -> None:
+        """Wait until every item is consumed; raises the thread's error."""
+        self.put(_END)
+        self._thread.join()
+        self._raise(None)
+
+    def stop(self) -> None:
+        """Abandon the items left and wait for the thread to end (its error, if any, is dropped)."""
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._waiting.put_nowait(_END)
+        self._thread.join()
+
+    def _raise(self, otherwise: str | None) -> None:
+        if self._error is not None:
+            raise self._error
+        if otherwise is not None:
+            raise RuntimeError(f"the thread {otherwise}")

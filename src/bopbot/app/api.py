@@ -12,8 +12,8 @@
     poses = bopbot.extract("me.mp4")                # any video, keypoint or mocap file as a PoseSequence
 
 `bopbot dance` and `bopbot demo` are this, with the model loading in a process of its own while the
-video is read (`Dancer(ModelProcess(...))`); the web page keeps one `Choreographer` per generator
-loaded and dances through `Dancer(choreographer)`. Bad input raises `BopBotError`,
+video is read (`Dancer(ModelProcess(...))`), and `dance` saving the video as it goes (`save_to`);
+the web page keeps one `Choreographer` per generator loaded and dances through `Dancer(choreographer)`. Bad input raises `BopBotError`,
 whose message names the file and the problem in one line.
 """
 
@@ -48,6 +48,8 @@ class NewDanceResult:
 
     def __init__(self, planned: Dance):
         self._planned = planned
+        #: The frames of the video `Dancer.dance` saved (`save_to`); None where it saved none.
+        self.frames_saved: int | None = None
 
     @property
     def written(self) -> NewDance:
@@ -98,10 +100,7 @@ class NewDanceResult:
     def save(self, path: str | os.PathLike, gif: bool = False, progress: bool = False) -> int:
         """The video of the layout chosen at `dance` as an H.264 `.mp4` at `path`, with its music (and
         a GIF beside it, from the same frames, if `gif`). Returns the number of frames written."""
-        path = Path(path)
-        if path.suffix.lower() != ".mp4":
-            raise BopBotError(path, "the output must be an .mp4 file")
-        return self._planned.save_video(path, gif, progress)
+        return self._planned.save_video(_mp4(path), gif, progress)
 
     def save_poses(self, path: str | os.PathLike) -> Path:
         """The new dance as a PoseSequence `.npz` (what `bopbot extract` reads back)."""
@@ -117,6 +116,14 @@ class NewDanceResult:
         `kind` is "openpose" (BODY_25 JSON), "openpose-coco18" or "skeleton-png". The folder must be
         new or empty unless `force`. Returns the number of frames written."""
         return self._planned.export(kind, folder, force)
+
+
+def _mp4(path: str | os.PathLike) -> Path:
+    """`path`, which must name an `.mp4` file."""
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise BopBotError(path, "the output must be an .mp4 file")
+    return path
 
 
 class Dancer:
@@ -138,7 +145,8 @@ class Dancer:
     def dance(self, source: str | os.PathLike | PoseSequence | None, seconds: float | None = 10.0,
               music: str | os.PathLike | None = None, seed: int | None = None, *, layout: str = "continue",
               music_from_start: bool = False, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-              echo: float = 2.0, max_seconds: float | None = None) -> NewDanceResult:
+              echo: float = 2.0, max_seconds: float | None = None, save_to: str | os.PathLike | None = None,
+              gif: bool = False) -> NewDanceResult:
         """Continue the dance in `source` (a file `extract` reads, a PoseSequence, or None for the
         model's own primer dance) for `seconds` (None with `music`: the rest of the song).
 
@@ -147,10 +155,15 @@ class Dancer:
         "continue" (the clip, then the dancer), "side-by-side", "dancer-only" or "skeleton".
         `music_from_start`: the song plays under the clip too. `seed` makes the dance repeatable;
         `temperature`, `top_k`, `top_p` and `echo` are the sampling settings of `bopbot dance`.
+        `save_to`: also `save` the video there (with its GIF if `gif`), sooner than `save` after:
+        the clip's part of a `continue` video is encoded while the clip is read; `frames_saved`
+        then says how many frames it has.
         """
-        from ..choreography.dance import Dance
+        from ..choreography.dance import BegunVideo, Dance, output_files
         from ..choreography.user_dance import primer_dance, read_user_dance, user_dance_of
         from ..data.pose_sequence import PoseSequence
+        from ..files import check_apart
+        from ..ingest.extract import kind_of
         from ..models.sampling import Sampling
         from ..music.audio import check_music
 
@@ -160,13 +173,28 @@ class Dancer:
         sampling.check()  # every setting checked, and the song read, before the video is
         if music is not None:
             check_music(music)
-        if source is None:
-            user = primer_dance(self.model_folder)
-        elif isinstance(source, PoseSequence):
-            user = user_dance_of(source)
-        else:
-            user = read_user_dance(source, progress=self.progress, max_seconds=max_seconds)
-        return NewDanceResult(Dance(self.model, user, seconds, sampling, layout, music, music_from_start))
+        begun = None
+        if save_to is not None:
+            save_to = _mp4(save_to)
+            is_file = source is not None and not isinstance(source, PoseSequence)
+            check_apart([source if is_file else None, music], output_files(save_to, gif))
+            if is_file and layout == "continue" and kind_of(Path(source)) == "video":
+                begun = BegunVideo(save_to, source, music, music_from_start, gif)
+        try:
+            if source is None:
+                user = primer_dance(self.model_folder)
+            elif isinstance(source, PoseSequence):
+                user = user_dance_of(source)
+            else:
+                user = read_user_dance(source, progress=self.progress, max_seconds=max_seconds, watch=begun)
+            result = NewDanceResult(Dance(self.model, user, seconds, sampling, layout, music, music_from_start))
+        except BaseException:
+            if begun is not None:
+                begun.abort()
+            raise
+        if save_to is not None:
+            result.frames_saved = result._planned.save_video(save_to, gif, self.progress, begun)
+        return result
 
     @property
     def model_folder(self) -> Path | None:

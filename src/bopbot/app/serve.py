@@ -192,13 +192,16 @@ class Dancer:
         unknown = [kind for kind in exports if kind not in EXPORTS]
         if unknown:
             raise BopBotError(None, f"the exports are {', '.join(EXPORTS)}, not {', '.join(map(str, unknown))}")
-        new = Dancer(self.model(generator), progress=True).dance(
-            None if primer else video, seconds, music, sampling.seed, layout=layout,
-            music_from_start=bool(music_from_start and music), temperature=temperature, max_seconds=max_clip_seconds)
-        progress(0.0, desc="choreographing and drawing the bopbot dancer")
         folder = self.results.new_folder()
         video_file = folder / "bopbot-dance.mp4"
-        new.save(video_file, progress=True)
+        try:  # the clip's part of the video is encoded while the clip is read
+            new = Dancer(self.model(generator), progress=True).dance(
+                None if primer else video, seconds, music, sampling.seed, layout=layout,
+                music_from_start=bool(music_from_start and music), temperature=temperature,
+                max_seconds=max_clip_seconds, save_to=video_file)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         files = [str(new.save_poses(folder / "bopbot-dance.npz"))]
         if exports:
             progress(0.0, desc="exporting")

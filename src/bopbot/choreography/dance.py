@@ -10,6 +10,7 @@ OpenPose JSON or skeleton PNGs (`export`).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import warnings
@@ -20,7 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..data.pose_sequence import CORPUS_FPS, PoseSequence
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence, resampled_count
 from ..errors import BopBotError
 from ..files import check_apart
 from ..models.sampling import Sampling
@@ -28,7 +29,7 @@ from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
-from .render import LAYOUTS, AudioPiece, GifWriter, background, dancer_frames, draw_dancer, write_mp4
+from .render import LAYOUTS, AudioPiece, GifWriter, Mp4Writer, background, dancer_frames, draw_dancer, write_mp4
 from .user_dance import Music, UserDance
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def video_frames(user: UserDance, count: int, size: tuple[int, int]) -> Iterator
 def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarray]) -> Iterator[np.ndarray]:
     """The output frames of a layout. `new_dance` gives the new dance's pixel keypoints; it is called
     only when they are first drawn (in `continue`, after the user's part: that part is drawn and
-    encoded while the model may still be loading)."""
+    encoded while the model writes)."""
     if layout == "skeleton":  # at the source's own size (at most 2,048 px), as the tools want it
         factor, size = skeleton_canvas(user.sequence.size, even=True)
         yield from skeleton_frames(user.sequence.keypoints, size, factor)
@@ -113,7 +114,7 @@ def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarr
     user_count = len(user_points)
 
     def dancer() -> Iterator[np.ndarray]:
-        yield from dancer_frames(PoseSequence(_scaled(new_dance(), factor), CORPUS_FPS, size))
+        yield from new_dancer_frames(user, new_dance())
 
     def user_part(count: int) -> Iterator[np.ndarray]:
         if user.video is not None:
@@ -137,6 +138,12 @@ def layout_frames(layout: str, user: UserDance, new_dance: Callable[[], np.ndarr
             yield np.concatenate([last_left if last_left is not None else stage, right], axis=1)
 
 
+def new_dancer_frames(user: UserDance, keypoints: np.ndarray) -> Iterator[np.ndarray]:
+    """The bopbot dancer dancing `keypoints` (pixels of the user's canvas) at the output's size."""
+    factor, size = output_scale(user.sequence.size)
+    yield from dancer_frames(PoseSequence(_scaled(keypoints, factor), CORPUS_FPS, size))
+
+
 def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = None,
                song_from_start: bool = False) -> tuple[Music | None, list[AudioPiece]]:
     """The music the new dance follows, and the audio the output carries.
@@ -150,26 +157,131 @@ def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = No
     """
     one_after_other = layout in ("continue", "skeleton")  # the user's part first, then the new dance
     before = len(user.sequence.keypoints) / CORPUS_FPS if one_after_other else 0.0
+    return _soundtrack(user.audio, user.audio_offset, before, one_after_other, song, song_from_start)
+
+
+def _soundtrack(audio: Path | None, audio_offset: float, before: float, one_after_other: bool,
+                song: str | os.PathLike | None, song_from_start: bool) -> tuple[Music | None, list[AudioPiece]]:
+    """`soundtrack` of a user's dance whose music is `audio` from `audio_offset`, its part of the
+    output `before` seconds long."""
     if song is None:
-        rate = audio_rate(user.audio) if user.audio is not None else None
+        rate = audio_rate(audio) if audio is not None else None
         if not rate:
             return None, []
         if not MIN_RATE <= rate <= MAX_RATE:
-            warnings.warn(f"{user.audio}: its sound is sampled at {rate:,} Hz, which is no music's; left out")
+            warnings.warn(f"{audio}: its sound is sampled at {rate:,} Hz, which is no music's; left out")
             return None, []
-        return Music(Path(user.audio), user.audio_offset + before), [AudioPiece(user.audio, user.audio_offset)]
+        return Music(Path(audio), audio_offset + before), [AudioPiece(audio, audio_offset)]
     song = Path(song)
     if not one_after_other or song_from_start:
         return Music(song, before), [AudioPiece(song)]
-    under_clip = AudioPiece(user.audio, user.audio_offset, before) if user.audio else AudioPiece(None, 0.0, before)
+    under_clip = AudioPiece(audio, audio_offset, before) if audio else AudioPiece(None, 0.0, before)
     return Music(song, 0.0), [under_clip, AudioPiece(song)]
+
+
+class BegunVideo:
+    """The `continue` video of a dance of the video clip `clip`, begun before the clip is read:
+    `read_user_dance` hands it each frame the detector sees (`append`), and a thread encodes the
+    clip's part of the output (with the GIF's, if `gif`) while the detector works on the next;
+    `Dance.save_video` adds the new dance after it and closes it.
+
+    Reading a phone clip leaves 0.2 to 0.8 of the two cores idle (MediaPipe waits on itself), and
+    the clip's part is 240 of the 440 frames of a 12 s clip's video; drawn after the reading, it
+    took 2 s of both cores. The thread runs at low priority (`ahead.Behind`), so the detector keeps
+    the cores it uses. The frames are the same as `video_frames` makes of the kept frames: each is
+    shown from its tick of the 20 fps grid on, never more ticks than the poses will have frames
+    (`resampled_count` of the times so far, which the end can only raise), and the last held to
+    the end of the user's dance.
+    """
+
+    def __init__(self, output: str | os.PathLike, clip: str | os.PathLike, song: str | os.PathLike | None = None,
+                 song_from_start: bool = False, gif: bool = False):
+        from ..ahead import Behind
+        from ..ingest.video import probe
+        from .user_dance import KEEP_FRAMES_BYTES
+
+        info = probe(clip)
+        self.output = Path(output)
+        self.size = output_scale((info.width, info.height))[1]
+        with warnings.catch_warnings():  # said by the dance's own soundtrack, once the clip is read
+            warnings.simplefilter("ignore")
+            sound = [piece.path for piece in _soundtrack(Path(clip), 0.0, 0.0, True, song, song_from_start)[1]]
+        self._video = Mp4Writer(self.output, CORPUS_FPS, self.size, sound)
+        try:
+            self._gif = GifWriter(self.output.with_suffix(".gif"), CORPUS_FPS) if gif else None
+        except BaseException:
+            self._video.abort()
+            raise
+        frame_bytes = self.size[0] * self.size[1] * 3
+        self._encoder = Behind(self._encode, depth=KEEP_FRAMES_BYTES // frame_bytes, low_priority=True)
+        self._first: float | None = None
+        self._due: collections.deque = collections.deque()  # frames given ticks, not yet sent
+        self._ticks = self._sent = 0
+        self._last: np.ndarray | None = None
+
+    def _encode(self, image: np.ndarray) -> None:
+        self._video.add(image)
+        if self._gif is not None:
+            self._gif.add(image)
+
+    def append(self, item: tuple[float, np.ndarray]) -> None:
+        """The clip's next frame as the detector saw it: (seconds, RGB)."""
+        seconds, image = item
+        if self._first is None:
+            self._first = seconds
+        if image.shape[1::-1] != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self._last = image
+        while self._ticks / CORPUS_FPS <= seconds + 0.5 / CORPUS_FPS:
+            self._due.append(image)
+            self._ticks += 1
+        self._send(resampled_count(self._first, seconds, CORPUS_FPS))
+
+    def _send(self, count: int) -> None:
+        """Encode the frames due, up to tick `count`."""
+        while self._sent < count and self._due:
+            self._encoder.put(self._due.popleft())
+            self._sent += 1
+
+    def end_clip(self, frames: int) -> None:
+        """The clip is read, and the user's dance has `frames` frames: its part of the video is that long."""
+        if self._sent > frames or self._last is None:
+            raise RuntimeError(f"{self.output}: the clip's part of the video has {self._sent} frames, its dance {frames}")
+        self._send(frames)
+        while self._sent < frames:  # the last frame held
+            self._encoder.put(self._last)
+            self._sent += 1
+        self._due.clear()
+
+    def add(self, image: np.ndarray) -> None:
+        """The next frame after the clip's part."""
+        self._encoder.put(image)
+
+    def close(self, audio: list[AudioPiece]) -> int:
+        """Finish the video (and the GIF) with the soundtrack `audio`; the number of frames written."""
+        try:
+            self._encoder.finish()
+        except BaseException:
+            self.abort()
+            raise
+        if self._gif is not None:
+            with self._gif:
+                pass
+        return self._video.close(audio)
+
+    def abort(self) -> None:
+        """Stop, and leave no video or GIF behind."""
+        self._encoder.stop()
+        self._video.abort()
+        if self._gif is not None:
+            self._gif.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
 class Dance:
     """A new dance after the user's, planned for a `layout` and the music of `soundtrack`, written by
     `model` (a loaded Choreographer, or a ModelProcess that may still be loading) when it is first
-    asked for (`new`): `save_video` draws and encodes the user's part of a `continue` video first, so
-    the model may still be writing while it does.
+    asked for (`new`): `save_video` has a ModelProcess start writing it, then draws and encodes the
+    user's part of a `continue` video while the model writes.
 
     The layout is part of the plan, not of the saving: with music, where the new dance starts in
     the song depends on whether the user's part plays before it (`continue`, `skeleton`) or beside it.
@@ -187,29 +299,52 @@ class Dance:
         self.song = song
         self.music, self.audio = soundtrack(user, layout, song, song_from_start)
         self._new: NewDance | None = None
+        self._asked = False  # whether the ModelProcess is writing it (`ask`)
 
     @property
     def new(self) -> NewDance:
         """The new dance, written by the model the first time it is asked for."""
         if self._new is None:
             if isinstance(self.model, ModelProcess):
-                self._new = self.model.choreograph(self.user, self.seconds, self.sampling, self.music)
+                if not self._asked:
+                    self.ask()
+                self._new = self.model.answer()
             else:  # the model in this process: the choreography's modules are imported only here
                 from .choreograph import choreograph
 
                 self._new = choreograph(self.model, self.user, self.seconds, self.sampling, self.music)
         return self._new
 
+    def ask(self) -> None:
+        """Have a ModelProcess start writing the new dance now, in its process, while this one goes on
+        (a Choreographer in this process writes it when it is first asked for)."""
+        if isinstance(self.model, ModelProcess) and self._new is None and not self._asked:
+            self.model.ask(self.user, self.seconds, self.sampling, self.music)
+            self._asked = True
+
     def inputs(self) -> list:
         """The files this dance reads, which no output may be (`files.check_apart`)."""
         return [self.user.sequence.source, self.user.video, self.user.audio, self.song]
 
-    def save_video(self, output: str | os.PathLike, gif: bool = False, progress: bool = False) -> int:
+    def save_video(self, output: str | os.PathLike, gif: bool = False, progress: bool = False,
+                   begun: BegunVideo | None = None) -> int:
         """The layout as an H.264 MP4 at `output` (with a GIF beside it if `gif`, made from the same
         frames), with the soundtrack; the number of frames written. With `progress`, a bar counts the
-        frames drawn (a 600 s dance draws for minutes)."""
+        frames drawn (a 600 s dance draws for minutes). `begun`: the `continue` video to `output`
+        begun while the user's clip was read, finished here."""
         output = Path(output)
         check_apart(self.inputs(), output_files(output, gif))
+        self.ask()  # the model writes while the user's part is drawn
+        if begun is not None:
+            try:
+                begun.end_clip(len(self.user.sequence.keypoints))
+                for frame in tqdm(new_dancer_frames(self.user, self.new.keypoints), desc="dancing", unit="frame",
+                                  disable=not progress, leave=False):
+                    begun.add(frame)
+            except BaseException:
+                begun.abort()
+                raise
+            return begun.close(self.audio)
         frames = tqdm(layout_frames(self.layout, self.user, lambda: self.new.keypoints), desc="dancing", unit="frame",
                       disable=not progress, leave=False)
         with GifWriter(output.with_suffix(".gif"), CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:

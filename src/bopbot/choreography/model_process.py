@@ -79,7 +79,8 @@ def _portable(exc: BaseException) -> BaseException:
 class ModelProcess:
     """A model folder (the embedded one when None) with one generator, loading in a worker process
     from the moment this is made, which also tracks the beats of `songs` (the music the dance may
-    follow); `choreograph` waits for it, then writes a dance there."""
+    follow); `choreograph` waits for it, then writes a dance there (or `ask` now, `answer` later:
+    the worker writes while this process draws the user's part of the video)."""
 
     def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
                  songs: list[str | os.PathLike] = ()):
@@ -88,6 +89,7 @@ class ModelProcess:
         self.folder = folder
         self._in_place = "transformers" in sys.modules  # see the module docs
         self._ready = False
+        self._asked: tuple | None = None  # the dance the worker is writing (`ask`)
         if self._in_place:
             self._folder, self._generator, self._model = folder, generator, None
             return
@@ -101,7 +103,7 @@ class ModelProcess:
     def _receive(self):
         try:
             kind, value = self._connection.recv()
-        except EOFError:
+        except (EOFError, ConnectionResetError):  # reset: it ended with a request of ours unread
             from ..errors import BopBotError
 
             self._process.join(timeout=5)
@@ -113,20 +115,40 @@ class ModelProcess:
             raise value
         return value
 
-    def choreograph(self, user, seconds: float | None, sampling, music=None):
-        """`choreograph.choreograph` of `user` in the worker (the video's frames stay here)."""
+    def ask(self, user, seconds: float | None, sampling, music=None) -> None:
+        """Have the worker start writing a dance of `user` (`choreograph.choreograph`'s arguments; the
+        video's frames stay here) while this process goes on; `answer` collects it. One at a time."""
+        if self._asked is not None:
+            raise RuntimeError("the model's process is still writing a dance; collect it with answer() first")
+        self._asked = (user, seconds, sampling, music)
+        if not self._in_place:
+            try:
+                self._connection.send((replace(user, frames=None), seconds, sampling, music))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the worker has ended: `answer` reads why (its error, or its end)
+
+    def answer(self):
+        """The dance asked for with `ask` (a `NewDance`): waits for the worker to load and write it.
+        In place, it is written now."""
+        request, self._asked = self._asked, None
+        if request is None:
+            raise RuntimeError("no dance was asked of the model's process")
         if self._in_place:
             from ..models.model_folder import Choreographer
             from .choreograph import choreograph
 
             if self._model is None:
                 self._model = Choreographer.load(self._folder, self._generator)
-            return choreograph(self._model, user, seconds, sampling, music)
+            return choreograph(self._model, *request)
         if not self._ready:
             self._receive()
             self._ready = True
-        self._connection.send((replace(user, frames=None), seconds, sampling, music))
         return self._receive()
+
+    def choreograph(self, user, seconds: float | None, sampling, music=None):
+        """`choreograph.choreograph` of `user` in the worker: `ask`, then `answer`."""
+        self.ask(user, seconds, sampling, music)
+        return self.answer()
 
     def close(self) -> None:
         """Stop the worker, at once."""

@@ -162,67 +162,110 @@ class AudioPiece:
     seconds: float | None = None
 
 
+class Mp4Writer:
+    """An H.264 MP4 at `path` written frame by frame (atomically: it appears when `close`d, and an
+    `abort`, or an error inside `with`, leaves nothing), `size` (width, height; odd sides lose a
+    pixel) at `fps`, its sound added when it is closed.
+
+    Every stream must exist before the first frame is written, so the files the sound will come from
+    (`sound`, None for silence) are named here, and `close` is given the pieces of them to play.
+    Frames are turned into the encoder's YUV 4:2:0 by OpenCV (the same BT.601 colours as FFmpeg's
+    swscale, 15 times faster: swscale took longer than x264).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int],
+                 sound: list[str | os.PathLike | None] = ()):
+        import contextlib
+
+        import av
+
+        self.path, self.fps, self.frames = Path(path), fps, 0
+        self._sound = [None if file is None else str(file) for file in sound]
+        self._stack = contextlib.ExitStack()
+        with self._stack:
+            tmp = self._stack.enter_context(atomic_path(self.path))
+            self._output = self._stack.enter_context(av.open(str(tmp), mode="w", format="mp4"))
+            self._video = self._output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+            self._video.width, self._video.height = size[0] - size[0] % 2, size[1] - size[1] % 2
+            self._video.pix_fmt = "yuv420p"
+            self._video.options = dict(X264_OPTIONS)
+            self._music = _AudioCopy(sound, self._output) if any(file is not None for file in sound) else None
+            self._stack = self._stack.pop_all()  # made: kept open until close or abort
+
+    def add(self, image: np.ndarray) -> None:
+        """Encode one RGB frame (cut to the video's even size)."""
+        import av
+
+        width, height = self._video.width, self._video.height
+        frame = av.VideoFrame.from_ndarray(
+            cv2.cvtColor(np.ascontiguousarray(image[:height, :width]), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+        self._output.mux(self._video.encode(frame))
+        self.frames += 1
+
+    def close(self, audio: list[AudioPiece] | None = None) -> int:
+        """Finish the video, with the `audio` pieces one after another (of the files named at the
+        start, cut to the video's length), and put it at its path; the number of frames written."""
+        audio = audio or []
+        if [None if piece.path is None else str(piece.path) for piece in audio] != self._sound:
+            self.abort()
+            raise ValueError(f"{self.path}: its sound was to come from {self._sound}, not from the pieces given")
+        with self._stack:
+            self._output.mux(self._video.encode())
+            if self._music is not None and audio:
+                self._music.copy(audio, self.frames / self.fps)
+        return self.frames
+
+    def abort(self) -> None:
+        """Stop writing and leave nothing at the path."""
+        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> "Mp4Writer":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is not None:
+            self.abort()
+
+
 def write_mp4(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float,
               audio: list[AudioPiece] | None = None) -> int:
     """Encode RGB frames as H.264 MP4 (atomically), with the `audio` pieces one after another if given.
 
     The audio is cut to the video's length; returns the number of video frames written. Frames are
-    drawn in a thread while the last is encoded, and turned into the encoder's YUV 4:2:0 by OpenCV
-    (the same BT.601 colours as FFmpeg's swscale, 15 times faster: swscale took longer than x264).
+    drawn in a thread while the last is encoded (`Mp4Writer`).
     """
-    import av
-
     frames = read_ahead(frames)  # the frames are drawn in a thread while the last one is encoded
     first = next(frames)
-    height, width = first.shape[:2]
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as output:
-            video = output.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-            video.width, video.height = width - width % 2, height - height % 2
-            video.pix_fmt = "yuv420p"
-            video.options = dict(X264_OPTIONS)
-            # every stream must exist before the first packet is written
-            music = _AudioCopy(audio, output) if audio else None
-            count = 0
-            for image in _chain(first, frames):
-                frame = av.VideoFrame.from_ndarray(
-                    cv2.cvtColor(np.ascontiguousarray(image[: video.height, : video.width]), cv2.COLOR_RGB2YUV_I420),
-                    format="yuv420p")
-                output.mux(video.encode(frame))
-                count += 1
-            output.mux(video.encode())
-            if music is not None:
-                music.copy(count / fps)
-    return count
-
-
-def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    yield first
-    yield from rest
+    audio = audio or []
+    with Mp4Writer(path, fps, first.shape[1::-1], [piece.path for piece in audio]) as writer:
+        writer.add(first)
+        for image in frames:
+            writer.add(image)
+        return writer.close(audio)
 
 
 class _AudioCopy:
-    """Audio pieces, one after another, re-encoded as stereo AAC into an output container at the
-    rate of the first piece that has sound, where AAC takes it (`aac_rate`; none is added if no
-    piece has any)."""
+    """Audio from `files` (None: silence), re-encoded as stereo AAC into an output container at the
+    rate of the first file that has sound, where AAC takes it (`aac_rate`; none is added if no file
+    has any)."""
 
-    def __init__(self, pieces: list[AudioPiece], output):
-        self.pieces, self.output = pieces, output
-        rates = [audio_rate(piece.path) if piece.path is not None else None for piece in pieces]
-        self.sounding = [bool(rate) for rate in rates]
-        self.rate = next((aac_rate(rate) for rate in rates if rate), None)
+    def __init__(self, files: list[str | os.PathLike | None], output):
+        self.output = output
+        rates = {str(file): audio_rate(file) for file in files if file is not None}
+        self.sounding = {file for file, rate in rates.items() if rate}
+        self.rate = next((aac_rate(rates[str(file)]) for file in files if file is not None and rates[str(file)]), None)
         if self.rate:
             self.encoder = output.add_stream("aac", rate=self.rate)
             self.encoder.layout = "stereo"
 
-    def _samples(self, duration: float) -> np.ndarray:
+    def _samples(self, pieces: list[AudioPiece], duration: float) -> np.ndarray:
         """(2, n) samples of the pieces in turn, `duration` seconds at most (less if they end first)."""
         parts, left = [], int(round(duration * self.rate))
-        for piece, sounds in zip(self.pieces, self.sounding):
+        for piece in pieces:
             want = left if piece.seconds is None else min(left, int(round(piece.seconds * self.rate)))
             if want <= 0:
                 break
-            if not sounds:
+            if piece.path is None or str(piece.path) not in self.sounding:
                 part = np.zeros((2, want if piece.seconds is not None else 0), dtype=np.float32)
             else:
                 part = read_audio(piece.path, self.rate, channels=2, start=piece.offset,
@@ -233,13 +276,13 @@ class _AudioCopy:
             left -= part.shape[1]
         return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), dtype=np.float32)
 
-    def copy(self, duration: float) -> None:
+    def copy(self, pieces: list[AudioPiece], duration: float) -> None:
         """Write `duration` seconds of the pieces (less if they end first)."""
         import av
 
         if not self.rate:
             return
-        samples = self._samples(duration)
+        samples = self._samples(pieces, duration)
         for start in range(0, samples.shape[1], self.rate):
             piece = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + self.rate]),
                                                format="fltp", layout="stereo")

@@ -64,13 +64,17 @@ class Music:
     start: float
 
 
-def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds: float | None = None) -> UserDance:
+def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds: float | None = None,
+                    watch=None) -> UserDance:
     """Extract the user's dance (first view for mocap) with its placement, video and music; a
-    dance longer than `max_seconds` is refused (a video as soon as decoding gets there)."""
+    dance longer than `max_seconds` is refused (a video as soon as decoding gets there). A video's
+    frames are kept (`KeptFrames`), or, with `watch`, handed to its `append` as the detector sees
+    them (`dance.BegunVideo` encodes them) and not kept."""
     path = Path(path)
     is_video = kind_of(path) == "video"
-    kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video else None
-    sequence = extract(path, ExtractOptions(max_seconds=max_seconds), progress=progress, keep_frames=kept)[0]
+    kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video and watch is None else None
+    sequence = extract(path, ExtractOptions(max_seconds=max_seconds), progress=progress,
+                       keep_frames=kept if watch is None else watch)[0]
     if not sequence.present.any():
         raise BopBotError(path, "nobody found to continue dancing from")
     audio = Path(sequence.meta["audio"]) if sequence.meta.get("audio") else (path if is_video else None)

@@ -144,6 +144,11 @@ def check_coordinates(path: str | os.PathLike, keypoints: np.ndarray) -> None:
                                 f"at most {MAX_COORDINATE:,.0f} from its corner")
 
 
+def resampled_count(first: float, last: float, fps: float) -> int:
+    """How many frames `resample_keypoints` makes of frames taken from `first` to `last` (seconds)."""
+    return int(np.floor((last - first) * fps + 1e-6)) + 1
+
+
 def resample_keypoints(keypoints: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
     """Resample frames taken at `times` (seconds, increasing) to a steady `fps`.
 
@@ -155,7 +160,7 @@ def resample_keypoints(keypoints: np.ndarray, times: np.ndarray, fps: float) -> 
     times = np.asarray(times, dtype=np.float64)
     if len(keypoints) < 2:
         return keypoints.copy()
-    count = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    count = resampled_count(times[0], times[-1], fps)
     targets = times[0] + np.arange(count) / fps
     right = np.clip(np.searchsorted(times, targets, side="right"), 1, len(times) - 1)
     left = right - 1

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read
         new = Dancer(model, progress=watched).dance(
             args.input, new_dance_seconds(args, 10.0), args.music, layout=args.layout,
-            music_from_start=args.music_from_start, **sampling_keywords(sampling))
-        frames = new.save(args.output, args.gif, progress=watched)
+            music_from_start=args.music_from_start, save_to=args.output, gif=args.gif, **sampling_keywords(sampling))
+        frames = new.frames_saved
         poses = new.save_poses(outputs[-1]) if args.save_poses else None
         written = {folder: new.export(kind, folder, force=True) for kind, folder in exports.items()}  # checked above
     print_dance(new, args.output, frames, outputs[1] if args.gif else None, poses, written)
