@@ -193,7 +193,7 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     """The beats of the whole track in `audio_path` (its first MAX_TRACK_SECONDS; see the module
     docs); none in silence. Kept for the process's life: the model's worker tracks a song while the
     user's video is read."""
-    from .onsets import onset_strength, rms, tempo
+    from .onsets import onset_strength, rms, tempo_of, tempogram
 
     samples = read_audio(audio_path, AUDIO_RATE, channels=1, duration=MAX_TRACK_SECONDS).mono()
     seconds = samples.size / AUDIO_RATE
@@ -201,9 +201,10 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     if samples.size < AUDIO_RATE or not np.abs(samples).max() > SILENCE:
         return TrackBeats(np.zeros(0), seconds, cut=cut)
     envelope = onset_strength(samples, AUDIO_RATE, HOP)
-    first = tempo(envelope, AUDIO_RATE, HOP)
+    gram = tempogram(envelope, AUDIO_RATE, HOP)
+    first = tempo_of(gram, AUDIO_RATE, HOP)
     # as librosa's beat_track(start_bpm=tempo) does: the tempo again, its prior centred on the first
-    bpm = tempo(envelope, AUDIO_RATE, HOP, start_bpm=first)
+    bpm = tempo_of(gram, AUDIO_RATE, HOP, start_bpm=first)
     beats = track_beats(envelope, bpm, AUDIO_RATE / HOP, tightness=100.0) * HOP / AUDIO_RATE
     frame_times = np.arange(int(seconds * CORPUS_FPS)) / CORPUS_FPS
     hop_times = np.arange(len(envelope)) * HOP / AUDIO_RATE

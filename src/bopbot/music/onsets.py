@@ -10,7 +10,12 @@ computations, step for step and type for type (librosa 0.11: a centred STFT of a
 window padded with zeros, Slaney's mel filters, `power_to_db` with its 80 dB floor, the flux at a
 lag of one frame, the envelope padded to the STFT's frames; the tempogram over 8 s with its
 linear-ramp padding, FFT autocorrelation and max-normalisation), held to librosa by
-`tests/test_music.py` on click tracks and real songs.
+`tests/test_music.py` on click tracks and real songs. Two steps differ in precision, not in
+substance: the STFT and the tempogram's FFTs run in single precision (scipy.fft; librosa's NumPy
+FFTs compute in double), and `music_beats` computes the tempogram once for its two tempo
+estimates. On a 3.7-minute song that took the envelope from 0.31 to 0.17 s and the tempogram
+from two of 0.34 s to one of 0.11 s; on the 41 songs and videos with sound in ../shared/data the
+beats, tempo and eight-count phase are the same to the bit, the onset strength within 2e-6 of 1.
 """
 
 from __future__ import annotations
@@ -68,8 +73,10 @@ def mel_filters(rate: int, n_fft: int = N_FFT, bands: int = N_MELS) -> np.ndarra
 def onset_strength(samples: np.ndarray, rate: int, hop: int) -> np.ndarray:
     """The onset envelope of mono float32 `samples`, one value per STFT frame, as
     `librosa.onset.onset_strength(y=samples, sr=rate, hop_length=hop)` gives it."""
+    from scipy.fft import rfft
+
     samples = np.asarray(samples, dtype=np.float32)
-    spectrum = np.fft.rfft(_centred_frames(samples, N_FFT, hop) * _hann(N_FFT), axis=1).astype(np.complex64)
+    spectrum = rfft(_centred_frames(samples, N_FFT, hop) * _hann(N_FFT).astype(np.float32), axis=1)
     power = np.abs(spectrum) ** 2
     mel = (power @ mel_filters(rate).T).T  # (bands, frames), float32
     decibels = 10.0 * np.log10(np.maximum(AMIN, mel))
@@ -81,18 +88,30 @@ def onset_strength(samples: np.ndarray, rate: int, hop: int) -> np.ndarray:
 def tempo(envelope: np.ndarray, rate: int, hop: int, start_bpm: float = 120.0) -> float:
     """The tempo (bpm) of an onset envelope, as `librosa.feature.tempo(onset_envelope=envelope,
     sr=rate, hop_length=hop, start_bpm=start_bpm)` estimates it."""
-    from scipy.fft import next_fast_len
+    return tempo_of(tempogram(envelope, rate, hop), rate, hop, start_bpm)
+
+
+def tempogram(envelope: np.ndarray, rate: int, hop: int) -> np.ndarray:
+    """The mean over the envelope's frames of each one's normalised autocorrelation (lags of up to
+    AC_SECONDS), from which `tempo_of` picks a tempo: the costly part of `tempo` (on a 3.7-minute
+    song, two thirds of a second), the same whatever tempo it is centred on."""
+    from scipy.fft import irfft, next_fast_len, rfft
 
     window = int(np.floor(AC_SECONDS * rate / hop))
     count = len(envelope)
-    padded = np.pad(envelope, window // 2, mode="linear_ramp", end_values=(0, 0))
-    frames = sliding_window_view(padded, window)[:count] * _hann(window)
+    padded = np.pad(np.asarray(envelope, dtype=np.float32), window // 2, mode="linear_ramp", end_values=(0, 0))
+    frames = sliding_window_view(padded, window)[:count] * _hann(window).astype(np.float32)
     size = next_fast_len(2 * window - 1, real=True)
-    spectrum = np.fft.rfft(frames, n=size, axis=1)
-    autocorrelation = np.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=size, axis=1)[:, :window]
+    spectrum = rfft(frames, n=size, axis=1)
+    autocorrelation = irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=size, axis=1)[:, :window]
     peak = np.abs(autocorrelation).max(axis=1, keepdims=True)
     tiny = np.finfo(autocorrelation.dtype).tiny
-    tempogram = np.where(peak < tiny, autocorrelation, autocorrelation / np.where(peak < tiny, 1.0, peak)).mean(axis=0)
+    return np.where(peak < tiny, autocorrelation, autocorrelation / np.where(peak < tiny, 1.0, peak)).mean(axis=0)
+
+
+def tempo_of(tempogram: np.ndarray, rate: int, hop: int, start_bpm: float = 120.0) -> float:
+    """The tempo (bpm) a `tempogram` shows, its prior centred on `start_bpm` (as librosa weighs it)."""
+    window = len(tempogram)
     with np.errstate(divide="ignore"):
         bpms = np.concatenate([[np.inf], 60.0 * rate / (hop * np.arange(1.0, window))])
     prior = -0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / STD_BPM) ** 2
