@@ -309,6 +309,7 @@ class Dance:
             if isinstance(self.model, ModelProcess):
                 if not self._asked:
                     self.ask()
+                self._asked = False  # answered, or failed: asked again if wanted again
                 self._new = self.model.answer()
             else:  # the model in this process: the choreography's modules are imported only here
                 from .choreograph import choreograph

@@ -6,7 +6,7 @@ likeliest period under a log-normal prior) and `feature.rms`. Importing them cos
 one core in every process that tracks a song (`librosa.onset` imports `librosa.feature.spectral`,
 scipy.signal and librosa's pitch trackers), twice what the tracking itself costs, and it ran
 beside MediaPipe whenever `bopbot dance` had music (issue 25's profile). These are the same
-computations, step for step and type for type (librosa 0.11: a centred STFT of a periodic Hann
+computations, step for step (librosa 0.11: a centred STFT of a periodic Hann
 window padded with zeros, Slaney's mel filters, `power_to_db` with its 80 dB floor, the flux at a
 lag of one frame, the envelope padded to the STFT's frames; the tempogram over 8 s with its
 linear-ramp padding, FFT autocorrelation and max-normalisation), held to librosa by
@@ -14,8 +14,10 @@ linear-ramp padding, FFT autocorrelation and max-normalisation), held to librosa
 substance: the STFT and the tempogram's FFTs run in single precision (scipy.fft; librosa's NumPy
 FFTs compute in double), and `music_beats` computes the tempogram once for its two tempo
 estimates. On a 3.7-minute song that took the envelope from 0.31 to 0.17 s and the tempogram
-from two of 0.34 s to one of 0.11 s; on the 41 songs and videos with sound in ../shared/data the
-beats, tempo and eight-count phase are the same to the bit, the onset strength within 2e-6 of 1.
+from two of 0.34 s to one of 0.11 s (best of 3, one process); on the 41 songs and videos with
+sound in ../shared/data the beats, tempo and eight-count phase are the same to the bit as the
+double-precision code's, the onset strength within 2e-6 of 1 (a one-off comparison with the commit
+before, 2026-12-07). `tests/test_music.py` still holds the beats to librosa's exactly.
 """
 
 from __future__ import annotations
