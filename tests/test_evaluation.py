@@ -10,6 +10,7 @@ import pytest
 from bopbot.app.cli import main
 from bopbot.evaluation.bootstrap import RowScores, compare_rows, keep_stretches, summarise
 from bopbot.evaluation.evaluate import EvalSettings, View, cut_stretches, held_out_views
+from bopbot.evaluation.report import read_features
 
 
 def _view(take: str, camera: str, seconds: float) -> View:
@@ -151,3 +152,9 @@ def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_
     for figure in ("speed_ratio", "acceleration_ratio", "FID_k", "join"):
         assert on_beat[figure]["value"] == pytest.approx(ngram[figure]["value"])
     assert "joint speed / the user's" in (tmp_path / "report.md").read_text()
+    # every dance's features are kept beside the report, and give the table's FID_k again
+    rows, pool_kinetic, pool_geometric = read_features(tmp_path / "features.npz")
+    assert sorted(rows) == ["ngram", "ngram+beats", "oracle words", "real (held-out)"]
+    assert len(rows["ngram"].stretch) == ngram["dances"] and pool_kinetic.shape[1] == results["features"]["kinetic"]
+    again, _ = summarise({"ngram": rows["ngram"]}, {"held-out": ngram["stretches"]}, pool_kinetic, pool_geometric, 50)
+    assert again["ngram"]["FID_k"]["plug_in"] == pytest.approx(ngram["FID_k"]["plug_in"])

@@ -434,4 +434,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
         "beat_shift": scorer.shift_curve(tests, settings.resamples),
         "samples": samples,
         "sample_name": tests[0].name,
+        "features_by_row": {"pool": {"kinetic": pool_kinetic, "geometric": pool_geometric},
+                            **{name: {"kinetic": row.kinetic, "geometric": row.geometric, "stretch": row.stretch}
+                               for name, row in rows.items() if row.test_set == "held-out"}},
     }

@@ -11,6 +11,7 @@ from ..choreography.render import background, draw_dancer
 from ..data.normalise import denormalise
 from ..data.pose_sequence import CORPUS_FPS
 from ..files import atomic_path, make_folder, write_text_atomic
+from .bootstrap import RowScores
 from .continuity import VIEW_SECONDS
 
 QUALITY = (  # key, heading, format, which way is better
@@ -318,5 +319,30 @@ The bopbot dancer, one sample per row (same stretch):
 ![samples](samples.png)
 """
     write_text_atomic(folder / "report.md", text)
-    write_text_atomic(folder / "results.json", json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
+    write_text_atomic(folder / "results.json", json.dumps({k: v for k, v in result.items()
+                                                           if k not in ("samples", "features_by_row")}, indent=2))
+    write_features(result["features_by_row"], folder / "features.npz")
     return folder / "report.md"
+
+
+def write_features(features_by_row: dict, path: Path) -> None:
+    """Every dance's kinetic and geometric features and the stretch it continues, by row of the
+    held-out stretches, and the reference pool's features: what the table's FIDs and their intervals are computed from, so a
+    reader can resample them again (`docs/evaluation_power.py`) without generating the dances anew.
+    Keys are "row name/kinetic", "row name/geometric" and "row name/stretch"; numbers only, read with
+    `np.load(path, allow_pickle=False)`."""
+    arrays = {f"{name}/{key}": value for name, row in features_by_row.items() for key, value in row.items()}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as file:
+            np.savez_compressed(file, **arrays)
+
+
+def read_features(path: str | Path) -> tuple[dict[str, RowScores], np.ndarray, np.ndarray]:
+    """The rows of the held-out stretches from `write_features`'s file (their features and
+    stretches, no other figures), and the pool's kinetic and geometric features."""
+    with np.load(path, allow_pickle=False) as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    names = sorted({key.rsplit("/", 1)[0] for key in arrays} - {"pool"})
+    rows = {name: RowScores(name, "held-out", arrays[f"{name}/stretch"], arrays[f"{name}/kinetic"],
+                            arrays[f"{name}/geometric"]) for name in names}
+    return rows, arrays["pool/kinetic"], arrays["pool/geometric"]
