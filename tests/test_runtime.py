@@ -11,7 +11,7 @@ import torch
 from bopbot.models.decoder import DecoderSize, decoder_shapes, frame_inputs
 from bopbot.models.language_model import GPT2Size, load_gpt2, load_gpt2_runtime, new_gpt2, read_gpt2_shape
 from bopbot.models.model_folder import DEFAULT_MODEL
-from bopbot.models.runtime import gpt2_weight_shapes
+from bopbot.models.runtime import gpt2_weight_shapes, layer_norm
 from bopbot.models.sampling import Sampling, continue_words
 from bopbot.models.train_decoder import WordDecoder, as_decoder
 from bopbot.models.train_travel import TravelModel
@@ -159,3 +159,13 @@ def test_a_dance_played_slower_than_written_is_checked_for_copies_as_shown():
     assert not copies_too_long(context, np.arange(10, 30), 1.0, limit)  # twice as fast: not the user's dance
     assert copies_too_long(context, np.arange(10, 30), 0.5, limit)  # ... shown at half speed: 2 s of it
     assert not copies_too_long(context, np.arange(10, 20), 0.5, limit)  # 1 s of it, within the limit
+
+
+def test_the_layer_norm_gives_the_bits_of_ndarray_mean():
+    """The layer norm's means are sums over the count, and equal `ndarray.mean`'s: no dance changes by a bit."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(400, 128)) * 3).astype(np.float32)
+    weight, bias = rng.normal(size=128).astype(np.float32), rng.normal(size=128).astype(np.float32)
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = ((x - mean) * (x - mean)).mean(axis=-1, keepdims=True)
+    np.testing.assert_array_equal(layer_norm(x, weight, bias, 1e-5), (x - mean) / np.sqrt(variance + 1e-5) * weight + bias)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import ndimage
 
+from ..data import filters
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX
 
@@ -21,8 +21,8 @@ FIT = 0.95
 def _smallest_scale(required: np.ndarray, frames: int) -> np.ndarray:
     """A smooth curve at or below a per-frame largest allowed scale: the minimum over +-`frames`
     frames, then a Gaussian whose reach (4 sigma) is no wider, so every frame it averages met it."""
-    lowest = ndimage.minimum_filter1d(required, 2 * frames + 1, mode="nearest")
-    return ndimage.gaussian_filter1d(lowest, frames / 4, mode="nearest", truncate=4.0)
+    lowest = filters.minimum_filter1d(required, 2 * frames + 1, mode="nearest")
+    return filters.gaussian_filter1d(lowest, frames / 4, mode="nearest", truncate=4.0)
 
 
 def _shift_within(low: np.ndarray, high: np.ndarray, frames: int, rounds: int = 12) -> np.ndarray:
@@ -30,7 +30,7 @@ def _shift_within(low: np.ndarray, high: np.ndarray, frames: int, rounds: int = 
     smoothed and clipped back into the corridor in turns, ending clipped, so it never leaves it."""
     shift = np.clip(0.0, low, high)
     for _ in range(rounds):
-        shift = np.clip(ndimage.gaussian_filter1d(shift, frames / 4, mode="nearest"), low, high)
+        shift = np.clip(filters.gaussian_filter1d(shift, frames / 4, mode="nearest"), low, high)
     return shift
 
 

@@ -7,7 +7,7 @@ motion; it is what turns keyframes (the words' poses) into movement a dancer cou
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from .filters import gaussian_filter1d
 
 from .pose_sequence import CORPUS_FPS
 

@@ -38,6 +38,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..data.filters import gaussian_filter1d
 from ..data.pose_sequence import PoseSequence
 from ..data.skeleton import INDEX, MIRROR, NUM_JOINTS
 from ..errors import BopBotError
@@ -163,8 +164,6 @@ def _fronts(motion: Motion3D, follow: bool) -> np.ndarray:
         return np.array([[0.0, 0.0, 1.0]])
     if not follow:
         return faces
-    from scipy.ndimage import gaussian_filter1d
-
     frames = np.arange(len(faces))
     angle = np.unwrap(np.arctan2(faces[known, 0], faces[known, 2]))
     angle = gaussian_filter1d(np.interp(frames, frames[known], angle), FOLLOW_SECONDS * motion.fps, mode="nearest")
@@ -199,8 +198,6 @@ def _pivots(motion: Motion3D, follow: bool) -> np.ndarray:
     `FOLLOW_SECONDS`, so it keeps the dancer in the middle of the picture as it turns with them."""
     hips = (motion.joints[:, INDEX["left_hip"]] + motion.joints[:, INDEX["right_hip"]]) / 2
     if follow:
-        from scipy.ndimage import gaussian_filter1d
-
         target = gaussian_filter1d(hips, FOLLOW_SECONDS * motion.fps, axis=0, mode="nearest")
     else:
         target = np.repeat(hips.mean(axis=0, keepdims=True), len(hips), axis=0)

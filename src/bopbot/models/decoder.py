@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from ..data.filters import gaussian_filter1d
 
 from ..data.motion import SMOOTHING_SECONDS, smooth
 from ..data.pose_sequence import CORPUS_FPS

@@ -25,18 +25,25 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    variance = (centred * centred).mean(axis=-1, keepdims=True)
+    """Over the last axis. The means are sums over the count, as `ndarray.mean` computes them (the
+    same bits) without its Python wrapper, which was half the cost of a GPT-2 step's nine layer
+    norms on one word (53 against 24 microseconds a call, measured once)."""
+    count = x.shape[-1]
+    centred = x - np.add.reduce(x, axis=-1, keepdims=True) / count
+    variance = np.add.reduce(centred * centred, axis=-1, keepdims=True) / count
     return centred / np.sqrt(variance + eps) * weight + bias
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
-    """PyTorch's exact GELU, x * Phi(x)."""
+    """PyTorch's exact GELU, x * Phi(x). scipy's `erf`, imported here rather than with the module:
+    only the word decoder and the travel model use this GELU, in the model's process, and the
+    process that reads the video then imports no scipy at all (`data/filters.py`). Python's
+    `math.erf` element by element gives the same float32 numbers but cost 0.1 s a dance."""
+    from scipy.special import erf
+
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 

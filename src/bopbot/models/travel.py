@@ -47,8 +47,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
+from ..data import filters
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
@@ -153,7 +153,7 @@ def user_speed(context_placement: np.ndarray) -> float | None:
     if frames < 2 * CORPUS_FPS:
         return None
     placement = np.asarray(context_placement[-frames:], dtype=np.float64)
-    smoothed = np.concatenate([ndimage.gaussian_filter1d(placement[:, :2], 1.0, axis=0), placement[:, 2:]], axis=1)
+    smoothed = np.concatenate([filters.gaussian_filter1d(placement[:, :2], 1.0, axis=0), placement[:, 2:]], axis=1)
     speed = float(np.hypot(*hip_steps(smoothed)[:, :2].T).mean())
     return speed if np.isfinite(speed) else None
 

@@ -45,8 +45,8 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
+from ..data import filters
 from ..data.pose_sequence import CORPUS_FPS
 from .audio import read_audio
 from .tracker import track_beats
@@ -93,7 +93,7 @@ def motion_beats(poses: np.ndarray, fps: float, smoothing_seconds: float = MOTIO
         return np.zeros(0)
     frames = np.arange(len(speed))
     speed = np.interp(frames, frames[measured], speed[measured])
-    speed = ndimage.gaussian_filter1d(speed, smoothing_seconds * fps, mode="nearest")
+    speed = filters.gaussian_filter1d(speed, smoothing_seconds * fps, mode="nearest")
     # rounded so a frozen or steady dancer's float noise makes no dips; a dip is below both
     # neighbours (scipy.signal.argrelextrema's reading, without importing scipy.signal: 0.4 to 0.8 s)
     speed = np.round(speed, 6)
@@ -212,7 +212,7 @@ def music_beats(audio_path: str | os.PathLike) -> TrackBeats:
     onset = np.clip(onset / max(float(np.percentile(envelope, 99)), 1e-9), 0.0, 1.0)
     hop_rms = rms(samples, HOP)
     rms_frames = np.interp(frame_times, np.arange(len(hop_rms)) * HOP / AUDIO_RATE, hop_rms)
-    rms_frames = ndimage.uniform_filter1d(rms_frames, max(1, round(LOUDNESS_SECONDS * CORPUS_FPS)), mode="nearest")
+    rms_frames = filters.uniform_filter1d(rms_frames, max(1, round(LOUDNESS_SECONDS * CORPUS_FPS)), mode="nearest")
     loudness = rms_frames / max(float(np.median(rms_frames)), 1e-9)
     beat_frames = (beats * AUDIO_RATE).astype(int) // HOP  # librosa's time_to_frames
     return TrackBeats(beats, seconds, first if len(beats) else 0.0, onset, cut, loudness,
@@ -227,7 +227,7 @@ def phrase_phase(rms: np.ndarray, beat_frames: np.ndarray) -> int:
     twice as loud from another (measured on accented click tracks)."""
     if len(beat_frames) < PHRASE_BEATS:
         return 0
-    peaks = ndimage.maximum_filter1d(np.asarray(rms, dtype=np.float64), 4, origin=-1, mode="nearest")
+    peaks = filters.maximum_filter1d(np.asarray(rms, dtype=np.float64), 4, origin=-1, mode="nearest")
     accents = peaks[np.clip(beat_frames, 0, len(peaks) - 1)]
     bar = int(np.argmax([accents[first::4].mean() for first in range(4)]))
     return bar if accents[bar::PHRASE_BEATS].mean() >= accents[bar + 4::PHRASE_BEATS].mean() else bar + 4

@@ -28,7 +28,6 @@ from typing import Callable, Iterable, Iterator
 import faiss
 import numpy as np
 from safetensors.numpy import load_file
-from scipy import sparse
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
@@ -91,6 +90,8 @@ class PoseVocabulary:
     # ----------------------------------------------------------------- fitting
     def fit(self, chunks: Callable[[], Iterable[np.ndarray]], progress: Callable[[str, int], None] | None = None) -> FitReport:
         """Learn the words from a corpus streamed twice by `chunks()`, each chunk (N, 17, 3) poses."""
+        from scipy import sparse  # here, not at the top: a dance reads words and needs no scipy (`data/filters.py`)
+
         sample, seen = self._reservoir(chunks(), progress)
         if len(sample) < self.k:
             raise BopBotError(None, f"{len(sample)} complete frames cannot make {self.k} words; lower -k or add data")
