@@ -133,3 +133,17 @@ def test_a_damaged_decoder_is_one_error_naming_its_file(tiny_model, tmp_path):
     assert "unreadable word decoder" in str(damaged(truncated))
     error = damaged(lambda folder: (folder / DESCRIPTION).write_text("{"))
     assert DESCRIPTION in str(error)
+
+
+def test_a_validation_split_far_from_the_asked_fraction_is_said(small_corpus, tiny_model, tmp_path, capsys):
+    """Whole inputs are held out: with seed 9 two of the small corpus's five takes fall to
+    validation, 40% of its frames where 10% was asked, and the training says so in one line."""
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--steps", "2", "--batch-size", "2",
+                 "--seed", "9", "-q"]) == 0
+    said = capsys.readouterr().err
+    assert "bopbot: warning: the validation split holds 4" in said and "(asked: 10%)" in said
+    assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--steps", "2", "--batch-size", "2",
+                 "-q"]) == 0
+    assert "validation split" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bopbot.app.cli import main
 from bopbot.data.corpus import Corpus
 from bopbot.errors import BopBotError
 from bopbot.vocabulary.vocabulary import LOWER_BODY, PoseVocabulary, chunked
@@ -105,3 +106,11 @@ def test_made_up_words_are_five_letter_non_english_and_deterministic():
     assert all(len(w) == 5 and w.isalpha() and w.islower() for w in words)
     assert not english & set(words)
     assert made_up_words(100) == words[:100]
+
+
+def test_too_few_frames_a_word_is_said_once_in_bopbots_words(small_corpus, tmp_path, capfd):
+    """faiss prints its own warning below 39 frames a word; the CLI says it in one line of its own."""
+    assert main(["vocab", str(small_corpus), "-k", "512", "-o", str(tmp_path / "model"), "-q"]) == 0
+    said = capfd.readouterr().err
+    assert "bopbot: warning:" in said and "frames for 512 words" in said and "smaller -k" in said
+    assert "please provide at least" not in said  # faiss's own line

@@ -56,8 +56,9 @@ def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = Fa
         if folder.exists() and not folder.is_dir():
             raise BopBotError(folder, "--export writes into a folder, and this is a file")
         if not force and folder.is_dir() and any(folder.iterdir()):
-            raise BopBotError(folder, "--export writes into a new or empty folder, and this one holds files that "
-                                      "would be read back with the dance; give another folder (or --force)")
+            raise BopBotError(folder, "--export writes into a new or empty folder, and this one holds files: "
+                                      "a tool reading the folder would take them for frames of the dance; give "
+                                      "another folder (or --force to write among them)")
     return exports
 
 

@@ -58,7 +58,7 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
 from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
-from .training import is_validation, load_optimizer_state, save_checkpoint, training_device
+from .training import is_validation, load_optimizer_state, save_checkpoint, training_device, warn_if_lopsided
 
 WEIGHTS = "lstm.safetensors"
 DESCRIPTION = "lstm.json"
@@ -180,6 +180,7 @@ def _read_splits(corpus: Corpus, fraction: float, seed: int) -> tuple[_Frames, _
         raise BopBotError(corpus.folder, "no dance with a whole dancer in it to train on")
     if not splits[True]:  # a tiny corpus: hold out its last dance
         splits[True].append(splits[False].pop())
+    warn_if_lopsided("frames", *(sum(len(xy) for xy, _ in splits[v]) for v in (False, True)), fraction)
     return tuple(_Frames(np.concatenate([xy for xy, _ in splits[v]]), np.concatenate([ok for _, ok in splits[v]]))
                  for v in (False, True))
 

@@ -42,6 +42,7 @@ from .training import (
     save_checkpoint,
     start_world,
     wait_for_world,
+    warn_if_lopsided,
 )
 
 CHECKPOINT = "checkpoint"
@@ -129,6 +130,7 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
             cut = max(2, round(len(dances[0]) * max(fraction, 0.1)))
             splits = {False: [dances[0][:-cut]], True: [dances[0][-cut:]]}
     encoded = [np.concatenate(splits[v]).astype(np.int64) for v in (False, True)]
+    warn_if_lopsided("words", len(encoded[0]), len(encoded[1]), fraction)
     if music:  # each word hears the frame it is followed by
         for tokens in encoded:
             tokens[:, 1] = np.append(tokens[1:, 1], silence)

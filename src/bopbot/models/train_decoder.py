@@ -24,7 +24,7 @@ from ..files import write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
 from .decoder import DESCRIPTION, DIMS, WEIGHTS, Decoder, DecoderSize, decode_words, frame_inputs
-from .training import is_validation
+from .training import is_validation, warn_if_lopsided
 
 
 @dataclass
@@ -108,6 +108,7 @@ def _sentences(corpus: Corpus, vocabulary: PoseVocabulary, settings: DecoderSett
         raise BopBotError(corpus.folder, "no dance to learn the decoder from")
     if not splits[True]:
         splits[True] = [splits[False].pop()]
+    warn_if_lopsided("frames", *(sum(len(s[0]) for s in splits[v]) for v in (False, True)), settings.validation_fraction)
     return splits[False], splits[True]
 
 

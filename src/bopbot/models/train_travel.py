@@ -21,7 +21,7 @@ from ..data.corpus import Corpus
 from ..errors import BopBotError
 from ..files import write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
-from .training import is_validation
+from .training import is_validation, warn_if_lopsided
 from .travel import DESCRIPTION, FEATURES, HIDDEN, OUTPUTS, PLACED, WEIGHTS, WINDOW, hip_steps, window_features
 
 
@@ -83,6 +83,7 @@ def _examples(corpus: Corpus, mover, settings: TravelSettings, progress: bool):
         raise BopBotError(corpus.folder, "no dance with measured hips to learn travel from")
     if not splits[True][0]:
         splits[True] = ([splits[False][0].pop()], [splits[False][1].pop()])
+    warn_if_lopsided("steps", *(sum(len(s) for s in splits[v][1]) for v in (False, True)), settings.validation_fraction)
     return [tuple(np.concatenate(part) for part in splits[v]) for v in (False, True)]
 
 

@@ -9,6 +9,7 @@ any moment leaves either the old checkpoint or the new.
 from __future__ import annotations
 
 import hashlib
+import warnings
 import json
 import os
 import shutil
@@ -68,6 +69,18 @@ def is_validation(input_name: str, fraction: float, seed: int) -> bool:
     """
     digest = hashlib.sha1(f"{seed}:{input_name}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def warn_if_lopsided(what: str, train: int, validation: int, fraction: float) -> None:
+    """Say so where holding out whole inputs held out far more or far less than `fraction` of the
+    corpus (a few inputs of unequal lengths): the validation figures, or the training, would then
+    rest on little without the user knowing it."""
+    total = train + validation
+    share = validation / total if total else 0.0
+    if fraction > 0 and total and not fraction / 3 <= share <= max(2 * fraction, fraction + 0.1):
+        warnings.warn(f"the validation split holds {share:.0%} of the {what} (asked: {fraction:.0%}): whole inputs are "
+                      "held out, and this corpus has too few for a closer split; add inputs, or try another --seed "
+                      "or --validation-fraction")
 
 
 def optional_model_file(path: Path, what: str) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -40,6 +41,8 @@ FILENAME = "vocabulary.safetensors"
 #: frames x 8,192 words, 64 a word reaches the quantisation error of 122 a word (0.076 against
 #: 0.075 torso lengths) in a quarter of the time, and the assignment pass still sees every frame.
 FRAMES_PER_CENTROID = 64
+#: Below this many training frames a word, faiss prints a warning of its own; BopBot says it instead.
+FAISS_FRAMES_PER_WORD = 39
 CHUNK = 65_536
 #: The lower body of a part-wise vocabulary; every other joint is the upper body.
 LOWER_BODY = [INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle") for side in ("left", "right")]
@@ -132,8 +135,12 @@ class PoseVocabulary:
     def _kmeans(self, sample: np.ndarray, k: int) -> np.ndarray:
         """(k, dims) faiss k-means centroids of the (N, dims) sample, on every GPU faiss sees (a
         faiss-gpu install), else on the CPU: the same code path either way."""
+        if len(sample) < FAISS_FRAMES_PER_WORD * k:  # said in BopBot's words, in place of faiss's own line
+            warnings.warn(f"{len(sample):,} frames for {k:,} words: k-means places its words better with "
+                          f"{FAISS_FRAMES_PER_WORD} frames a word or more ({FAISS_FRAMES_PER_WORD * k:,}); "
+                          "give more dance or a smaller -k")
         kmeans = faiss.Kmeans(sample.shape[1], k, niter=self.niter, seed=self.seed, max_points_per_centroid=10**9,
-                              verbose=False, gpu=gpu_count() > 0)
+                              min_points_per_centroid=1, verbose=False, gpu=gpu_count() > 0)
         kmeans.train(np.ascontiguousarray(sample))
         return kmeans.centroids.reshape(k, -1, 2).copy()
 
