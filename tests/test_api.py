@@ -70,9 +70,17 @@ def test_the_command_line_dances_what_python_dances(dancer, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, puppet_video_with_song, tmp_path):
+def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, puppet_video_with_song, tmp_path,
+                                                                     monkeypatch):
     """`save_to` encodes the clip's part of a `continue` video while the clip is read (the frames are
-    not kept for it), and writes the same file, byte for byte, GIF and sound included, as `save`."""
+    not kept for it), and writes the same file, byte for byte, GIF and sound included, as `save`. The
+    GIF shows the clip's last `GIF_LEAD_SECONDS` (1 s here, so that it is shorter than the clip) and
+    then the new dance."""
+    from PIL import Image
+
+    from bopbot.choreography import render
+
+    monkeypatch.setattr(render, "GIF_LEAD_SECONDS", 1.0)
     after = dancer.dance(puppet_video_with_song, seconds=2, seed=3)
     assert after._planned.user.frames is not None  # kept for `save`
     frames = after.save(tmp_path / "after.mp4", gif=True)
@@ -81,6 +89,8 @@ def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, pup
     assert during.frames_saved == frames == len(after.user.keypoints) + 40
     for suffix in (".mp4", ".gif"):
         assert (tmp_path / f"during{suffix}").read_bytes() == (tmp_path / f"after{suffix}").read_bytes(), suffix
+    with Image.open(tmp_path / "during.gif") as gif:
+        assert gif.n_frames == 20 + 40 < frames
     with av.open(str(tmp_path / "during.mp4")) as container:
         assert container.streams.audio, "the clip's song is in the video"
 

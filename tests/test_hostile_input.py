@@ -387,6 +387,7 @@ def test_the_pages_gif_is_made_from_the_written_video_frame_for_frame(tmp_path):
         image[: 10 + 2 * number, :32] = (220, 180 - 4 * number, 40)  # a bar growing, its colour changing
         frames.append(image)
     write_mp4(frames, tmp_path / "dance.mp4", 20.0)
+    assert gif_of_video(tmp_path / "dance.mp4", tmp_path / "later.gif", start=12) == 18  # from frame 12 on
     assert gif_of_video(tmp_path / "dance.mp4", tmp_path / "dance.gif") == 30
     with Image.open(tmp_path / "dance.gif") as written:
         assert written.n_frames == 30 and written.info["duration"] == 50

@@ -145,6 +145,7 @@ class Dancer:
     def __init__(self, folder: str | os.PathLike | None, results: Results):
         self.folder, self.results = folder, results
         self.loaded: dict = {}
+        self.gif_starts: dict[str, int] = {}  # each dance's video: the frame its GIF starts at (`render.gif_start`)
         self._lock = threading.Lock()
         threading.Thread(target=self._warm_up, name="bopbot-warm-up", daemon=True).start()
 
@@ -173,7 +174,7 @@ class Dancer:
         if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Its GIF is `gif`'s
         work, a step of its own after the video shows."""
         from ..choreography.dance import EXPORTS
-        from ..choreography.render import LAYOUTS
+        from ..choreography.render import LAYOUTS, gif_start
         from ..models.sampling import Sampling
         from .api import Dancer
 
@@ -202,6 +203,7 @@ class Dancer:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        self.gif_starts[str(video_file)] = gif_start(layout, len(new.user.keypoints), 20)
         files = [str(new.save_poses(folder / "bopbot-dance.npz"))]
         if exports:
             progress(0.0, desc="exporting")
@@ -229,7 +231,7 @@ class Dancer:
         progress(0.0, desc="making the GIF")
         gif_file = video_file.with_suffix(".gif")
         if not gif_file.is_file():
-            gif_of_video(video_file, gif_file, progress=True)
+            gif_of_video(video_file, gif_file, progress=True, start=self.gif_starts.get(str(video_file), 0))
         return str(gif_file)
 
 

@@ -29,7 +29,8 @@ from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
-from .render import LAYOUTS, AudioPiece, GifWriter, Mp4Writer, background, dancer_frames, draw_dancer, write_mp4
+from .render import (LAYOUTS, AudioPiece, GifWriter, Mp4Writer, background, dancer_frames, draw_dancer, gif_frame,
+                     gif_lead_frames, gif_start, write_mp4)
 from .user_dance import Music, UserDance
 
 if TYPE_CHECKING:
@@ -193,7 +194,8 @@ class BegunVideo:
     the benchmark clip: 1.42 to 2.92 s faster). The frames are the same as `video_frames` makes
     of the kept frames: each is shown from its tick of the 20 fps grid on, never more ticks than
     the poses will have frames (`resampled_count` of the times so far, which the end can only
-    raise), and the last held to the end of the user's dance.
+    raise), and the last held to the end of the user's dance. The GIF shows the clip's last
+    `render.GIF_LEAD_SECONDS` only: its frames wait in a ring of that length until the clip ends.
     """
 
     def __init__(self, output: str | os.PathLike, clip: str | os.PathLike, song: str | os.PathLike | None = None,
@@ -216,14 +218,24 @@ class BegunVideo:
             raise
         frame_bytes = self.size[0] * self.size[1] * 3
         self._encoder = Behind(self._encode, depth=KEEP_FRAMES_BYTES // frame_bytes, low_priority=True)
+        # the clip's last frames, for the GIF
+        self._gif_lead = collections.deque(maxlen=gif_lead_frames(CORPUS_FPS)) if gif else None
         self._first: float | None = None
         self._due: collections.deque = collections.deque()  # frames given ticks, not yet sent
         self._ticks = self._sent = 0
         self._last: np.ndarray | None = None
 
-    def _encode(self, image: np.ndarray) -> None:
+    def _encode(self, image: np.ndarray | None) -> None:
+        """Encode the next frame; None marks the clip's end, where the GIF begins with its last frames."""
+        if image is None:
+            while self._gif_lead:
+                self._gif.add(self._gif_lead.popleft())
+            self._gif_lead = None
+            return
         self._video.add(image)
-        if self._gif is not None:
+        if self._gif_lead is not None:
+            self._gif_lead.append(gif_frame(image))
+        elif self._gif is not None:
             self._gif.add(image)
 
     def append(self, item: tuple[float, np.ndarray]) -> None:
@@ -254,6 +266,7 @@ class BegunVideo:
             self._encoder.put(self._last)
             self._sent += 1
         self._due.clear()
+        self._encoder.put(None)
 
     def add(self, image: np.ndarray) -> None:
         """The next frame after the clip's part."""
@@ -350,8 +363,9 @@ class Dance:
             return begun.close(self.audio)
         frames = tqdm(layout_frames(self.layout, self.user, lambda: self.new.keypoints), desc="dancing", unit="frame",
                       disable=not progress, leave=False)
+        start = gif_start(self.layout, len(self.user.sequence.keypoints), CORPUS_FPS)
         with GifWriter(output.with_suffix(".gif"), CORPUS_FPS) if gif else contextlib.nullcontext() as gif_writer:
-            return write_mp4(_into(frames, gif_writer) if gif else frames, output, CORPUS_FPS, audio=self.audio)
+            return write_mp4(_into(frames, gif_writer, start) if gif else frames, output, CORPUS_FPS, audio=self.audio)
 
     def poses(self) -> PoseSequence:
         """The new dance as a PoseSequence on the user's canvas (pixels of the source, 20 fps)."""
@@ -372,8 +386,9 @@ class Dance:
         return write_openpose(both, folder, name, "COCO-18" if kind == "openpose-coco18" else "BODY_25")
 
 
-def _into(frames: Iterator[np.ndarray], gif: GifWriter) -> Iterator[np.ndarray]:
-    """`frames` passed on, each also written into the GIF."""
-    for frame in frames:
-        gif.add(frame)
+def _into(frames: Iterator[np.ndarray], gif: GifWriter, start: int = 0) -> Iterator[np.ndarray]:
+    """`frames` passed on, each from number `start` on also written into the GIF."""
+    for number, frame in enumerate(frames):
+        if number >= start:
+            gif.add(frame)
         yield frame

@@ -33,6 +33,10 @@ GIF_WIDTH = 480
 #: Colours in a GIF palette, how many seconds of frames share one, and how many of those frames
 #: (evenly spaced) choose it.
 GIF_COLOURS, GIF_PALETTE_SECONDS, GIF_PALETTE_FRAMES = 256, 2.0, 8
+#: A GIF shows at most this many seconds of the user's part before the new dance: a GIF is for
+#: sharing, and every second of a phone clip costs about 1 MB of it (the whole of an 82 s clip
+#: made an 82 MB GIF). The demo's 4 s primer is shown whole.
+GIF_LEAD_SECONDS = 4.0
 #: x264 settings of every MP4. Measured on a 22 s 540x960 `bopbot dance` video: preset veryfast at
 #: CRF 20 took 6.3 s of CPU for 2.73 MB at 41.6 dB PSNR; superfast at CRF 22 takes 3.4 s for 3.28 MB
 #: at 41.6 dB (ultrafast: 2.6 s, 7.4 MB at CRF 20).
@@ -316,10 +320,23 @@ def gif_frame(image: np.ndarray, max_width: int = GIF_WIDTH) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if width < 2 * max_width else cv2.INTER_AREA)
 
 
-def gif_of_video(video: str | os.PathLike, path: str | os.PathLike, progress: bool = False) -> int:
-    """A looping GIF at `path` of the video `video` at its own frame rate, its frames read back one
-    at a time; the number of frames written. The web page makes its GIF this way, after the video
-    is shown, rather than in the same pass."""
+def gif_lead_frames(fps: float) -> int:
+    """How many frames of the user's part a GIF shows before the new dance (`GIF_LEAD_SECONDS`)."""
+    return round(GIF_LEAD_SECONDS * fps)
+
+
+def gif_start(layout: str, user_frames: int, fps: float) -> int:
+    """The first frame of a video of `layout` that its GIF shows: for the layouts that play the
+    user's part (`user_frames` long) before the new dance, the last `gif_lead_frames` of it; else the first."""
+    if layout not in ("continue", "skeleton"):
+        return 0
+    return max(0, user_frames - gif_lead_frames(fps))
+
+
+def gif_of_video(video: str | os.PathLike, path: str | os.PathLike, progress: bool = False, start: int = 0) -> int:
+    """A looping GIF at `path` of the video `video` from its frame `start` on (`gif_start`), at its
+    own frame rate, its frames read back one at a time; the number of frames written. The web page
+    makes its GIF this way, after the video is shown, rather than in the same pass."""
     import av
     from tqdm import tqdm
 
@@ -327,9 +344,10 @@ def gif_of_video(video: str | os.PathLike, path: str | os.PathLike, progress: bo
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         with GifWriter(path, float(stream.average_rate)) as gif:
-            for frame in tqdm(container.decode(stream), total=stream.frames or None, desc="the GIF", unit="frame",
-                              disable=not progress, leave=False):
-                gif.add(_rgb(frame))
+            for number, frame in enumerate(tqdm(container.decode(stream), total=stream.frames or None,
+                                                desc="the GIF", unit="frame", disable=not progress, leave=False)):
+                if number >= start:
+                    gif.add(_rgb(frame))
     return gif.frames
 
 

@@ -9,10 +9,10 @@ any moment leaves either the old checkpoint or the new.
 from __future__ import annotations
 
 import hashlib
-import warnings
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
