@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bopbot.app.cli import main
+from bopbot.errors import BopBotError
 from bopbot.evaluation.bootstrap import RowScores, compare_rows, keep_stretches, summarise
 from bopbot.evaluation.evaluate import EvalSettings, View, cut_stretches, held_out_views
 from bopbot.evaluation.report import read_features
@@ -158,3 +159,14 @@ def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_
     assert len(rows["ngram"].stretch) == ngram["dances"] and pool_kinetic.shape[1] == results["features"]["kinetic"]
     again, _ = summarise({"ngram": rows["ngram"]}, {"held-out": ngram["stretches"]}, pool_kinetic, pool_geometric, 50)
     assert again["ngram"]["FID_k"]["plug_in"] == pytest.approx(ngram["FID_k"]["plug_in"])
+
+
+def test_a_damaged_or_foreign_features_file_is_one_error_naming_it(tmp_path):
+    damaged = tmp_path / "features.npz"
+    damaged.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(BopBotError, match="features.npz.*cannot be read"):
+        read_features(damaged)
+    foreign = tmp_path / "other.npz"
+    np.savez(foreign, gpt2_kinetic=np.zeros((2, 3)))
+    with pytest.raises(BopBotError, match="other.npz.*has no array"):
+        read_features(foreign)

@@ -203,6 +203,8 @@ class Dancer:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        for gone in [video for video in list(self.gif_starts) if not Path(video).is_file()]:  # results kept an hour
+            self.gif_starts.pop(gone, None)
         self.gif_starts[str(video_file)] = gif_start(layout, len(new.user.keypoints), 20)
         files = [str(new.save_poses(folder / "bopbot-dance.npz"))]
         if exports:

@@ -7,8 +7,8 @@ motion; it is what turns keyframes (the words' poses) into movement a dancer cou
 from __future__ import annotations
 
 import numpy as np
-from .filters import gaussian_filter1d
 
+from .filters import gaussian_filter1d
 from .pose_sequence import CORPUS_FPS
 
 #: Fastest a joint may move, in torso lengths per second (a fast dancer's wrist reaches ~10).

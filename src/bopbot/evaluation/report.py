@@ -10,6 +10,7 @@ import numpy as np
 from ..choreography.render import background, draw_dancer
 from ..data.normalise import denormalise
 from ..data.pose_sequence import CORPUS_FPS
+from ..errors import BopBotError
 from ..files import atomic_path, make_folder, write_text_atomic
 from .bootstrap import RowScores
 from .continuity import VIEW_SECONDS
@@ -327,8 +328,9 @@ The bopbot dancer, one sample per row (same stretch):
 
 def write_features(features_by_row: dict, path: Path) -> None:
     """Every dance's kinetic and geometric features and the stretch it continues, by row of the
-    held-out stretches, and the reference pool's features: what the table's FIDs and their intervals are computed from, so a
-    reader can resample them again (`docs/evaluation_power.py`) without generating the dances anew.
+    held-out stretches, and the reference pool's features: what the table's FIDs and their
+    intervals are computed from, so a reader can resample them again (`docs/evaluation_power.py`)
+    without generating the dances anew.
     Keys are "row name/kinetic", "row name/geometric" and "row name/stretch"; numbers only, read with
     `np.load(path, allow_pickle=False)`."""
     arrays = {f"{name}/{key}": value for name, row in features_by_row.items() for key, value in row.items()}
@@ -339,10 +341,18 @@ def write_features(features_by_row: dict, path: Path) -> None:
 
 def read_features(path: str | Path) -> tuple[dict[str, RowScores], np.ndarray, np.ndarray]:
     """The rows of the held-out stretches from `write_features`'s file (their features and
-    stretches, no other figures), and the pool's kinetic and geometric features."""
-    with np.load(path, allow_pickle=False) as saved:
-        arrays = {key: saved[key] for key in saved.files}
-    names = sorted({key.rsplit("/", 1)[0] for key in arrays} - {"pool"})
-    rows = {name: RowScores(name, "held-out", arrays[f"{name}/stretch"], arrays[f"{name}/kinetic"],
-                            arrays[f"{name}/geometric"]) for name in names}
-    return rows, arrays["pool/kinetic"], arrays["pool/geometric"]
+    stretches, no other figures), and the pool's kinetic and geometric features. A file that is
+    not one (damaged, or missing an array) is a BopBotError naming it."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in saved.files}
+        names = sorted({key.rsplit("/", 1)[0] for key in arrays} - {"pool"})
+        rows = {name: RowScores(name, "held-out", arrays[f"{name}/stretch"], arrays[f"{name}/kinetic"],
+                                arrays[f"{name}/geometric"]) for name in names}
+        return rows, arrays["pool/kinetic"], arrays["pool/geometric"]
+    except KeyError as exc:
+        raise BopBotError(path, f"is not an evaluation's features.npz: it has no array {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise BopBotError(path, f"cannot be read as an evaluation's features.npz ({exc})") from None

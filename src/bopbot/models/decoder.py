@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from ..data.filters import gaussian_filter1d
 
+from ..data.filters import gaussian_filter1d
 from ..data.motion import SMOOTHING_SECONDS, smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS

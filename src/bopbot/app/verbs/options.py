@@ -69,7 +69,9 @@ def sampling_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 2, chosen in docs/sweeps.md; 0: off)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="seconds of new dance (default 10; with --music, the rest of the song up to 60)")
-    parser.add_argument("--gif", action="store_true", help="also write a GIF beside the MP4, for sharing: the last 4 s of your dance, then the new one")
+    parser.add_argument("--gif", action="store_true",
+                        help="also write a GIF beside the MP4, for sharing (continue and skeleton layouts: the last "
+                             "4 s of your dance, then the new one)")
     parser.add_argument("--music", metavar="FILE", default=None,
                         help="dance to this song (any audio or video file with sound) instead of the input's own music")
 
