@@ -107,6 +107,25 @@ def test_our_music_analysis_finds_librosas_beats_on_click_tracks(tmp_path):
         assert len(theirs) > 10 and np.array_equal(theirs, ours), (bpm, theirs, ours)
 
 
+def test_the_analysis_block_by_block_is_the_whole_songs_to_the_bit(tmp_path, monkeypatch):
+    from bopbot.music import onsets
+    from bopbot.music.audio import read_audio
+    from bopbot.music.beats import AUDIO_RATE, HOP
+
+    _click_track(tmp_path / "clicks.wav", 128, 15.0, accents=(1.0, 0.5, 0.7, 0.5), quiet_after=9.0)
+    samples = read_audio(tmp_path / "clicks.wav", AUDIO_RATE, channels=1).mono()
+
+    def analysed():
+        envelope = onsets.onset_strength(samples, AUDIO_RATE, HOP)
+        return envelope, onsets.tempogram(envelope, AUDIO_RATE, HOP), onsets.rms(samples, HOP)
+
+    blocks = analysed()
+    assert len(blocks[0]) > 2 * onsets.BLOCK + 1  # three blocks, the last a part one
+    monkeypatch.setattr(onsets, "BLOCK", 10**9)
+    for part, whole in zip(blocks, analysed()):
+        assert part.dtype == whole.dtype == np.float32 and np.array_equal(part, whole)
+
+
 def test_our_music_analysis_finds_librosas_beats_on_real_songs(data):
     songs = sorted((data / "mocap" / "tang2018").glob("DANCE_*/audio.mp3"))[::9]  # cha-cha, rumba, waltz
     songs += sorted((data / "dance_videos").glob("animatex_dance_*.mp4"))[:2]  # short phone clips' own sound

@@ -33,6 +33,14 @@ N_MELS = 128
 TOP_DB, AMIN = 80.0, 1e-10
 #: The tempo estimate's autocorrelation window (s), prior width (octaves) and fastest tempo (bpm).
 AC_SECONDS, STD_BPM, MAX_TEMPO = 8.0, 1.0, 320.0
+#: Frames of a spectrum, tempogram or loudness computed at a time. Whole, a 3.7-minute song's
+#: windowed frames, spectrum and power were 250 MB of fresh memory in every process that tracks a
+#: song; in blocks they stay small, a third of the page faults and a fifth of `beats.music_beats`'s
+#: CPU gone (0.98 to 0.80 s, median of 5 fresh processes each, alternated). The numbers are the
+#: same to the bit: each frame's FFT and sums as before, the tempogram's mean adding its rows in
+#: the same order, and the mel filters one product over every frame (BLAS orders its sums by the
+#: matrices' shapes).
+BLOCK = 256
 
 
 def _hann(length: int) -> np.ndarray:
@@ -78,9 +86,11 @@ def onset_strength(samples: np.ndarray, rate: int, hop: int) -> np.ndarray:
     from scipy.fft import rfft
 
     samples = np.asarray(samples, dtype=np.float32)
-    spectrum = rfft(_centred_frames(samples, N_FFT, hop) * _hann(N_FFT).astype(np.float32), axis=1)
-    power = np.abs(spectrum) ** 2
-    mel = (power @ mel_filters(rate).T).T  # (bands, frames), float32
+    window, frames = _hann(N_FFT).astype(np.float32), _centred_frames(samples, N_FFT, hop)
+    power = np.empty((len(frames), N_FFT // 2 + 1), dtype=np.float32)
+    for start in range(0, len(frames), BLOCK):  # see BLOCK
+        power[start:start + BLOCK] = np.abs(rfft(frames[start:start + BLOCK] * window, axis=1)) ** 2
+    mel = (power @ mel_filters(rate).T).T  # (bands, frames): one product, whose sums BLAS orders by its shape
     decibels = 10.0 * np.log10(np.maximum(AMIN, mel))
     decibels = np.maximum(decibels, decibels.max() - TOP_DB)
     flux = np.maximum(0.0, decibels[:, 1:] - decibels[:, :-1]).mean(axis=0)
@@ -102,13 +112,17 @@ def tempogram(envelope: np.ndarray, rate: int, hop: int) -> np.ndarray:
     window = int(np.floor(AC_SECONDS * rate / hop))
     count = len(envelope)
     padded = np.pad(np.asarray(envelope, dtype=np.float32), window // 2, mode="linear_ramp", end_values=(0, 0))
-    frames = sliding_window_view(padded, window)[:count] * _hann(window).astype(np.float32)
+    frames, taper = sliding_window_view(padded, window)[:count], _hann(window).astype(np.float32)
     size = next_fast_len(2 * window - 1, real=True)
-    spectrum = rfft(frames, n=size, axis=1)
-    autocorrelation = irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=size, axis=1)[:, :window]
-    peak = np.abs(autocorrelation).max(axis=1, keepdims=True)
-    tiny = np.finfo(autocorrelation.dtype).tiny
-    return np.where(peak < tiny, autocorrelation, autocorrelation / np.where(peak < tiny, 1.0, peak)).mean(axis=0)
+    tiny = np.finfo(np.float32).tiny
+    total = np.zeros((1, window), dtype=np.float32)
+    for start in range(0, count, BLOCK):  # block by block: see BLOCK
+        spectrum = rfft(frames[start:start + BLOCK] * taper, n=size, axis=1)
+        autocorrelation = irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=size, axis=1)[:, :window]
+        peak = np.abs(autocorrelation).max(axis=1, keepdims=True)
+        normalised = np.where(peak < tiny, autocorrelation, autocorrelation / np.where(peak < tiny, 1.0, peak))
+        total = np.add.reduce(np.concatenate([total, normalised]), axis=0, keepdims=True)  # row after row, as one mean adds them
+    return total[0] / count
 
 
 def tempo_of(tempogram: np.ndarray, rate: int, hop: int, start_bpm: float = 120.0) -> float:
@@ -124,4 +138,5 @@ def tempo_of(tempogram: np.ndarray, rate: int, hop: int, start_bpm: float = 120.
 def rms(samples: np.ndarray, hop: int, length: int = N_FFT) -> np.ndarray:
     """The root mean square of each centred frame, as `librosa.feature.rms(y=samples, hop_length=hop)[0]`."""
     frames = _centred_frames(np.asarray(samples, dtype=np.float32), length, hop)
-    return np.sqrt(np.mean(np.abs(frames) ** 2, axis=1, dtype=np.float32))
+    return np.concatenate([np.sqrt(np.mean(np.abs(frames[start:start + BLOCK]) ** 2, axis=1, dtype=np.float32))
+                           for start in range(0, len(frames), BLOCK)] or [np.zeros(0, dtype=np.float32)])
