@@ -309,6 +309,30 @@ def _audio_seconds(path: Path) -> float:
         return float(stream.duration * stream.time_base)
 
 
+def test_sound_encoded_ahead_is_the_same_file_and_a_wrong_length_is_caught(click, tmp_path):
+    from bopbot.choreography.render import AudioPiece, Mp4Writer
+
+    song, _ = click
+    pieces = [AudioPiece(None, 0.0, 1.0), AudioPiece(song, 2.0)]
+    frames = [np.full((64, 96, 3), shade, np.uint8) for shade in range(0, 250, 5)]
+
+    def written(name: str, ahead_frames: int | None) -> Path:
+        writer = Mp4Writer(tmp_path / name, 20.0, (96, 64), [None, song])
+        if ahead_frames is not None:
+            writer.sound_ahead(pieces, ahead_frames)  # while the frames are still to come
+        for frame in frames:
+            writer.add(frame)
+        writer.close(pieces)
+        return tmp_path / name
+
+    at_close, ahead = written("at_close.mp4", None), written("ahead.mp4", len(frames))
+    assert _audio_seconds(ahead) == pytest.approx(len(frames) / 20.0, abs=0.05)
+    assert ahead.read_bytes() == at_close.read_bytes()
+    with pytest.raises(RuntimeError, match="encoded for 40 frames"):
+        written("wrong.mp4", 40)
+    assert not (tmp_path / "wrong.mp4").exists() and not list(tmp_path.glob(".tmp-*"))
+
+
 @pytest.mark.parametrize("generator", ["gpt2", "gpt2-music"])
 def test_dance_to_a_click_track_puts_the_dancers_stops_on_the_clicks(fixtures, tiny_model, click, tmp_path, capsys,
                                                                       generator):

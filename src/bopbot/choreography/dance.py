@@ -272,6 +272,11 @@ class BegunVideo:
         """The next frame after the clip's part."""
         self._encoder.put(image)
 
+    def sound_ahead(self, audio: list[AudioPiece], frames: int) -> None:
+        """Encode the soundtrack `audio` of the whole video, `frames` long, while its last frames are made
+        (`Mp4Writer.sound_ahead`)."""
+        self._video.sound_ahead(audio, frames)
+
     def close(self, audio: list[AudioPiece]) -> int:
         """Finish the video (and the GIF) with the soundtrack `audio`; the number of frames written."""
         try:
@@ -354,6 +359,7 @@ class Dance:
         if begun is not None:
             try:
                 begun.end_clip(len(self.user.sequence.keypoints))
+                begun.sound_ahead(self.audio, len(self.user.sequence.keypoints) + len(self.new.keypoints))
                 for frame in tqdm(new_dancer_frames(self.user, self.new.keypoints), desc="dancing", unit="frame",
                                   disable=not progress, leave=False):
                     begun.add(frame)
