@@ -139,4 +139,4 @@ def rms(samples: np.ndarray, hop: int, length: int = N_FFT) -> np.ndarray:
     """The root mean square of each centred frame, as `librosa.feature.rms(y=samples, hop_length=hop)[0]`."""
     frames = _centred_frames(np.asarray(samples, dtype=np.float32), length, hop)
     return np.concatenate([np.sqrt(np.mean(np.abs(frames[start:start + BLOCK]) ** 2, axis=1, dtype=np.float32))
-                           for start in range(0, len(frames), BLOCK)] or [np.zeros(0, dtype=np.float32)])
+                           for start in range(0, len(frames), BLOCK)])  # never empty: padding makes one frame at least
