@@ -147,3 +147,27 @@ def test_a_validation_split_far_from_the_asked_fraction_is_said(small_corpus, ti
     assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--steps", "2", "--batch-size", "2",
                  "-q"]) == 0
     assert "validation split" not in capsys.readouterr().err
+
+
+def test_the_learning_rate_given_reaches_the_decoder_and_the_travel_model(small_corpus, tiny_model, tmp_path, capsys):
+    """`--learning-rate` steers every training it is given to (it once reached only the GPT-2's): the
+    same two steps at another rate give other weights, at the same rate the same ones; an option a
+    training does not read is refused before any work."""
+    def weights(kind: str, *rate: str) -> dict:
+        folder = tmp_path / f"{kind}{'-'.join(rate)}-{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(tiny_model, folder)
+        assert main(["train", str(small_corpus), "--model", str(folder), f"--{kind}", "--steps", "2",
+                     "--batch-size", "4", "-q", *rate]) == 0
+        return load_file(folder / ("decoder.safetensors" if kind == "decoder" else "travel.safetensors"))
+
+    for kind in ("decoder", "travel"):
+        default, again, other = weights(kind), weights(kind), weights(kind, "--learning-rate", "0.05")
+        assert all(torch.equal(default[name], again[name]) for name in default)
+        assert any(not torch.allclose(default[name], other[name]) for name in default), kind
+    capsys.readouterr()
+    folder = tmp_path / "untouched"
+    shutil.copytree(tiny_model, folder)
+    assert main(["train", str(small_corpus), "--model", str(folder), "--travel", "--eval-every", "5"]) == 1
+    assert capsys.readouterr().err.strip() == ("bopbot: error: --eval-every: not used in training the travel model; "
+                                               "leave it out")
+    assert sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in tiny_model.iterdir())

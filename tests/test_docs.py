@@ -68,3 +68,20 @@ def test_each_docs_page_exists_and_is_not_empty(page):
     path = DOCS / f"{page}.md"
     assert path.is_file(), f"docs/{page}.md is missing"
     assert path.read_text(encoding="utf-8").strip(), f"docs/{page}.md is empty"
+
+
+def test_every_option_of_every_verb_is_in_the_command_line_page():
+    """The README sends readers to docs/command-line.md for "every verb and option": an option added
+    to a verb and not to that page fails here (any one of its spellings, `-o` or `--output`, will do)."""
+    import argparse
+
+    from bopbot.app.cli import VERBS, build_parser
+
+    page = (DOCS / "command-line.md").read_text(encoding="utf-8")
+    written = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", page))
+    verbs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(verbs) == set(VERBS)
+    missing = [f"bopbot {name} {'/'.join(action.option_strings)}"
+               for name, verb in verbs.items() for action in verb._actions
+               if action.option_strings and action.dest != "help" and not written & set(action.option_strings)]
+    assert not missing, "not in docs/command-line.md:\n" + "\n".join(missing)

@@ -47,7 +47,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="train the travel model (where the dancer goes, read from the poses) instead")
     parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
     parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
-    parser.add_argument("--learning-rate", type=float, default=settings.learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help=f"AdamW's peak learning rate (default: GPT-2 {settings.learning_rate:g}, the others their own)")
     parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
     parser.add_argument("--n-layer", type=int, default=size.n_layer)
     parser.add_argument("--n-head", type=int, default=size.n_head)
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if args.travel and args.decoder:
         raise BopBotError(None, "--decoder and --travel are two trainings: run one, then the other")
+    _refuse_unused_options(args)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.decoder or args.generator not in ("gpt2", "gpt2-music")):
         raise BopBotError(None, "only the GPT-2 trains in many processes (torchrun); train the others in one")
     # one run at a time in a model folder (under torchrun, the main process holds it for all)
@@ -88,6 +90,24 @@ def run(args: argparse.Namespace) -> int:
         return _train_gpt2(args)
 
 
+#: The options, without a default of their own here, that a training does not read: given, they are
+#: refused rather than silently ignored.
+UNUSED = {"decoder": ("eval_every",), "travel": ("eval_every",),
+          "baseline": ("steps", "batch_size", "learning_rate", "eval_every")}
+
+
+def _refuse_unused_options(args: argparse.Namespace) -> None:
+    if args.decoder or args.travel:
+        training, what = ("decoder", "the word decoder") if args.decoder else ("travel", "the travel model")
+    elif args.generator not in ("gpt2", "gpt2-music", "lstm"):
+        training, what = "baseline", f"the {args.generator} baseline"
+    else:
+        return
+    given = [f"--{name.replace('_', '-')}" for name in UNUSED[training] if getattr(args, name) is not None]
+    if given:
+        raise BopBotError(None, f"{', '.join(given)}: not used in training {what}; leave {'it' if len(given) == 1 else 'them'} out")
+
+
 def _train_gpt2(args: argparse.Namespace) -> int:
     from ...models.language_model import GPT2Size
     from ...models.model_folder import update_pipeline_info
@@ -97,7 +117,7 @@ def _train_gpt2(args: argparse.Namespace) -> int:
     defaults = TrainSettings()
     settings = TrainSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
-        learning_rate=args.learning_rate, eval_every=args.eval_every or defaults.eval_every,
+        learning_rate=args.learning_rate or defaults.learning_rate, eval_every=args.eval_every or defaults.eval_every,
         validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
     music = args.generator == "gpt2-music"
@@ -119,8 +139,8 @@ def _train_lstm(args: argparse.Namespace) -> int:
     defaults = LSTMSettings()
     settings = LSTMSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
-        eval_every=args.eval_every or defaults.eval_every, validation_fraction=args.validation_fraction, seed=args.seed,
-        device=args.device,
+        learning_rate=args.learning_rate or defaults.learning_rate, eval_every=args.eval_every or defaults.eval_every,
+        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
     )
     report = train_lstm(args.corpus, args.model, settings=settings, progress=show_progress(args))
     update_pipeline_info(args.model, lstm=vars(report))
@@ -135,6 +155,7 @@ def _train_travel(args: argparse.Namespace) -> int:
 
     defaults = TravelSettings()
     settings = TravelSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+                              learning_rate=args.learning_rate or defaults.learning_rate,
                               validation_fraction=args.validation_fraction, seed=args.seed)
     report = train_travel(args.corpus, args.model, settings, progress=show_progress(args))
     update_pipeline_info(args.model, travel=vars(report))
@@ -150,6 +171,7 @@ def _train_decoder(args: argparse.Namespace) -> int:
 
     defaults = DecoderSettings()
     settings = DecoderSettings(steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
+                               learning_rate=args.learning_rate or defaults.learning_rate,
                                validation_fraction=args.validation_fraction, seed=args.seed)
     report = train_decoder(args.corpus, args.model, settings, progress=show_progress(args))
     update_pipeline_info(args.model, decoder=vars(report))
