@@ -311,6 +311,32 @@ def test_any_number_is_checked_before_the_work(tmp_path, capsys, option, value):
     assert option in lines[0] or "missing.bvh" in lines[0] or "no-corpus" in lines[0] or "no-model" in lines[0], lines
 
 
+@pytest.mark.parametrize("generator, options, named", [
+    ("nearest", ["--temperature", "0.5"], "--temperature: the nearest generator does not read it"),
+    ("lstm", ["--top-k", "5", "--echo", "3"], "--top-k, --echo: the lstm generator does not read them"),
+    ("ngram", ["--top-p", "0.9"], "--top-p: the ngram generator does not read it"),
+    ("gpt2", ["--force"], "--force lets --export write into a folder that holds files")])
+def test_an_option_the_dance_would_not_read_is_refused(tmp_path, capsys, generator, options, named):
+    """Given where it would be ignored (a sampling option to a generator that does not read it,
+    `--force` without `--export`), an option is one line before any work, not a dance that silently
+    differs from what was asked."""
+    take = _dancer(tmp_path / "take.npy")
+    _one_line(capsys, _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--generator", generator,
+                              *options]), 1, named)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_sampling_options_not_given_are_the_samplings_defaults():
+    from bopbot.app.cli import build_parser
+    from bopbot.app.verbs.options import sampling_options
+    from bopbot.models.sampling import Sampling
+
+    args = build_parser("dance").parse_args(["dance", "in.mp4", "-o", "out.mp4", "--seed", "4"])
+    assert sampling_options(args) == Sampling(seed=4)
+    args = build_parser("dance").parse_args(["dance", "in.mp4", "-o", "out.mp4", "--top-k", "7", "--echo", "0"])
+    assert sampling_options(args) == Sampling(top_k=7, echo=0.0)
+
+
 # -- writing: a folder that cannot be made, a full disk ----------------------------------------
 
 def test_an_output_that_cannot_be_written_is_said_before_the_work(tmp_path, capsys):

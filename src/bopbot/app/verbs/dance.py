@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     sampling = sampling_options(args)
     if args.music_from_start and not args.music:
         raise BopBotError(None, "--music-from-start says when a song starts: give the song with --music FILE")
+    if args.force and not args.export:
+        raise BopBotError(None, "--force lets --export write into a folder that holds files: give --export KIND DIR")
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
     is_video = kind_of(Path(args.input)) == "video"

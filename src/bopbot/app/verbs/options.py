@@ -59,13 +59,14 @@ def sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
                              "lstm, or a baseline: random, ngram, nearest")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    parser.add_argument("--top-k", type=int, default=0, help="sample from the K likeliest words (0: all)")
-    parser.add_argument("--top-p", type=float, default=1.0,
-                        help="nucleus sampling mass (default 1.0: the whole distribution; see docs/sweeps.md)")
+    # None where not given, so that an option the generator does not read is refused (`sampling_options`)
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-k", type=int, default=None, help="GPT-2s: sample from the K likeliest words (default 0: all)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="GPT-2s: nucleus sampling mass (default 1.0: the whole distribution; see docs/sweeps.md)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable dance")
-    parser.add_argument("--echo", type=float, default=2.0,
-                        help="favour the user's own pose words by this many nats, fading over the first seconds "
+    parser.add_argument("--echo", type=float, default=None,
+                        help="GPT-2s: favour the user's own pose words by this many nats, fading over the first seconds "
                              "(default 2, chosen in docs/sweeps.md; 0: off)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="seconds of new dance (default 10; with --music, the rest of the song up to 60)")
@@ -76,10 +77,25 @@ def sampling_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dance to this song (any audio or video file with sound) instead of the input's own music")
 
 
+#: The sampling options each generator reads, beside --seed: the GPT-2s every one; the LSTM, `random`
+#: and `ngram` the temperature; `nearest` (which continues a training dance) none.
+READS = {"gpt2": ("temperature", "top_k", "top_p", "echo"), "gpt2-music": ("temperature", "top_k", "top_p", "echo"),
+         "lstm": ("temperature",), "random": ("temperature",), "ngram": ("temperature",), "nearest": ()}
+
+
 def sampling_options(args: argparse.Namespace):
+    """The `Sampling` the options ask for (its defaults where not given); an option the generator does
+    not read is refused rather than silently ignored."""
+    from ...errors import BopBotError
     from ...models.sampling import Sampling
 
-    sampling = Sampling(args.temperature, args.top_k, args.top_p, args.seed, args.echo)
+    given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "echo")
+             if getattr(args, name) is not None}
+    unread = [f"--{name.replace('_', '-')}" for name in given if name not in READS[args.generator]]
+    if unread:
+        raise BopBotError(None, f"{', '.join(unread)}: the {args.generator} generator does not read "
+                                f"{'it' if len(unread) == 1 else 'them'}; leave {'it' if len(unread) == 1 else 'them'} out")
+    sampling = Sampling(seed=args.seed, **given)
     sampling.check()
     if args.music is not None:
         from ...music.audio import check_music
