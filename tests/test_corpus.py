@@ -171,3 +171,23 @@ def test_a_damaged_shard_is_named_when_read_and_redone_on_the_next_run(fixtures,
         rerun = subprocess.run(command, capture_output=True, text=True)
         assert rerun.returncode == 0 and "1 input(s) extracted now" in rerun.stdout, rerun.stdout
         assert shard.read_bytes() == whole
+
+
+def test_camera_options_for_one_2d_dance_are_said_to_do_nothing(openpose_dances, tmp_path, capsys):
+    """`--yaws`, `--mirror`, `--follow` and `--facing` film 3D motion capture: given for one OpenPose
+    dance they change nothing, and a warning says so; for a BVH take they film it, silently."""
+    from bopbot.app.cli import main
+    from bopbot.data.pose_sequence import PoseSequence
+
+    dance = openpose_dances / "60_01"
+    assert main(["extract", str(dance), "-o", str(tmp_path / "plain.npz"), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["extract", str(dance), "-o", str(tmp_path / "asked.npz"), "--yaws", "0,90", "--mirror", "-q"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert warned == [f"bopbot: warning: {dance}: a 2D dance, read as filmed: --yaws, --mirror film 3D motion "
+                      "capture only"]
+    plain, asked = PoseSequence.load(tmp_path / "plain.npz"), PoseSequence.load(tmp_path / "asked.npz")
+    assert np.array_equal(plain.keypoints, asked.keypoints)
+    take = Path(__file__).parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
+    assert main(["extract", str(take), "-o", str(tmp_path / "take.npz"), "--yaws", "0,90", "--mirror", "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
             raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
+        _warn_of_cameras_for_2d(inputs[0], args)
         sequences = extract(inputs[0], options, progress=show_progress(args))
         sequences[0].save(output)
         views = f" (first of {len(sequences)} camera views; give a folder to keep them all)" if len(sequences) > 1 else ""
@@ -79,6 +80,19 @@ def run(args: argparse.Namespace) -> int:
     report = build_corpus(inputs, output, options, jobs=args.jobs, progress=show_progress(args), ray=args.ray)
     _print_summary(output, report)
     return EXIT_PARTIAL if report.failed else 0
+
+
+def _warn_of_cameras_for_2d(path: Path, args: argparse.Namespace) -> None:
+    """The camera options film 3D motion capture: given for one 2D input, they are said to do nothing.
+    (In a corpus of mixed inputs they apply to the 3D ones, as they should.)"""
+    import warnings
+
+    from ...ingest.extract import kind_of
+
+    given = [name for name, value in (("--yaws", args.yaws != (0.0,)), ("--mirror", args.mirror),
+                                      ("--follow", args.follow), ("--facing", args.facing is not None)) if value]
+    if given and kind_of(path) in ("video", "openpose", "openpose-frame"):
+        warnings.warn(f"{path}: a 2D dance, read as filmed: {', '.join(given)} film 3D motion capture only")
 
 
 def _print_summary(output: Path, report) -> None:
