@@ -20,7 +20,8 @@ def frames(small_corpus) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fitted(small_corpus) -> tuple[PoseVocabulary, object]:
     vocabulary = PoseVocabulary(k=128, seed=0)
-    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 5000))
+    with pytest.warns(UserWarning, match="frames for 128 words: k-means places its words better with 39 frames a word"):
+        report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 5000))  # the small corpus
     return vocabulary, report
 
 
@@ -59,7 +60,8 @@ def test_missing_joints_are_matched_on_the_joints_present(fitted, frames):
 
 def test_training_sample_is_capped_and_streamed(small_corpus):
     vocabulary = PoseVocabulary(k=32, max_training_frames=400)
-    report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 100))
+    with pytest.warns(UserWarning, match="400 frames for 32 words"):  # the cap asked for is said to be small
+        report = vocabulary.fit(lambda: chunked(Corpus(small_corpus).frame_chunks(), 100))
     assert report.training_frames == 400 and report.frames > 10 * 400
 
 
