@@ -86,6 +86,7 @@ bench: install
 	$(PY) benchmarks/vocabulary.py
 	$(PY) benchmarks/generation.py
 	$(PY) benchmarks/dance.py
+	$(PY) benchmarks/music_cost.py
 
 clean:
 	rm -rf $(VENV) corpus build bopbot-demo
