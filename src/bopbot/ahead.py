@@ -8,6 +8,12 @@ bare MediaPipe's throughput, decoding included, against 0.78x decoding first). T
 bounded, so a fast producer holds at most `depth` items; an exception in the thread is raised in
 the caller where that item would have come; a caller that stops early stops the thread and closes
 the iterator (a video file is closed at once).
+
+Every such thread is a daemon, so a run that ends never waits on one; but Python kills a daemon
+thread mid-call when the interpreter finalises, and one killed inside OpenCV or PyAV aborts the
+whole process ("terminate called without an active exception", exit -6: an interrupted dance did
+so where its drawing thread was left running). So each live thread is listed with how to stop it,
+and `stop_all` ends them before the interpreter does (`cli.main` calls it as a verb ends).
 """
 
 from __future__ import annotations
@@ -21,6 +27,33 @@ from typing import Callable, Iterable, Iterator, TypeVar
 T = TypeVar("T")
 
 _END = object()
+
+#: The threads working ahead or behind now, each with what stops it.
+_LIVE: dict[threading.Thread, Callable[[], None]] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def _started(thread: threading.Thread, stop: Callable[[], None]) -> None:
+    with _LIVE_LOCK:
+        _LIVE[thread] = stop
+    thread.start()
+
+
+def _ended() -> None:
+    """Said by a listed thread as it ends."""
+    with _LIVE_LOCK:
+        _LIVE.pop(threading.current_thread(), None)
+
+
+def stop_all(timeout: float = 10.0) -> None:
+    """Stop every thread still working ahead or behind, and wait (up to `timeout` s each) until
+    each has left the item it was on: afterwards none is inside a library's code."""
+    with _LIVE_LOCK:
+        live = list(_LIVE.items())
+    for _, stop in live:
+        stop()
+    for thread, _ in live:
+        thread.join(timeout)
 
 
 def read_ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:
@@ -51,9 +84,10 @@ def read_ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+            _ended()
 
     thread = threading.Thread(target=produce, name="bopbot-read-ahead", daemon=True)
-    thread.start()
+    _started(thread, stop.set)
     try:
         while True:
             item, error = waiting.get()
@@ -83,7 +117,7 @@ class Behind:
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bopbot-behind", daemon=True)
-        self._thread.start()
+        _started(self._thread, self._abandon)
 
     def _run(self) -> None:
         if self._low_priority:
@@ -98,6 +132,7 @@ class Behind:
             self._error = exc
         finally:
             self._stop.set()
+            _ended()
 
     def put(self, item: T) -> None:
         """Queue `item` for the thread (blocking while `depth` wait); raises the thread's error."""
@@ -117,10 +152,13 @@ class Behind:
 
     def stop(self) -> None:
         """Abandon the items left and wait for the thread to end (its error, if any, is dropped)."""
+        self._abandon()
+        self._thread.join()
+
+    def _abandon(self) -> None:
         self._stop.set()
         with contextlib.suppress(queue.Full):
             self._waiting.put_nowait(_END)
-        self._thread.join()
 
     def _raise(self, otherwise: str | None) -> None:
         if self._error is not None:
