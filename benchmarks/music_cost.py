@@ -53,7 +53,7 @@ def main() -> None:
         raise SystemExit(f"{SONG}: the benchmark's song is missing (../shared/data)")
     silent = silent_copy(make_clip())
     quiet = BOPBOT + ["dance", str(silent), "-o", "quiet.mp4", "--seconds", "10"]
-    song = quiet[:-3] + ["song.mp4", "--seconds", "10", "--music", str(SONG)]
+    song = BOPBOT + ["dance", str(silent), "-o", "song.mp4", "--seconds", "10", "--music", str(SONG)]
     times: dict[str, list[float]] = {"quiet": [], "song": []}
     with tempfile.TemporaryDirectory() as folder:
         for pair in range(args.pairs):

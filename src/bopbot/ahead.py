@@ -13,11 +13,13 @@ Every such thread is a daemon, so a run that ends never waits on one; but Python
 thread mid-call when the interpreter finalises, and one killed inside OpenCV or PyAV aborts the
 whole process ("terminate called without an active exception", exit -6: an interrupted dance did
 so where its drawing thread was left running). So each live thread is listed with how to stop it,
-and `stop_all` ends them before the interpreter does (`cli.main` calls it as a verb ends).
+and `stop_all`, run at exit (before Python stops its daemon threads), ends them first: for the
+command line, the page and a program using the Python API alike.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -54,6 +56,9 @@ def stop_all(timeout: float = 10.0) -> None:
         stop()
     for thread, _ in live:
         thread.join(timeout)
+
+
+atexit.register(stop_all)
 
 
 def read_ahead(items: Iterable[T], depth: int = 8) -> Iterator[T]:

@@ -12,7 +12,6 @@ import os
 import sys
 import warnings
 
-from ..ahead import stop_all
 from ..errors import BopBotError, os_error, shown
 from ..files import made_folders, remove_made_folders
 from .verbs import dance, demo, evaluate, extract, serve, tokens, train, vocab
@@ -107,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         else:
             code = _fail(f"unexpected {type(exc).__name__}: {shown(exc)} (set BOPBOT_DEBUG=1 for the traceback)")
-    finally:  # no thread left inside OpenCV or PyAV when the interpreter ends (`ahead`)
-        stop_all()
     if code == EXIT_BAD_INPUT:
         remove_made_folders()
     return code

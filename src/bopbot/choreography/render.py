@@ -47,7 +47,8 @@ X264_OPTIONS = {"crf": "22", "preset": "superfast"}
 #: on the critical path at the end of a dance; the fast coder takes 0.12 to 0.24 s for files of the
 #: same size, and its waveform is closer to the source (38.7 against 28.4 dB SNR on the clip, 37.2
 #: against 33.5 dB on the song; two timings each, measured once on 2026-12-07, not a benchmark).
-#: A phone clip's `continue` video now encodes its sound while its last frames are made (`sound_ahead`).
+#: (A phone clip's `continue` video encodes its sound while its last frames are made, off that
+#: path: `Mp4Writer.sound_ahead`.)
 AAC_OPTIONS = {"aac_coder": "fast"}
 
 SHIFT = 4  # sub-pixel bits for OpenCV drawing
