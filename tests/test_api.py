@@ -58,6 +58,16 @@ def test_a_song_that_is_no_song_is_one_error_before_any_work(dancer, tmp_path):
         dancer.dance(None, seconds=2, music_from_start=True)
 
 
+def test_a_bad_argument_is_named_as_python_calls_it(dancer):
+    """The API's refusals speak of its keywords, not of the command line's --options."""
+    for keywords, message in (({"seconds": -1}, "seconds must be above 0, got -1"),
+                              ({"layout": "bogus"}, "the layout must be one of "),
+                              ({"temperature": 0}, "the temperature must be above 0, got 0")):
+        with pytest.raises(BopBotError, match=re.escape(message)) as raised:
+            dancer.dance(None, **{"seconds": 2, **keywords})
+        assert "--" not in str(raised.value)
+
+
 def test_the_command_line_dances_what_python_dances(dancer, tmp_path, capsys):
     """`bopbot dance` is the API: the same input and seed give the same new poses either way."""
     user = dancer.dance(None, seconds=1, seed=0).user

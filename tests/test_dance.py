@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,6 +111,17 @@ def test_tokens_prints_the_sentence_and_sets_the_primer(fixtures, tiny_model, ca
 
 
 def test_demo_continues_the_primer(fixtures, tiny_model, tmp_path, capsys):
+    """The demo dances on from the primer `tokens --set-primer` stores; without one, it says both
+    ways on (the demo takes no input of its own to continue)."""
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    info = json.loads((bare / "bopbot.json").read_text())
+    info.pop("primer", None)
+    (bare / "bopbot.json").write_text(json.dumps(info))
+    assert main(["demo", "-o", str(tmp_path / "none"), "--model", str(bare), "--seconds", "2"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"bopbot: error: {bare}: the model has no primer dance to continue: dance from your own input with "
+        f"`bopbot dance INPUT --model {bare}`, or store one with `bopbot tokens INPUT --model {bare} --set-primer`")
     primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"
     assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
     assert main(["demo", "-o", str(tmp_path / "show"), "--model", str(tiny_model), "--seconds", "2"]) == 0

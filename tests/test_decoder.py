@@ -171,3 +171,15 @@ def test_the_learning_rate_given_reaches_the_decoder_and_the_travel_model(small_
     assert capsys.readouterr().err.strip() == ("bopbot: error: --eval-every: not used in training the travel model; "
                                                "leave it out")
     assert sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in tiny_model.iterdir())
+
+
+def test_trains_help_gives_each_trainings_own_defaults():
+    """`bopbot train --help` names the LSTM's, the decoder's and the travel model's defaults without
+    importing torch to read them: they must be the ones those trainings use."""
+    from bopbot.app.verbs.train import OTHER_DEFAULTS
+    from bopbot.models.lstm import LSTMSettings
+    from bopbot.models.train_travel import TravelSettings
+
+    settings = {"LSTM": LSTMSettings(), "--decoder": DecoderSettings(), "--travel": TravelSettings()}
+    for name, by_training in OTHER_DEFAULTS.items():
+        assert by_training == {who: getattr(settings[who], name) for who in settings}, name

@@ -116,7 +116,7 @@ def test_a_danced_clip_is_handed_over_as_json_pngs_and_a_skeleton_video(puppet_v
 def test_a_bad_export_is_one_line_before_any_work(fixtures, tmp_path):
     clip = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
     (tmp_path / "a_file").write_text("in the way")
-    for export, message in ((["bogus", str(tmp_path / "d")], "--export KIND must be one of openpose, "),
+    for export, message in ((["bogus", str(tmp_path / "d")], "the export kind must be one of openpose, "),
                             (["openpose", str(tmp_path / "a_file")], "a_file: --export writes into a folder")):
         run = subprocess.run(BOPBOT + ["dance", clip, "-o", str(tmp_path / "x.mp4"), "--export", *export],
                              capture_output=True, text=True, timeout=120)

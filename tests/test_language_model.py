@@ -94,6 +94,10 @@ def test_training_lowers_validation_loss_and_resumes(tiny_model, small_corpus, t
     resumed = train(small_corpus, tmp_path, size, TrainSettings(steps=40, eval_every=10, batch_size=8), progress=False)
     assert json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == 40
     assert resumed.validation_loss < first.validation_loss
+    exported = (tmp_path / "model.safetensors").read_bytes()
+    with pytest.raises(BopBotError, match="already trained 40 steps, past the 20 asked for: give --steps above 40"):
+        train(small_corpus, tmp_path, size, TrainSettings(steps=20, eval_every=10, batch_size=8), progress=False)
+    assert (tmp_path / "model.safetensors").read_bytes() == exported  # refused before any work
     saved = {p.name for p in tmp_path.rglob("*")}
     assert {"model.safetensors", "optimizer.safetensors", "tokenizer.json"} <= saved
     assert not [name for name in saved if name.endswith((".bin", ".pt", ".pkl"))]

@@ -41,6 +41,8 @@ def test_training_lowers_losses_and_resumes(trained):
 def test_resuming_with_another_size_is_refused(trained, small_corpus):
     with pytest.raises(BopBotError, match="another size"):
         train_lstm(small_corpus, trained[0], LSTMSize(hidden=16, layers=1, mixtures=2), tiny_settings(50), progress=False)
+    with pytest.raises(BopBotError, match="already trained 40 steps, past the 20 asked for"):
+        train_lstm(small_corpus, trained[0], TINY, tiny_settings(20), progress=False)
 
 
 def test_saved_as_safetensors_and_json_only(trained):

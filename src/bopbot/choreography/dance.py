@@ -52,7 +52,7 @@ def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = Fa
     exports = dict(exports or {})
     for kind, folder in exports.items():
         if kind not in EXPORTS:
-            raise BopBotError(None, f"--export KIND must be one of {', '.join(EXPORTS)}, got {kind!r}")
+            raise BopBotError(None, f"the export kind must be one of {', '.join(EXPORTS)}, got {kind!r}")
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise BopBotError(folder, "--export writes into a folder, and this is a file")
@@ -311,9 +311,9 @@ class Dance:
                  sampling: Sampling = Sampling(), layout: str = "continue", song: str | os.PathLike | None = None,
                  song_from_start: bool = False):
         if layout not in LAYOUTS:
-            raise BopBotError(None, f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+            raise BopBotError(None, f"the layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
         if seconds is not None and not seconds > 0:
-            raise BopBotError(None, f"--seconds must be above 0, got {seconds:g}")
+            raise BopBotError(None, f"seconds must be above 0, got {seconds:g}")
         sampling.check()
         self.model, self.user, self.seconds, self.sampling, self.layout = model, user, seconds, sampling, layout
         self.song = song

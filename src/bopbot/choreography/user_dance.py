@@ -106,7 +106,9 @@ def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
     primer = read_pipeline_info(folder).get("primer")
     words = primer.get("words") if isinstance(primer, dict) else None
     if not words:
-        raise BopBotError(folder, "the model has no primer dance; give an INPUT to continue")
+        raise BopBotError(folder, "the model has no primer dance to continue: dance from your own input with "
+                                  f"`bopbot dance INPUT --model {folder}`, or store one with "
+                                  f"`bopbot tokens INPUT --model {folder} --set-primer`")
     vocabulary = PoseVocabulary.load(folder)
     try:
         ids = vocabulary.ids_of(words.split())

@@ -58,7 +58,8 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
 from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
-from .training import is_validation, load_optimizer_state, save_checkpoint, training_device, warn_if_lopsided
+from .training import (is_validation, load_optimizer_state, resumable_checkpoint, save_checkpoint, training_device,
+                       warn_if_lopsided)
 
 WEIGHTS = "lstm.safetensors"
 DESCRIPTION = "lstm.json"
@@ -251,6 +252,8 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
                settings: LSTMSettings = LSTMSettings(), progress: bool = True) -> LSTMReport:
     """Train (or resume training) the pose LSTM on the corpus; save it into `model_folder`."""
     model_folder = Path(model_folder)
+    checkpoint = model_folder / CHECKPOINT
+    resuming = resumable_checkpoint(checkpoint, asdict(size), settings.steps, "an LSTM")  # before the corpus is read
     train_frames, validation_frames = _read_splits(Corpus(corpus_folder), settings.validation_fraction, settings.seed)
     mean, std = _statistics(train_frames)
     for frames in (train_frames, validation_frames):
@@ -262,12 +265,8 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
     model.std.copy_(torch.from_numpy(std))
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.0)
-    checkpoint = model_folder / CHECKPOINT
     state = {"step": 0, "size": asdict(size), "settings": asdict(settings), "seconds": 0.0, "frames": 0}
-    if (checkpoint / "state.json").is_file():
-        saved = json.loads((checkpoint / "state.json").read_text())
-        if saved["size"] != asdict(size):
-            raise BopBotError(checkpoint, f"holds an LSTM of another size {saved['size']}; remove it to start over")
+    if resuming:
         state = _load_checkpoint(checkpoint, model, optimizer)
         state["settings"] = asdict(settings)
     window = settings.window

@@ -51,13 +51,13 @@ class Sampling:
 
     def check(self) -> None:
         if not self.temperature > 0:
-            raise BopBotError(None, f"--temperature must be above 0, got {self.temperature}")
+            raise BopBotError(None, f"the temperature must be above 0, got {self.temperature}")
         if not (self.echo >= 0 and self.echo_seconds > 0):
-            raise BopBotError(None, f"--echo must be 0 or more and its fade above 0 s, got {self.echo}, {self.echo_seconds}")
+            raise BopBotError(None, f"the echo must be 0 or more and its fade above 0 s, got {self.echo}, {self.echo_seconds}")
         if self.top_k < 0:
-            raise BopBotError(None, f"--top-k must be 0 (off) or more, got {self.top_k}")
+            raise BopBotError(None, f"top-k must be 0 (off) or more, got {self.top_k}")
         if not 0 < self.top_p <= 1:
-            raise BopBotError(None, f"--top-p must be in (0, 1], got {self.top_p}")
+            raise BopBotError(None, f"top-p must be in (0, 1], got {self.top_p}")
         if not self.max_copy_seconds > 0:
             raise BopBotError(None, f"the longest copy of the context must be above 0 s, got {self.max_copy_seconds}")
         if self.played_rates is not None and not all(np.isfinite(r) and r > 0 for r in self.played_rates):

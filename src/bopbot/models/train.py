@@ -39,6 +39,7 @@ from .training import (
     leave_world,
     load_optimizer_state,
     mean_over_world,
+    resumable_checkpoint,
     save_checkpoint,
     start_world,
     wait_for_world,
@@ -196,23 +197,6 @@ def _load_checkpoint(folder: Path, model, optimizer) -> dict:
     return load_optimizer_state(folder, optimizer, next(model.parameters()).device)
 
 
-def _check_checkpoint(checkpoint: Path, size: GPT2Size) -> bool:
-    """Whether there is a checkpoint to resume; it must be readable and of the model's `size`."""
-    state_file = checkpoint / "state.json"
-    if not state_file.is_file():
-        return False
-    try:
-        saved = json.loads(state_file.read_text(encoding="utf-8"))
-        saved_size = saved["size"]
-        int(saved["step"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BopBotError(state_file, f"damaged checkpoint state ({type(exc).__name__}); remove the checkpoint "
-                                      "to start over") from None
-    if saved_size != size.to_json():
-        raise BopBotError(checkpoint, f"holds a model of another size {saved_size}; remove it to start over")
-    return True
-
-
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
           settings: TrainSettings = TrainSettings(), progress: bool = True, music: bool = False) -> TrainReport:
     """Train (or resume training) the GPT-2 in `model_folder` on the corpus; save it there (the
@@ -233,7 +217,7 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
     vocabulary = PoseVocabulary.load(model_folder)
     model_folder = Path(model_folder) / MUSIC_FOLDER if music else Path(model_folder)
     checkpoint = model_folder / CHECKPOINT
-    resuming = _check_checkpoint(checkpoint, size)  # before the corpus is encoded
+    resuming = resumable_checkpoint(checkpoint, size.to_json(), settings.steps)  # before the corpus is encoded
     tokens_folder = model_folder / TOKENS
     if world.main:
         encoded = encode_corpus(Corpus(corpus_folder), vocabulary, settings.validation_fraction, settings.seed,

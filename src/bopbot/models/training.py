@@ -61,6 +61,27 @@ def load_optimizer_state(folder: Path, optimizer, device) -> dict:
     return json.loads((folder / STATE).read_text())
 
 
+def resumable_checkpoint(checkpoint: Path, size: dict, steps: int, what: str = "a model") -> bool:
+    """Whether there is a checkpoint to resume: it must be readable, hold `what` of the same `size`,
+    and not be past the `steps` asked for (it cannot be trained back, and finishing silently would
+    leave the user thinking it was trained for `steps`)."""
+    state_file = checkpoint / STATE
+    if not state_file.is_file():
+        return False
+    try:
+        saved = json.loads(state_file.read_text(encoding="utf-8"))
+        saved_size, saved_step = saved["size"], int(saved["step"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BopBotError(state_file, f"damaged checkpoint state ({type(exc).__name__}); remove the checkpoint "
+                                      "to start over") from None
+    if saved_size != size:
+        raise BopBotError(checkpoint, f"holds {what} of another size {saved_size}; remove it to start over")
+    if saved_step > steps:
+        raise BopBotError(checkpoint, f"already trained {saved_step} steps, past the {steps} asked for: give "
+                                      f"--steps above {saved_step} to train on, or remove it to start over")
+    return True
+
+
 def is_validation(input_name: str, fraction: float, seed: int) -> bool:
     """Whether an input belongs to the validation split: a stable hash, shared by every trainer and the evaluation.
 

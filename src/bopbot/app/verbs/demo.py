@@ -11,6 +11,9 @@ from .options import new_dance_seconds, print_dance, sampling_arguments, samplin
 
 SUMMARY = "a new dance by the embedded default model, as MP4 and GIF"
 
+#: The demo's new dance, in seconds, where --seconds is not given.
+DEMO_SECONDS = 12.0
+
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
@@ -18,7 +21,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         description="Continue the few seconds of dance stored with the model and write bopbot-demo.mp4 and .gif.",
     )
     parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
-    sampling_arguments(parser)
+    sampling_arguments(parser, seconds=DEMO_SECONDS, gif_option=False)
     parser.set_defaults(seed=0)
 
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     songs = [args.music] if args.music else []
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the primer is drawn
         watched = sys.stderr.isatty()
-        new = Dancer(model, progress=watched).dance(None, new_dance_seconds(args, 12.0), args.music,
+        new = Dancer(model, progress=watched).dance(None, new_dance_seconds(args, DEMO_SECONDS), args.music,
                                                     **sampling_keywords(sampling))
         frames = new.save(outputs[0], gif=True, progress=watched)
     print_dance(new, outputs[0], frames, outputs[1])

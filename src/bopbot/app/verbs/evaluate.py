@@ -25,7 +25,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
             "words, copy length, jitter; the Beat Align Score of real dances with their music beside a "
             "shifted-music null) against the training pool. Beside them: the real continuations, real "
             "validation dances as the noise floor, and the real continuation through the pose words. "
-            "Every figure has a 95%% bootstrap interval over stretches. Writes report.md with plots, "
+            "Every figure has a 95% bootstrap interval over stretches. Writes report.md with plots, "
             "results.json, and features.npz (every dance's features, to resample again)."
         ),
     )

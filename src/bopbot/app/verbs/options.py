@@ -54,7 +54,9 @@ def positive(text: str) -> float:
     return value
 
 
-def sampling_arguments(parser: argparse.ArgumentParser) -> None:
+def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, gif_option: bool = True) -> None:
+    """The options `dance` and `demo` share; `seconds` is the new dance's default length, and
+    `gif_option` offers --gif (the demo always writes its GIF)."""
     parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
@@ -69,10 +71,11 @@ def sampling_arguments(parser: argparse.ArgumentParser) -> None:
                         help="GPT-2s: favour the user's own pose words by this many nats, fading over the first seconds "
                              "(default 2, chosen in docs/sweeps.md; 0: off)")
     parser.add_argument("--seconds", type=float, default=None,
-                        help="seconds of new dance (default 10; with --music, the rest of the song up to 60)")
-    parser.add_argument("--gif", action="store_true",
-                        help="also write a GIF beside the MP4, for sharing (continue and skeleton layouts: the last "
-                             "4 s of your dance, then the new one)")
+                        help=f"seconds of new dance (default {seconds:g}; with --music, the rest of the song up to 60)")
+    if gif_option:
+        parser.add_argument("--gif", action="store_true",
+                            help="also write a GIF beside the MP4, for sharing (continue and skeleton layouts: the "
+                                 "last 4 s of your dance, then the new one)")
     parser.add_argument("--music", metavar="FILE", default=None,
                         help="dance to this song (any audio or video file with sound) instead of the input's own music")
 

@@ -15,6 +15,14 @@ from .options import show_progress
 SUMMARY = "train a generator (GPT-2 by default), the word decoder or the travel model on the corpus"
 
 
+#: The LSTM's, the decoder's and the travel model's training defaults, for --help without importing
+#: torch (their settings' modules do); a test holds them to `LSTMSettings`, `DecoderSettings` and
+#: `TravelSettings`.
+OTHER_DEFAULTS = {"steps": {"LSTM": 3000, "--decoder": 1500, "--travel": 3000},
+                  "batch_size": {"LSTM": 32, "--decoder": 32, "--travel": 512},
+                  "learning_rate": {"LSTM": 5e-3, "--decoder": 2e-3, "--travel": 1e-3}}
+
+
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     from ...models.language_model import GPT2Size
     from ...models.train import TrainSettings
@@ -45,10 +53,16 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="train the word decoder (pose words back into movement) instead")
     parser.add_argument("--travel", action="store_true",
                         help="train the travel model (where the dancer goes, read from the poses) instead")
-    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps (default: GPT-2 {settings.steps}, LSTM its own)")
-    parser.add_argument("--batch-size", type=int, default=None, help=f"(default: GPT-2 {settings.batch_size}, LSTM its own)")
+    gpt2 = {"steps": settings.steps, "batch_size": settings.batch_size, "learning_rate": settings.learning_rate}
+
+    def defaults(name: str) -> str:
+        return "default: " + ", ".join(f"{who} {value:g}" for who, value in
+                                       (("GPT-2", gpt2[name]), *OTHER_DEFAULTS[name].items()))
+
+    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps ({defaults('steps')})")
+    parser.add_argument("--batch-size", type=int, default=None, help=f"({defaults('batch_size')})")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help=f"AdamW's peak learning rate (default: GPT-2 {settings.learning_rate:g}, the others their own)")
+                        help=f"AdamW's peak learning rate ({defaults('learning_rate')})")
     parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
     parser.add_argument("--n-layer", type=int, default=size.n_layer)
     parser.add_argument("--n-head", type=int, default=size.n_head)
