@@ -138,3 +138,15 @@ def test_the_readmes_python_snippet_runs(puppet_video, tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
     assert (tmp_path / "next.mp4").stat().st_size > 0
+
+
+def test_an_export_that_fails_halfway_takes_back_its_frames(dancer, tmp_path):
+    """Frames exported so far would read back as a whole, shorter dance: an export that fails (or is
+    interrupted) removes the frames it wrote, and only those."""
+    new = dancer.dance(None, seconds=1, seed=0)
+    folder = tmp_path / "pngs"
+    (folder / "primer_000000000030.png").mkdir(parents=True)  # the 31st frame cannot be written
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(BopBotError, match="primer_000000000030.png"):
+        new.export("skeleton-png", folder, force=True)
+    assert sorted(path.name for path in folder.iterdir()) == ["notes.txt", "primer_000000000030.png"]

@@ -191,3 +191,44 @@ def test_camera_options_for_one_2d_dance_are_said_to_do_nothing(openpose_dances,
     take = Path(__file__).parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
     assert main(["extract", str(take), "-o", str(tmp_path / "take.npz"), "--yaws", "0,90", "--mirror", "-q"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_changed_input_replaces_its_shard_and_other_options_are_refused(fixtures, tmp_path, capsys):
+    """Extracted again after it changed, an input's new shard replaces its old one (both stayed: the
+    same dance twice in the training data); a run with options other than the corpus was made with
+    is refused, the corpus as it was."""
+    from bopbot.app.cli import main
+
+    take, corpus = tmp_path / "take.bvh", tmp_path / "corpus"
+    shutil.copy(fixtures / "cmu_salsa" / "60_01_excerpt.bvh", take)
+    assert main(["extract", str(take), "-o", str(corpus), "--yaws", "0,90", "--mirror", "-q"]) == 0
+    made = sorted((corpus / "shards").iterdir())
+    capsys.readouterr()
+    assert main(["extract", str(take), "-o", str(corpus), "--yaws", "45", "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"bopbot: error: {corpus.resolve()}: is a corpus extracted with other options (mirror True, now False; "
+        "yaws [0.0, 90.0], now [45.0]): add to it with the options it was made with, or extract into a new folder")
+    assert sorted((corpus / "shards").iterdir()) == made
+    take.write_text(take.read_text() + "\n")  # the same take, saved again
+    assert main(["extract", str(take), "-o", str(corpus), "--yaws", "0,90", "--mirror", "-q"]) == 0
+    assert "1 input(s) extracted now, 0 already done, 0 failed, 1 changed since and extracted anew" in \
+        capsys.readouterr().out
+    assert len(list((corpus / "shards").iterdir())) == 1 and sorted((corpus / "shards").iterdir()) != made
+    assert Corpus(corpus).summary()["sequences"] == 4  # two cameras, each mirrored
+
+
+def test_an_input_the_facing_keeps_nothing_of_is_not_a_failure(fixtures, tmp_path, capsys):
+    """`--facing` keeps the stretches where the dancer faces a camera: an input with none is said
+    once, kept as an input with no dances, and not retried on every run as a failure would be."""
+    from bopbot.app.cli import main
+
+    take, corpus = fixtures / "cmu_salsa" / "60_01_excerpt.bvh", tmp_path / "corpus"
+    assert main(["extract", str(take), "-o", str(corpus), "--yaws", "90", "--facing", "1", "-q"]) == 0
+    said = capsys.readouterr()
+    assert f"warning: {take}: the dancer never faces a camera within 1 degrees for" in said.out
+    assert "nothing of it is kept" in said.out and "0 failed" in said.out
+    summary = Corpus(corpus).summary()
+    assert (summary["inputs"], summary["sequences"], summary["failures"]) == (1, 0, [])
+    assert main(["extract", str(take), "-o", str(corpus), "--yaws", "90", "--facing", "1", "-q"]) == 0
+    assert "0 input(s) extracted now, 1 already done" in capsys.readouterr().out
+    assert main(["extract", str(take), "-o", str(tmp_path / "alone.npz"), "--yaws", "90", "--facing", "1"]) == 1

@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 from bopbot.app.cli import main
 from bopbot.choreography.render import GIF_PALETTE_SECONDS, GifWriter
+from bopbot.data.pose_sequence import PoseSequence
 from bopbot.models.model_folder import DEFAULT_MODEL
 
 BOPBOT = [sys.executable, "-m", "bopbot"]
@@ -147,12 +148,41 @@ INPUTS = {
                                            "no OpenPose JSON frames or Tang skeletons.json"),
     "text named .mp4": (lambda d: _written(d / "clip.mp4", b"not a video\n"), "not a video file"),
     "truncated MP4": (lambda d: _written(d / "cut.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 40), "truncated or corrupt"),
+    "pose file of text keypoints": (lambda d: _pose_file(d / "text.npz", keypoints=np.full((40, 17, 3), "1")),
+                                    "keypoints must be numbers, got <U1"),
+    "pose file naming a number as its music": (lambda d: _pose_file(d / "music5.npz", meta={"audio": 5}),
+                                               "its meta's 'audio' must name a music file, got 5"),
+    "pose file starting its music at NaN s": (lambda d: _pose_file(d / "nan.npz", meta={"audio_offset": float("nan")}),
+                                              "its meta's 'audio_offset' must be seconds"),
+    "pose file starting its music at 1e308 s": (lambda d: _pose_file(d / "far.npz", meta={"audio_offset": 1e308}),
+                                                "its meta's 'audio_offset' must be seconds"),
+    "keypoint array at NaN fps": (lambda d: _fps_npz(d / "nanfps.npz", float("nan")), "'fps' must be one number"),
+    "keypoint array at -5 fps": (lambda d: _fps_npz(d / "negfps.npz", -5.0), "'fps' must be one number"),
+    "OpenPose first frame a number": (lambda d: _written(d / "op" / "clip_000000000000_keypoints.json", b"5").parent,
+                                      "not an OpenPose frame"),
 }
 
 
 def _written(path: Path, content: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
+    return path
+
+
+def _pose_file(path: Path, keypoints: np.ndarray | None = None, meta: dict | None = None, source: str = "take",
+               frames: int = 40) -> Path:
+    """A BopBot pose sequence file (`PoseSequence.save`'s arrays) of a swaying dancer, its
+    `keypoints`, `meta` and `source` as given."""
+    if keypoints is None:
+        keypoints = np.load(_dancer(path.with_suffix(".npy"), frames))
+        keypoints[:, :, 2] = 1.0
+    np.savez(path, keypoints=keypoints, fps=np.float32(20), size=np.array([160, 240], np.int32),
+             joints=np.array(PoseSequence.joints), source=np.array(source), meta=np.array(json.dumps(meta or {})))
+    return path
+
+
+def _fps_npz(path: Path, fps: float) -> Path:
+    np.savez(path, keypoints=np.load(_dancer(path.with_suffix(".npy"))), fps=np.array(fps))
     return path
 
 
@@ -1146,3 +1176,79 @@ def test_an_interrupted_dance_says_so_without_promising_a_resume(tmp_path):
     run.send_signal(signal.SIGINT)
     said = [line for line in run.communicate(timeout=60)[1].splitlines() if line.strip()]
     assert run.returncode == 130 and said == ["bopbot: interrupted"], said
+
+
+# -- a file that names other files: BopBot reads the file it is given, nothing it points at -----------
+
+def test_a_playlist_is_refused_though_the_video_it_names_is_readable(puppet_video, tmp_path, capsys):
+    """FFmpeg follows an HLS playlist to the files it lists: uploaded to the page, one made the
+    server read, and show, a video elsewhere on it. A playlist (or a list of files) is refused in one
+    line; the video it names, given itself, is read."""
+    playlist = _written(tmp_path / "clip.m3u8", f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\n{puppet_video}\n"
+                                                 "#EXT-X-ENDLIST\n".encode())
+    listed = _written(tmp_path / "list.mp4", f"ffconcat version 1.0\nfile '{puppet_video}'\n".encode())
+    for culprit in (playlist, listed):
+        code = _run(["extract", str(culprit), "-o", str(tmp_path / "out.npz")])
+        assert "is a playlist or a list of other media" in _one_line(capsys, code, 1, culprit.name)
+    assert _run(["extract", str(puppet_video), "-o", str(tmp_path / "out.npz")]) == 0
+
+
+def test_music_a_pose_file_names_is_read_only_if_it_is_a_song_file(puppet_video_with_song, tmp_path, capsys):
+    """A pose file's meta names the music its dance had (`extract clip.mp4 -o clip.npz` keeps the
+    clip's): read like --music, only as one regular local file. A pipe (which hung the dance), a
+    protocol such as concat: or tcp: (which FFmpeg would have followed) or a playlist is a warning,
+    and the dance goes on in its own time; a song is danced to."""
+    song = puppet_video_with_song.parent / "song.wav"
+    fifo = tmp_path / "fifo.mp3"
+    os.mkfifo(fifo)
+    playlist = _written(tmp_path / "song.m3u8", f"#EXTM3U\n#EXTINF:3.0,\n{song}\n#EXT-X-ENDLIST\n".encode())
+    for audio in (str(fifo), f"concat:{song}|{song}", "tcp:127.0.0.1:9", str(playlist)):
+        take = _pose_file(tmp_path / "take.npz", meta={"audio": audio}, frames=60)
+        run = subprocess.run(BOPBOT + ["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1",
+                                       "--layout", "dancer-only"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert f"the music it names cannot be danced to ({audio}" in run.stderr, run.stderr
+        assert "no music: the new dance keeps its own time" in run.stdout
+    take = _pose_file(tmp_path / "take.npz", meta={"audio": str(song)}, frames=60)
+    assert _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1", "--layout", "dancer-only"]) == 0
+    assert "danced to song.wav" in capsys.readouterr().out
+
+
+def test_the_source_a_pose_file_states_is_a_description_not_a_path(tmp_path, capsys):
+    """A pose file's `source` says where its dance came from; no output check reads it as a path (a
+    source of "/" refused every export as inside the input, one with a NUL byte every dance), and a
+    new dance's poses name only its file name (the page's gave away the server's upload folder)."""
+    for source in ("/", "a\0b", "x" * 300):
+        take = _pose_file(tmp_path / "take.npz", source=source)
+        shutil.rmtree(tmp_path / "export", ignore_errors=True)
+        assert _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1", "--save-poses",
+                     "--export", "openpose", str(tmp_path / "export")]) == 0, _said(capsys)
+    assert PoseSequence.load(tmp_path / "out.npz").source == f"bopbot dance of {'x' * 300}"
+    take = _pose_file(tmp_path / "take.npz", source="/srv/private/uploads/take.mp4")
+    assert _run(["dance", str(take), "-o", str(tmp_path / "out.mp4"), "--seconds", "1", "--save-poses"]) == 0
+    assert PoseSequence.load(tmp_path / "out.npz").source == "bopbot dance of take.mp4"
+
+
+def test_an_openpose_confidence_past_1_is_read_as_1(tmp_path):
+    from bopbot.ingest.extract import extract
+
+    person = {"pose_keypoints_2d": [v for x, y in _STANDING.tolist() + [[50, 90]] for v in (x, y, 1e300)]}
+    person["pose_keypoints_2d"] += [50, 90, 1.0] * (25 - 18)
+    folder = _openpose(tmp_path / "op", person)
+    sequence = extract(folder)[0]
+    assert sequence.keypoints[:, :, 2].max() == 1.0 and np.isfinite(sequence.keypoints).all()
+
+
+def test_vocab_never_makes_a_model_in_a_folder_of_other_files(tmp_path, capsys):
+    """Training writes config.json, tokenizer.json and training.json into the model folder: `vocab`
+    refuses a folder that holds files but no model (a project of the user's, a corpus) rather than
+    let a later training write over them."""
+    corpus = tmp_path / "corpus"
+    assert _run(["extract", str(_dancer(tmp_path / "a.npy", 200)), "-o", str(corpus), "-q"]) == 0
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.json").write_text('{"mine": true}')
+    for folder in (project, corpus):
+        line = _one_line(capsys, _run(["vocab", str(corpus), "-k", "3", "-o", str(folder)]), 1, str(folder))
+        assert "holds files but no BopBot model" in line
+    assert (project / "config.json").read_text() == '{"mine": true}'

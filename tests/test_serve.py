@@ -72,6 +72,14 @@ def test_bad_uploads_get_a_message_naming_them(page, tmp_path):
     with pytest.raises(AppError) as raised:
         client.predict(handle_file(str(fake)), 2, "gpt2", 1.0, 3, "continue", None, api_name="/dance")
     assert str(raised.value).startswith("my_dance.mp4: is not a video file")
+    poses = tmp_path / "poses.npz"  # a pose file names its music, which the server must not read
+    PoseSequence(np.ones((40, 17, 3)), 20, (64, 64), "take", {"audio": "/etc/passwd"}).save(poses)
+    with pytest.raises(AppError, match="poses.npz is not a video: the page dances from a video of you"):
+        client.predict(handle_file(str(poses)), 2, "gpt2", 1.0, 3, "continue", None, api_name="/dance")
+    playlist = tmp_path / "clip.m3u8"  # FFmpeg would follow it to a video elsewhere on the server
+    playlist.write_text("#EXTM3U\n#EXTINF:3.0,\n/srv/videos/someone_else.mp4\n#EXT-X-ENDLIST\n")
+    with pytest.raises(AppError, match="clip.m3u8: is a playlist or a list of other media"):
+        client.predict(handle_file(str(playlist)), 2, "gpt2", 1.0, 3, "continue", None, api_name="/dance")
     with pytest.raises(AppError, match="drop a dance video first"):
         client.predict(None, 2, "gpt2", 1.0, 3, "continue", None, api_name="/dance")
 

@@ -417,3 +417,27 @@ def read_tensors(path: str | os.PathLike, what: str, names: tuple[str, ...]) -> 
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise BopBotError(path, f"damaged {what}: '{name}' holds NaN or infinite values")
     return tensors
+
+
+#: FFmpeg readers that open further files or reach the network as the file itself tells them:
+#: playlists (HLS, DASH), lists of files (concat, IMF) and stream descriptions (SDP, RTSP, RTP).
+#: A video or a song BopBot reads is all the media there is in that one file: an uploaded playlist
+#: once made the web page read, and show, a video elsewhere on the server (hostile round 3).
+FOLLOWING_FORMATS = frozenset({"hls", "applehttp", "dash", "concat", "imf", "sdp", "rtsp", "rtp"})
+
+
+def open_media(path: str | os.PathLike):
+    """The media file `path` opened by PyAV for reading as that one local file: by FFmpeg's file
+    protocol only (a name such as `concat:a|b`, `http://...` or `tcp:...` is not a way in) and by
+    none of the `FOLLOWING_FORMATS`; a BopBotError where it is not a regular file (a pipe would
+    wait forever), else av.FFmpegError as `av.open` raises."""
+    import av
+
+    from .errors import BopBotError
+
+    problem = file_problem(path)
+    if problem:
+        raise BopBotError(path, f"is {problem}" if problem != "missing" else "no such file")
+
+    allowed = ",".join(sorted(av.formats_available - FOLLOWING_FORMATS))
+    return av.open(os.path.abspath(path), options={"protocol_whitelist": "file", "format_whitelist": allowed})

@@ -175,6 +175,7 @@ class Dancer:
         work, a step of its own after the video shows."""
         from ..choreography.dance import EXPORTS
         from ..choreography.render import LAYOUTS, gif_start
+        from ..ingest.extract import kind_of
         from ..models.sampling import Sampling
         from .api import Dancer
 
@@ -187,6 +188,9 @@ class Dancer:
         sampling.check()
         if not primer and not video:
             raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
+        if not primer and kind_of(Path(video)) != "video":  # a pose file may name files on this server
+            raise BopBotError(None, f"{Path(video).name} is not a video: the page dances from a video of you "
+                                    "(dance pose and motion-capture files with `bopbot dance` on your own computer)")
         # its bar, and the drawing's, show on the page; a clip is measured as it is decoded
         progress(0.0, desc="choreographing" if primer else "finding the dancer in your video")
         exports = list(exports or [])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -345,7 +346,7 @@ class Dance:
 
     def inputs(self) -> list:
         """The files this dance reads, which no output may be (`files.check_apart`)."""
-        return [self.user.sequence.source, self.user.video, self.user.audio, self.song]
+        return [self.user.input, self.user.video, self.user.audio, self.song]
 
     def save_video(self, output: str | os.PathLike, gif: bool = False, progress: bool = False,
                    begun: BegunVideo | None = None) -> int:
@@ -377,7 +378,7 @@ class Dance:
         """The new dance as a PoseSequence on the user's canvas (pixels of the source, 20 fps)."""
         new = self.new
         return PoseSequence(new.keypoints, CORPUS_FPS, self.user.sequence.size,
-                            f"bopbot dance of {self.user.sequence.source}",
+                            f"bopbot dance of {Path(self.user.sequence.source).name}",
                             {"generator": new.generator, "words": " ".join(new.words)})
 
     def export(self, kind: str, folder: str | os.PathLike, force: bool = False) -> int:
@@ -386,10 +387,19 @@ class Dance:
         check_exports({kind: folder}, force)
         check_apart(self.inputs(), [], [folder])
         both = np.concatenate([self.user.sequence.keypoints, self.new.keypoints])
-        name = Path(self.user.sequence.source).stem or "bopbot"
-        if kind == "skeleton-png":
-            return write_skeleton_pngs(both, folder, self.user.sequence.size, name)
-        return write_openpose(both, folder, name, "COCO-18" if kind == "openpose-coco18" else "BODY_25")
+        # the frames are named after the input file (a pose file's `source` is only a description)
+        stem = Path(self.user.input or self.user.sequence.source).stem
+        name = re.sub(r"[^\w.-]+", "_", stem)[:64].strip("._") or "bopbot"
+        folder = Path(folder)
+        there = set(os.listdir(folder)) if folder.is_dir() else set()
+        try:
+            if kind == "skeleton-png":
+                return write_skeleton_pngs(both, folder, self.user.sequence.size, name)
+            return write_openpose(both, folder, name, "COCO-18" if kind == "openpose-coco18" else "BODY_25")
+        except BaseException:  # interrupted, or a full disk: the frames written so far would read back as
+            for written in set(os.listdir(folder)) - there if folder.is_dir() else ():  # a whole, shorter dance
+                (folder / written).unlink(missing_ok=True)
+            raise
 
 
 def _into(frames: Iterator[np.ndarray], gif: GifWriter, start: int = 0) -> Iterator[np.ndarray]:

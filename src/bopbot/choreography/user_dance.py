@@ -4,6 +4,7 @@ video frames and music, or the primer dance stored with the model."""
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class UserDance:
     #: The video's frames as the detector saw them: (seconds, RGB) 20 a second, the long side at
     #: most `pose_detector.DETECT_MAX_SIDE`; None where they were not kept.
     frames: list[tuple[float, np.ndarray]] | None = None
+    #: The file or folder the dance was read from (None: given as poses, or the primer). No output
+    #: may land on it; the sequence's own `source` is only a description (a pose file says its own).
+    input: Path | None = None
 
 
 class KeptFrames(list):
@@ -77,8 +81,24 @@ def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds
                        keep_frames=kept if watch is None else watch)[0]
     if not sequence.present.any():
         raise BopBotError(path, "nobody found to continue dancing from")
-    audio = Path(sequence.meta["audio"]) if sequence.meta.get("audio") else (path if is_video else None)
-    return user_dance_of(sequence, path if is_video else None, audio, kept if kept is not None and kept.complete else None)
+    audio = _named_music(sequence.meta["audio"], path) if sequence.meta.get("audio") else (path if is_video else None)
+    user = user_dance_of(sequence, path if is_video else None, audio, kept if kept is not None and kept.complete else None)
+    user.input = path
+    return user
+
+
+def _named_music(audio: str, named_by: Path) -> Path | None:
+    """The song a dance file names as its music (a Tang take's, or a pose file's from the clip it
+    came from), checked as --music is: a file must not make BopBot read a pipe, a device or
+    another kind of stream as music. Where it is no song to dance to, a warning and no music."""
+    from ..music.audio import check_music
+
+    try:
+        check_music(audio)
+    except BopBotError as exc:
+        warnings.warn(f"{named_by}: the music it names cannot be danced to ({exc}); the new dance keeps its own time")
+        return None
+    return Path(audio)
 
 
 def user_dance_of(sequence: PoseSequence, video: Path | None = None, audio: Path | None = None,

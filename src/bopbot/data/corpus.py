@@ -44,11 +44,11 @@ def write_shard(path: Path, input_path: Path, kind: str, sequences: list[PoseSeq
         ],
     }
     write_npz(
-        path,
-        poses=np.concatenate([poses for poses, _ in normalised]),
-        placement=np.concatenate([placement for _, placement in normalised]),
+        path,  # no sequences: an input the extraction options kept nothing of (`extract.NothingKept`)
+        poses=np.concatenate([poses for poses, _ in normalised]) if normalised else np.zeros((0, NUM_JOINTS, 3)),
+        placement=np.concatenate([placement for _, placement in normalised]) if normalised else np.zeros((0, 3)),
         lengths=np.array([len(s) for s in sequences], dtype=np.int64),
-        sizes=np.array([s.size for s in sequences], dtype=np.int32),
+        sizes=np.array([s.size for s in sequences], dtype=np.int32).reshape(-1, 2),
         info=np.array(json.dumps(info)),
     )
     return info

@@ -116,11 +116,30 @@ class PoseSequence:
                 meta = json.loads(str(data["meta"])) if "meta" in data else {}
                 if not isinstance(meta, dict):
                     raise BopBotError(path, f"'meta' must be a JSON object, got a {type(meta).__name__}")
+                check_music_meta(path, meta)
                 keypoints = data["keypoints"]
+                if keypoints.dtype.kind not in "iuf":
+                    raise BopBotError(path, f"keypoints must be numbers, got {keypoints.dtype}")
                 check_coordinates(path, keypoints)
                 return cls(keypoints, float(fps), tuple(int(side) for side in size), source, meta)
         except (OSError, ValueError, zipfile.BadZipFile, KeyError, RecursionError) as exc:
             raise BopBotError(path, f"unreadable pose sequence ({' '.join(str(exc).split())[:200]})") from None
+
+
+#: The furthest into its music a dance may start, in seconds (a day).
+MAX_AUDIO_OFFSET = 86400.0
+
+
+def check_music_meta(path: str | os.PathLike, meta: dict) -> None:
+    """Raise a BopBotError naming `path` unless the music `meta` names, if any, is a file name
+    ("audio") and a start in it ("audio_offset", 0 s to a day). Whether that file is a song is
+    asked where it is danced to (`user_dance.read_user_dance`)."""
+    audio, offset = meta.get("audio"), meta.get("audio_offset", 0.0)
+    if audio is not None and not (isinstance(audio, str) and "\0" not in audio):
+        raise BopBotError(path, f"its meta's 'audio' must name a music file, got {audio!r:.60}")
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not 0 <= offset <= MAX_AUDIO_OFFSET:
+        raise BopBotError(path, f"its meta's 'audio_offset' must be seconds, 0 to {MAX_AUDIO_OFFSET:g}, "
+                                f"got {offset!r:.60}")
 
 
 def check_frame_count(path: str | os.PathLike, frames: float, fps: float | None = None) -> None:

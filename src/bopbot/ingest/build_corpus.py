@@ -2,8 +2,11 @@
 
 Every file is written atomically, so a run killed at any moment leaves only whole files; run
 again, it skips inputs whose shard exists. A shard's key hashes the input's path, size, modified
-time and the extraction options, so a changed input or option is extracted anew. An input that
-cannot be read gets a record in `failures/` with the reason, and is retried next run.
+time and the extraction options, so a changed input is extracted anew, and its new shard replaces
+the old one. A corpus is made with one set of options (kept in `corpus.json`): a run with others is
+refused, as its dances would not be comparable with the rest. An input that cannot be read gets a
+record in `failures/` with the reason, and is retried next run; one the options keep nothing of (no
+stretch facing the camera) gets a shard with no dances, and is not.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from typing import Iterator
 
 from tqdm import tqdm
 
-from ..data.corpus import FAILURES, SHARDS, SUMMARY, Corpus, shard_is_whole, write_shard
+from ..data.corpus import FAILURES, SHARDS, SUMMARY, Corpus, read_shard, shard_is_whole, write_shard
 from ..errors import BopBotError, os_error, shown
-from ..files import make_folder, remove_stale_temporaries, write_text_atomic
-from .extract import ExtractOptions, extract, kind_of, options_key
+from ..files import TMP_PREFIX, make_folder, remove_stale_temporaries, write_text_atomic
+from .extract import ExtractOptions, NothingKept, extract, kind_of, options_key
 
 
 def input_key(path: Path, options: ExtractOptions) -> str:
@@ -57,7 +60,11 @@ def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: Extr
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             kind = kind_of(input_path)
-            sequences = extract(input_path, options)
+            try:
+                sequences = extract(input_path, options)
+            except NothingKept as exc:
+                warnings.warn(f"{exc}: nothing of it is kept")
+                sequences = []
         info = write_shard(shard, input_path, kind, sequences)
         failure.unlink(missing_ok=True)
         return {"ok": True, "info": info, "warnings": [str(w.message) for w in caught]}
@@ -96,6 +103,8 @@ class BatchReport:
     skipped: int
     failed: list[str]
     summary: dict
+    #: Shards of inputs changed since they were made, replaced by this run's.
+    replaced: int = 0
 
 
 #: `build_corpus(ray=LOCAL_RAY)` starts a Ray cluster on this machine for the run.
@@ -119,6 +128,7 @@ def build_corpus(
     if folder.is_dir() and not shards.is_dir() and any(folder.iterdir()):
         raise BopBotError(folder, "holds files but no corpus (no shards/ folder): give a new or empty folder, or a "
                                   "corpus to add to")
+    _check_same_options(folder, options)
     for sub in (shards, failures):
         make_folder(sub)
         remove_stale_temporaries(sub)
@@ -150,10 +160,50 @@ def build_corpus(
                     bar.write(f"skipped: {result['reason']}")
                 bar.update(1)
                 bar.set_postfix(failed=len(failed))
+    replaced = _remove_replaced_shards(shards, keys)
     summary = Corpus(folder).summary()
     summary["options"] = options.to_json()
     write_text_atomic(folder / SUMMARY, json.dumps(summary, indent=2))
-    return BatchReport(len(todo) - len(failed), len(inputs) - len(todo), failed, summary)
+    return BatchReport(len(todo) - len(failed), len(inputs) - len(todo), failed, summary, replaced)
+
+
+def _check_same_options(folder: Path, options: ExtractOptions) -> None:
+    """Refuse to add to a corpus made with other extraction options (a corpus.json that cannot be
+    read is left to the summary this run writes)."""
+    try:
+        made_with = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))["options"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    asked = options.to_json()
+    if isinstance(made_with, dict) and made_with != asked:
+        differ = "; ".join(f"{name} {made_with.get(name)}, now {asked.get(name)}"
+                           for name in sorted(set(made_with) | set(asked)) if made_with.get(name) != asked.get(name))
+        raise BopBotError(folder, f"is a corpus extracted with other options ({differ}): add to it with the options "
+                                  "it was made with, or extract into a new folder")
+
+
+def _remove_replaced_shards(shards: Path, keys: dict[Path, str]) -> int:
+    """Remove the shards of this run's inputs made from an earlier version of the file (another size
+    or time, so another key), now that the input has a whole shard of its own; how many went. Only
+    shards whose name starts as an input's does are read: a corpus of 20,000 costs nothing more."""
+    by_stem: dict[str, list[Path]] = {}
+    for shard in shards.glob("*.npz"):
+        by_stem.setdefault(shard.stem.rpartition("-")[0], []).append(shard)
+    replaced = 0
+    for path, key in keys.items():
+        if not (shards / f"{key}.npz").is_file():  # failed this time: its earlier shard is all there is
+            continue
+        for shard in by_stem.get(key.rpartition("-")[0], []):
+            if shard.stem == key or shard.name.startswith(TMP_PREFIX):
+                continue
+            try:
+                named = read_shard(shard, frames=False)["info"]["input"]
+            except BopBotError:
+                continue
+            if named == str(path) or os.path.realpath(named) == os.path.realpath(path):
+                shard.unlink(missing_ok=True)
+                replaced += 1
+    return replaced
 
 
 def _in_processes(jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:

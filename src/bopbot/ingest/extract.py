@@ -61,6 +61,11 @@ class ExtractOptions:
         return options
 
 
+class NothingKept(BopBotError):
+    """An input read whole of which the options keep nothing (`facing`: no stretch faces a camera).
+    Extracted alone, an error; in a corpus, an input with no dances, not a failure to retry."""
+
+
 def kind_of(path: Path) -> str:
     """Which importer reads `path` (see the module docs). A path that is missing, unreadable, a loop
     of links or not a regular file or folder (a pipe would wait forever) is an error naming it."""
@@ -103,7 +108,7 @@ def _project_all(motion, options: ExtractOptions) -> list[PoseSequence]:
     pieces = [piece for camera in cameras(options.yaws, options.mirror, options.follow)
               for piece in facing_pieces(motion, camera, options.facing, FACING_SECONDS)]
     if not pieces:
-        raise BopBotError(motion.source, f"the dancer never faces a camera within {options.facing:g} degrees "
+        raise NothingKept(motion.source, f"the dancer never faces a camera within {options.facing:g} degrees "
                                          f"for {FACING_SECONDS:g} s")
     return pieces
 

@@ -53,9 +53,12 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
     with loaded:
         try:
             fps = float(loaded["fps"]) if "fps" in loaded.files and loaded["fps"].size == 1 else None
-            return loaded[name], fps
+            keypoints = loaded[name]
         except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:  # object arrays, damage
             raise BopBotError(path, f"unreadable keypoint file ({' '.join(str(exc).split())})") from None
+    if fps is not None and not 0.1 <= fps <= 1000:  # NaN fails too
+        raise BopBotError(path, f"'fps' must be one number of 0.1 to 1000, got {fps:g}")
+    return keypoints, fps
 
 
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:

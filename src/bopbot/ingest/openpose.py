@@ -19,7 +19,7 @@ import numpy as np
 from ..data.pose_sequence import PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_json
+from ..files import open_media, read_json
 
 _LAYOUTS = {75: FROM_BODY25, 54: FROM_COCO18}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -43,9 +43,10 @@ def is_openpose_folder(folder: Path) -> bool:
     if not files:
         return False
     try:
-        return "people" in json.loads(files[0].read_text(encoding="utf-8"))
+        first = json.loads(files[0].read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return True  # looks like OpenPose output; load_openpose reports the broken file
+    return not isinstance(first, dict) or "people" in first  # not an object: the same
 
 
 def _people(path: Path) -> list[np.ndarray]:
@@ -67,6 +68,7 @@ def _people(path: Path) -> list[np.ndarray]:
         keypoints[~np.isfinite(keypoints).all(axis=1)] = 0.0
         check_coordinates(path, keypoints[None])
         keypoints[keypoints[:, 2] <= 0] = 0.0
+        keypoints[:, 2] = np.minimum(keypoints[:, 2], 1.0)  # a confidence is at most 1 (1e300 overflowed float32)
         people.append(keypoints)
     return people
 
@@ -97,9 +99,7 @@ def _image_size(folder: Path, keypoints: np.ndarray) -> tuple[int, int]:
     if folder.name == "json" and images.is_dir():
         for image in sorted(images.iterdir()):
             if image.suffix.lower() in _IMAGE_SUFFIXES:
-                import av
-
-                with av.open(str(image)) as container:
+                with open_media(image) as container:
                     stream = container.streams.video[0]
                     return stream.codec_context.width, stream.codec_context.height
     present = keypoints[keypoints[:, :, 2] > 0]

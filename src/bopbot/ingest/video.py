@@ -23,6 +23,7 @@ import av
 import numpy as np
 
 from ..errors import BopBotError
+from ..files import open_media
 
 #: Frame rate assumed for frames without timestamps when the stream declares none.
 FALLBACK_FPS = 25.0
@@ -54,7 +55,7 @@ def _open(path: str | os.PathLike, still_ok: bool = False) -> Iterator[av.contai
     if path.is_dir():
         raise BopBotError(path, "is a directory, not a video file")
     try:
-        container = av.open(str(path))
+        container = open_media(path)
     except av.FFmpegError as exc:
         raise BopBotError(path, _unreadable(path, exc)) from None
     with container:
@@ -84,6 +85,8 @@ def _unreadable(path: Path, exc: av.FFmpegError) -> str:
         header = handle.read(12)
     if header[4:8] == b"ftyp":
         return "is an MP4/MOV file that cannot be opened: it is probably truncated or corrupt"
+    if header.startswith((b"#EXTM3U", b"ffconcat", b"<?xml", b"v=0")):
+        return "is a playlist or a list of other media, not a video: give the video itself"
     return f"is not a video file that FFmpeg can read ({exc.strerror})"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BopBotError
+from ..files import open_media
 
 #: Sample rates music may have, in Hz: below, no beat can be heard; above, it is no sound file's.
 MIN_RATE, MAX_RATE = 4000, 768000
@@ -45,7 +46,7 @@ def audio_rate(path: str | os.PathLike) -> int | None:
     import av
 
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             streams = container.streams.audio
             return (streams[0].codec_context.sample_rate or 44100) if streams else None
     except av.FFmpegError as exc:
@@ -85,7 +86,7 @@ def read_audio(path: str | os.PathLike, rate: int | None = None, channels: int =
     pieces: list[np.ndarray] = []
     decoded = 0
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.audio:
                 raise BopBotError(path, "has no audio stream")
             for frame in container.decode(container.streams.audio[0]):

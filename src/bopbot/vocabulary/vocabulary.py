@@ -304,6 +304,8 @@ def chunked(arrays: Iterable[np.ndarray], size: int = CHUNK) -> Iterator[np.ndar
     buffer: list[np.ndarray] = []
     held = 0
     for array in arrays:
+        if not len(array):  # a shard the extraction kept nothing of
+            continue
         buffer.append(array)
         held += len(array)
         if held >= size:

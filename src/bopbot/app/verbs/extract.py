@@ -99,7 +99,8 @@ def _print_summary(output: Path, report) -> None:
     summary = report.summary
     print(
         f"corpus {output}: {report.done} input(s) extracted now, {report.skipped} already done, "
-        f"{len(report.failed)} failed\n"
+        f"{len(report.failed)} failed" + (f", {report.replaced} changed since and extracted anew" if report.replaced else "")
+        + "\n"
         f"  {summary['inputs']} inputs, {summary['sequences']} sequences, {summary['frames']} frames, "
         f"{summary['seconds']:.1f} s ({summary['seconds'] / 60:.1f} min) of dance at {summary['fps']:g} fps, "
         f"{summary['frames_without_dancer']} frames without a dancer"

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...files import held_folder
+from ...files import TMP_PREFIX, held_folder
 from .options import show_progress
 
 SUMMARY = "k-means pose vocabulary over a corpus -> model folder"
@@ -43,11 +43,24 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     parts = _parts(args.parts) if args.parts else None
     with held_folder(output, "making a vocabulary in it"):  # not while a training run writes there
+        _check_model_folder(output)
         trained = [name for name in TRAINED if os.path.lexists(output / name)]
         if trained:
             raise BopBotError(output, f"already holds {trained[0]}, trained for its vocabulary; give a new folder for "
                                       "a new vocabulary")
         return _fit(args, corpus, output, parts)
+
+
+def _check_model_folder(output: Path) -> None:
+    """Refuse a folder that holds files but no BopBot model (a project of the user's, a corpus):
+    training writes its files (config.json, tokenizer.json, training.json, ...) over any of that name."""
+    from ...models.model_folder import PIPELINE_FILE
+    from ...vocabulary.vocabulary import FILENAME
+
+    others = [item.name for item in output.iterdir() if not item.name.startswith(TMP_PREFIX)]
+    if others and not any((output / name).is_file() for name in (FILENAME, PIPELINE_FILE)):
+        raise BopBotError(output, f"holds files but no BopBot model (e.g. {sorted(others)[0]}): give a new or empty "
+                                  "folder, or a model folder to fit its vocabulary again")
 
 
 def _fit(args: argparse.Namespace, corpus, output: Path, parts: tuple[int, int] | None) -> int:
