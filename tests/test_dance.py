@@ -221,3 +221,28 @@ def test_kept_frames_stop_at_their_budget():
     kept.append((0.15, np.zeros(100, np.uint8)))
     kept.append((0.2, np.zeros(1, np.uint8)))
     assert not kept.complete and len(kept) == 0
+
+
+def test_the_shadow_stays_on_the_floor_under_a_kick():
+    """The dancer's shadow lies at the lowest ankle's height, under the foot on the floor: a foot
+    kicked up once lifted it to mid-shin, off to the kicking side."""
+    from bopbot.choreography.render import background, draw_dancer
+    from bopbot.data.skeleton import INDEX
+
+    standing = np.array([[50, 10], [48, 8], [52, 8], [46, 9], [54, 9], [42, 20], [58, 20], [38, 32], [62, 32],
+                         [36, 44], [64, 44], [45, 48], [55, 48], [45, 66], [55, 66], [45, 84], [55, 84]], float) * 4
+    shadow = np.array([16, 14, 26])
+
+    def shadow_rows(pose: np.ndarray) -> tuple[float, float]:
+        frame = np.concatenate([pose, np.ones((17, 1))], axis=1)
+        canvas = draw_dancer(background(400, 400), frame)
+        rows, columns = np.nonzero((np.abs(canvas.astype(int) - shadow) <= 2).all(axis=2))
+        return rows.mean(), columns.mean()
+
+    row, column = shadow_rows(standing)
+    kick = standing.copy()
+    kick[INDEX["right_knee"]] = (260, 220)
+    kick[INDEX["right_ankle"]] = (330, 200)  # the right foot high and out to the side
+    kicked_row, kicked_column = shadow_rows(kick)
+    assert abs(kicked_row - row) < 4 and abs(kicked_column - standing[INDEX["left_ankle"], 0]) < 12
+    assert abs(column - 200) < 4  # feet together on the floor: between them

@@ -86,6 +86,18 @@ class NewDanceResult:
         return self._planned.music.path if self._planned.music is not None else None
 
     @property
+    def unheard_seconds(self) -> float:
+        """Seconds at the end of the new dance that its music no longer sounds under (a phone clip's
+        own sound ends with the clip): the dance keeps the music's beat there, in silence. 0 without music."""
+        from ..music.audio import audio_seconds
+
+        music = self._planned.music
+        if music is None:
+            return 0.0
+        heard = max(0.0, audio_seconds(music.path) - music.start)
+        return max(0.0, len(self.keypoints) / 20 - heard)
+
+    @property
     def beats(self) -> int:
         """How many of the music's beats fall in the new dance."""
         return self.written.beats

@@ -221,6 +221,9 @@ class Dancer:
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
+            if new.unheard_seconds >= 0.5:
+                said += (f" Its sound ends {len(new.keypoints) / 20 - new.unheard_seconds:.1f} s into the new dance, "
+                         "which dances on to its beat in silence (give a song for music under all of it).")
         return str(video_file), " ".join(new.words), said, files
 
     def gif(self, video: str | None, progress) -> str:
@@ -372,12 +375,14 @@ def serve(host: str = "127.0.0.1", port: int = 7860, model_folder: str | os.Path
     app.queue(default_concurrency_limit=1, max_size=32)
     try:
         launched = app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb:g}mb",
-                              prevent_thread_lock=True, show_error=False, quiet=not block, inbrowser=False)
+                              prevent_thread_lock=True, show_error=False, quiet=True, inbrowser=False)
     except OSError as exc:  # taken between the check and the start
         kept.close()
         raise BopBotError(None, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if not block:
         return RunningPage(app, launched[1], kept)
+    # Gradio's own start-up lines offer `share=True` in `launch()`, which a command-line user cannot give
+    print(f"BopBot's page is at {launched[1]} (Ctrl-C to stop)", flush=True)
     try:
         while not stop.wait(0.25):
             pass

@@ -100,9 +100,13 @@ def draw_dancer(canvas: np.ndarray, frame: np.ndarray) -> np.ndarray:
     width = max(2, int(torso * 0.16))
     point = {name: frame[i, :2] for name, i in INDEX.items() if ok[i]}
 
-    ankles = [point[n] for n in ("left_ankle", "right_ankle") if n in point]
-    if ankles:
-        floor = np.mean(ankles, axis=0) + (0, torso * 0.12)
+    ankles = np.array([point[n] for n in ("left_ankle", "right_ankle") if n in point])
+    if len(ankles):
+        # the shadow lies on the floor under the feet that are on it: at the lowest ankle's height,
+        # between the ankles as far as they are as low (a foot kicked up draws it no longer up and aside)
+        lowest = ankles[:, 1].max()
+        weights = np.exp(-(lowest - ankles[:, 1]) / (0.1 * torso))
+        floor = np.array([(weights * ankles[:, 0]).sum() / weights.sum(), lowest + torso * 0.12])
         cv2.ellipse(canvas, _fixed(floor), (int(torso * 0.7 * ONE), int(torso * 0.12 * ONE)), 0, 0, 360,
                     (16, 14, 26), -1, cv2.LINE_AA, SHIFT)
 

@@ -269,6 +269,10 @@ def write_report(result: dict, folder: str | Path, command: str) -> Path:
                "features, so the FIDs are biased upwards and noisy: read them against the pool floor and the "
                "intervals.\n" if small else "")
     skipped = "".join(f"\n- skipped: {note}" for note in result["skipped"])
+    floor = (f"`real (pool floor)` is {result['floor_stretches']} stretches of real dance from the validation split, cut "
+             "and filmed the same way: how far real dance of this sample size lands by chance."
+             if result["floor_stretches"] else
+             "The validation split gives too few stretches for a pool floor (`real (pool floor)`), so its row is left out.")
     cameras = ("cameras that turn with the dancer (`--follow`), at yaws from where the dancer faces"
                if settings.get("follow") else "cameras standing still at yaws")
     text = f"""# BopBot evaluation
@@ -278,9 +282,7 @@ short, then {settings['seconds']:g} s to continue), each seen by {cameras}
 {', '.join(f'{y:g}' for y in settings['yaws'])} (videos as filmed): {result['tests']} tests; {settings['seeds']} samples per test and
 generator, temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}, echo
 {settings['echo']:g} (the GPT-2's favour for the context's words). Every row is scored against the same
-reference, {result['pool_stretches']} {settings['seconds']:g}-second stretches of the training split. `real (pool floor)`
-is {result['floor_stretches']} stretches of real dance from the validation split, cut and filmed the same way: how far
-real dance of this sample size lands by chance. `oracle words` is the real continuation through the pose
+reference, {result['pool_stretches']} {settings['seconds']:g}-second stretches of the training split. {floor} `oracle words` is the real continuation through the pose
 words, moved back by the model's word decoder (`word_motion` without one), and the same joining as
 `bopbot dance`: the ceiling for word generators. Pose-word
 quantisation error on the held-out dances: {result['quantisation_error']:.3f} torso lengths.{skipped}

@@ -28,7 +28,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="output .mp4")
     sampling_arguments(parser)
     parser.add_argument("--layout", choices=LAYOUTS, default="continue",
-                        help="continue: the clip then the dancer; side-by-side; dancer-only; skeleton: both dances as "
+                        help="continue: the clip then the dancer; side-by-side: both from the start, the shorter holding its "
+                             "last frame; dancer-only; skeleton: both dances as "
                              "OpenPose-style skeletons on black at the source's size, for pose-guided animation")
     parser.add_argument("--export", nargs=2, action="append", default=[], metavar=("KIND", "DIR"),
                         help="also write the user's dance and the new one, frame by frame at the source's size, into "

@@ -131,6 +131,10 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
     else:
         print(f"danced to {shown(new.music.name)}: {new.beats} beats at {new.tempo:.0f} beats a minute, "
               f"{new.phrasing}")
+    if new.music is not None and new.unheard_seconds >= 0.5:
+        seconds = len(new.keypoints) / 20
+        print(f"  its sound ends {seconds - new.unheard_seconds:.1f} s into the new dance, which dances on to its beat "
+              "in silence (give --music FILE for a song under all of it)")
     for extra in (gif, poses):
         if extra is not None:
             print(f"wrote {shown(extra)}")
