@@ -407,3 +407,36 @@ def test_demo_dances_to_a_song(fixtures, tiny_model, click, tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path), "--model", str(tiny_model), "--music", str(song)]) == 0
     assert "danced to click_120.wav" in capsys.readouterr().out
     assert _audio_seconds(tmp_path / "bopbot-demo.mp4") == pytest.approx(1.5 + 20.0, abs=0.15)  # primer, then the song
+
+
+def test_a_clips_sound_carries_on_in_a_loop_on_the_dances_beat(puppet_video_with_song, tiny_model, tmp_path, capsys):
+    """A phone clip's sound ends with the clip, and the new dance after it was silent: now the
+    clip's last whole bars play again under it, spliced on the line its beats carry on along, so
+    every beat the dance keeps past the end falls on a beat heard in the video."""
+    output = tmp_path / "looped.mp4"
+    assert main(["dance", str(puppet_video_with_song), "-o", str(output), "--model", str(tiny_model),
+                 "--seconds", "4", "--seed", "0"]) == 0
+    assert "play again and again, on the beat" in capsys.readouterr().out
+    with av.open(str(output)) as container:
+        durations = {s.type: float(s.duration * s.time_base) for s in container.streams}
+    assert durations["audio"] == pytest.approx(durations["video"], abs=0.1) and durations["video"] > 7.5
+    song = music_beats(str(puppet_video_with_song))
+    clip = song.seconds
+    grid = song.between(clip, 4.0) + clip  # the beats the new dance keeps, in the clip's time
+    heard = music_beats(str(output)).times
+    past_the_end = grid[grid > clip + 0.3]
+    assert len(past_the_end) >= 6
+    assert np.abs(heard[np.abs(heard[:, None] - past_the_end).argmin(axis=0)] - past_the_end).max() < 0.06
+    assert not (heard > clip + 0.3).sum() < len(past_the_end) - 1  # the sound goes on to the end
+
+
+def test_the_loop_is_whole_eight_counts_spliced_on_a_beat(tmp_path):
+    from puppet import write_song
+
+    track = music_beats(str(write_song(tmp_path / "song.wav", 9.3)))
+    splice, start, length = track.loop_to(20.0)
+    period = float(np.median(np.diff(track.times)))
+    assert splice <= track.seconds and abs(splice - track.times[-1]) < 0.05  # on the last beat heard
+    assert round(length / period) % 8 == 0 and start in track.times
+    assert track.loop_to(track.seconds - 1) is None  # the song lasts: nothing to carry on
+    assert music_beats(str(write_song(tmp_path / "short.wav", 1.8))).loop_to(20.0) is None  # too few beats to loop

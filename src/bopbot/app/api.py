@@ -87,12 +87,14 @@ class NewDanceResult:
 
     @property
     def unheard_seconds(self) -> float:
-        """Seconds at the end of the new dance that its music no longer sounds under (a phone clip's
-        own sound ends with the clip): the dance keeps the music's beat there, in silence. 0 without music."""
+        """Seconds at the end of the new dance that its music no longer sounds under: where the music
+        ends first (a phone clip's sound ends with the clip) it carries on in a loop on its beat
+        (`NewDance.music_loop`), and only a song too short to loop (under 5 beats) leaves the dance
+        to go on in silence. 0 without music."""
         from ..music.audio import audio_seconds
 
         music = self._planned.music
-        if music is None:
+        if music is None or self.written.music_loop is not None:
             return 0.0
         heard = max(0.0, audio_seconds(music.path) - music.start)
         return max(0.0, len(self.keypoints) / 20 - heard)

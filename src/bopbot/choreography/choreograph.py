@@ -78,7 +78,8 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
                     track.tempo if track is not None else 0.0, len(beats), int(np.sum(phrases < count / CORPUS_FPS)),
-                    sum(first < count for first, _, _ in sampling.repeats))
+                    sum(first < count for first, _, _ in sampling.repeats),
+                    track.loop_to(music.start + count / CORPUS_FPS) if len(beats) else None)
 
 
 def phrase_repeats(phrase_starts: np.ndarray, frames: int) -> tuple[tuple[int, int, int], ...]:

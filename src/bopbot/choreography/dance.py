@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import os
 import re
 import warnings
@@ -26,7 +27,7 @@ from ..data.pose_sequence import CORPUS_FPS, PoseSequence, resampled_count
 from ..errors import BopBotError
 from ..files import check_apart
 from ..models.sampling import Sampling
-from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
+from ..music.audio import MAX_RATE, MIN_RATE, audio_rate, audio_seconds
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
@@ -318,9 +319,27 @@ class Dance:
         sampling.check()
         self.model, self.user, self.seconds, self.sampling, self.layout = model, user, seconds, sampling, layout
         self.song = song
-        self.music, self.audio = soundtrack(user, layout, song, song_from_start)
+        self.music, self._pieces = soundtrack(user, layout, song, song_from_start)
+        self._audio: list[AudioPiece] | None = None
         self._new: NewDance | None = None
         self._asked = False  # whether the ModelProcess is writing it (`ask`)
+
+    @property
+    def audio(self) -> list[AudioPiece]:
+        """The soundtrack's pieces. Where the music ends before the new dance does (a phone clip's
+        sound ends with the clip), the piece that plays it carries it on in a loop on its beat
+        (`NewDance.music_loop`): known once the dance is written, so the dance is waited for only
+        where the music's header says it ends first."""
+        if self._audio is None:
+            pieces = self._pieces
+            if (self.music is not None and self.seconds is not None and pieces
+                    and str(pieces[-1].path) == str(self.music.path)
+                    and audio_seconds(self.music.path) < self.music.start + self.seconds):
+                loop = self.new.music_loop
+                if loop is not None:
+                    pieces = [*pieces[:-1], dataclasses.replace(pieces[-1], loop=loop)]
+            self._audio = pieces
+        return self._audio
 
     @property
     def new(self) -> NewDance:

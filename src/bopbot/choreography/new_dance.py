@@ -28,3 +28,6 @@ class NewDance:
     beats: int = 0
     phrases: int = 0
     repeats: int = 0
+    #: Where the music ends before the new dance does: (splice, start, seconds) in the music file,
+    #: how its sound carries on, on the beat (`beats.TrackBeats.loop_to`); None where it lasts.
+    music_loop: tuple[float, float, float] | None = None

@@ -172,11 +172,15 @@ def dancer_frames(sequence: PoseSequence, size: tuple[int, int] | None = None,
 
 @dataclass(frozen=True)
 class AudioPiece:
-    """`seconds` (to its end when None) of the audio of `path` from `offset` s; silence when `path` is None."""
+    """`seconds` (to its end when None) of the audio of `path` from `offset` s; silence when `path` is None.
+    With a `loop` (splice, start, length), from `splice` s into the file on it goes back to `start`
+    and plays `length` s from there, again and again (a song carried on under a dance that outlasts
+    it, `beats.TrackBeats.loop_to`)."""
 
     path: str | os.PathLike | None
     offset: float = 0.0
     seconds: float | None = None
+    loop: tuple[float, float, float] | None = None
 
 
 class Mp4Writer:
@@ -332,6 +336,8 @@ class _AudioCopy:
                 break
             if piece.path is None or str(piece.path) not in self.sounding:
                 part = np.zeros((2, want if piece.seconds is not None else 0), dtype=np.float32)
+            elif piece.loop is not None:
+                part = self._looped(piece, want)
             else:
                 part = read_audio(piece.path, self.rate, channels=2, start=piece.offset,
                                   duration=want / self.rate).samples
@@ -340,6 +346,22 @@ class _AudioCopy:
             parts.append(part)
             left -= part.shape[1]
         return np.concatenate(parts, axis=1) if parts else np.zeros((2, 0), dtype=np.float32)
+
+    def _looped(self, piece: AudioPiece, want: int) -> np.ndarray:
+        """(2, want) samples of a piece with a `loop`: the file up to the splice, then the loop's
+        stretch over and over, each time `length` long to the sample's rounding (padded with silence
+        where the file ends inside it), so that it keeps the beat it was cut on."""
+        splice, start, length = piece.loop
+        head = read_audio(piece.path, self.rate, channels=2, start=piece.offset,
+                          duration=min(want / self.rate, max(0.0, splice - piece.offset))).samples
+        rest = want - head.shape[1]
+        if rest <= 0:
+            return head
+        cycle = read_audio(piece.path, self.rate, channels=2, start=start, duration=length).samples
+        size = max(1, int(round(length * self.rate)))
+        cycle = np.pad(cycle[:, :size], ((0, 0), (0, size - min(size, cycle.shape[1]))))
+        phase = int(round((max(piece.offset, splice) - splice) * self.rate)) % size  # a piece begun after the splice
+        return np.concatenate([head, np.tile(cycle, (1, (phase + rest) // size + 1))[:, phase:phase + rest]], axis=1)
 
     def encoded(self, pieces: list[AudioPiece], duration: float) -> list:
         """The AAC packets of `duration` seconds of the pieces (less if they end first), the stream ended."""

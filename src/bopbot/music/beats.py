@@ -128,14 +128,40 @@ class TrackBeats:
         off by several frames."""
         indices, times = np.arange(len(self.times)), self.times
         if len(times) >= 2 and end > times[-1]:
-            span = min(8, len(times) - 1)
-            recent = times[-24:]
-            period = float(np.median(recent[span:] - recent[:-span])) / span
-            origin = float(np.median(times[-16:] - period * indices[-16:]))
+            period, origin = self._line()
             after = np.arange(max(len(times), int((start - origin) / period)), int((end - origin) / period) + 2)
             indices, times = np.concatenate([indices, after]), np.concatenate([times, origin + period * after])
         inside = (times >= start) & (times < end)
         return indices[inside], times[inside]
+
+    def _line(self) -> tuple[float, float]:
+        """(period, origin): the line the beats carry on along past the last, beat k at origin +
+        period * k (see `beats_from`). Needs two beats."""
+        times, indices = self.times, np.arange(len(self.times))
+        span = min(8, len(times) - 1)
+        recent = times[-24:]
+        period = float(np.median(recent[span:] - recent[:-span])) / span
+        return period, float(np.median(times[-16:] - period * indices[-16:]))
+
+    def loop_to(self, end: float) -> tuple[float, float, float] | None:
+        """How the track's sound carries on, on its beat, to `end` s into it where it ends before:
+        (splice, start, seconds). At `splice`, the beat of the line the beats carry on along
+        (`beats_from`) at the last beat inside the track, the sound goes back to `start`, the beat
+        a whole number of eight-counts before (of bars, or beats, in a short track), and plays that
+        many beats of the line's period from there, again and again: each beat of the new dance past
+        the track's end then falls on a beat of the music, and each eight-count on one of its
+        eight-counts. None where the track lasts to `end`, was cut, or has fewer than 5 beats."""
+        if end <= self.seconds or self.cut or len(self.times) < 5:
+            return None
+        period, origin = self._line()
+        last = int(np.searchsorted(self.times, self.seconds - 0.05)) - 1  # a beat whose sound is all there
+        while last >= 4 and origin + period * last > self.seconds - 0.05:
+            last -= 1
+        if last < 4:
+            return None
+        unit = PHRASE_BEATS if last >= PHRASE_BEATS else 4
+        beats = (last // unit) * unit
+        return origin + period * last, float(self.times[last - beats]), beats * period
 
     def phrase_starts(self, start: float, seconds: float) -> np.ndarray:
         """Where the eight-counts begin in the `seconds` from `start` s into the track, in seconds

@@ -131,7 +131,12 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
     else:
         print(f"danced to {shown(new.music.name)}: {new.beats} beats at {new.tempo:.0f} beats a minute, "
               f"{new.phrasing}")
-    if new.music is not None and new.unheard_seconds >= 0.5:
+    loop = new.written.music_loop if new.music is not None else None
+    if loop is not None:
+        beats = round(loop[2] * new.tempo / 60)
+        print(f"  its sound ends under the new dance: from {loop[0]:.1f} s on, its {beats} beats from {loop[1]:.1f} s "
+              "play again and again, on the beat")
+    elif new.music is not None and new.unheard_seconds >= 0.5:
         seconds = len(new.keypoints) / 20
         print(f"  its sound ends {seconds - new.unheard_seconds:.1f} s into the new dance, which dances on to its beat "
               "in silence (give --music FILE for a song under all of it)")
