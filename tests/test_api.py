@@ -94,7 +94,7 @@ def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, pup
     after = dancer.dance(puppet_video_with_song, seconds=2, seed=3)
     assert after._planned.user.frames is not None  # kept for `save`
     frames = after.save(tmp_path / "after.mp4", gif=True)
-    assert after.written.music_loop is not None and after.unheard_seconds == 0  # the clip's 4 s song carried on
+    assert after.music_loop is not None and after.unheard_seconds == 0  # the clip's 4 s song carried on
     during = dancer.dance(puppet_video_with_song, seconds=2, seed=3, save_to=tmp_path / "during.mp4", gif=True)
     assert during._planned.user.frames is None  # streamed into the video, not kept
     assert during.frames_saved == frames == len(after.user.keypoints) + 40

@@ -232,3 +232,35 @@ def test_an_input_the_facing_keeps_nothing_of_is_not_a_failure(fixtures, tmp_pat
     assert main(["extract", str(take), "-o", str(corpus), "--yaws", "90", "--facing", "1", "-q"]) == 0
     assert "0 input(s) extracted now, 1 already done" in capsys.readouterr().out
     assert main(["extract", str(take), "-o", str(tmp_path / "alone.npz"), "--yaws", "90", "--facing", "1"]) == 1
+
+
+def test_a_corpus_keeps_one_set_of_options_however_it_is_reached(fixtures, tmp_path, monkeypatch, capsys):
+    """The options check holds where corpus.json is damaged (the shards say how they were made),
+    refuses a corpus.json that is a folder before any work, and a second run into a corpus another
+    holds waits its turn; an input named relative to another folder is still known as the same."""
+    from bopbot.app.cli import main
+    from bopbot.files import held_folder
+
+    (tmp_path / "A").mkdir()
+    take, corpus = tmp_path / "A" / "clip.bvh", tmp_path / "corpus"
+    shutil.copy(fixtures / "cmu_salsa" / "60_01_excerpt.bvh", take)
+    monkeypatch.chdir(tmp_path / "A")
+    assert main(["extract", "clip.bvh", "-o", str(corpus), "-q"]) == 0
+    take.write_text(take.read_text() + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["extract", "A/clip.bvh", "-o", str(corpus), "-q"]) == 0
+    assert len(list((corpus / "shards").iterdir())) == 1  # the changed take replaced, not beside its old self
+    (corpus / "corpus.json").write_text("{")
+    capsys.readouterr()
+    assert main(["extract", "A/clip.bvh", "-o", str(corpus), "--mirror", "-q"]) == 1
+    assert "is a corpus extracted with other options (mirror False, now True" in capsys.readouterr().err
+    (corpus / "corpus.json").unlink()
+    (corpus / "corpus.json").mkdir()
+    assert main(["extract", "A/clip.bvh", "-o", str(corpus), "-q"]) == 1
+    assert "corpus.json: is not a file" in capsys.readouterr().err
+    (corpus / "corpus.json").rmdir()
+    with held_folder(corpus, "a test"):
+        assert main(["extract", "A/clip.bvh", "-o", str(corpus), "-q"]) == 1
+    assert "another BopBot run is using this folder: wait for it to end before adding to this corpus" in \
+        capsys.readouterr().err
+    assert len(list((corpus / "shards").iterdir())) == 1

@@ -1252,3 +1252,22 @@ def test_vocab_never_makes_a_model_in_a_folder_of_other_files(tmp_path, capsys):
         line = _one_line(capsys, _run(["vocab", str(corpus), "-k", "3", "-o", str(folder)]), 1, str(folder))
         assert "holds files but no BopBot model" in line
     assert (project / "config.json").read_text() == '{"mine": true}'
+
+
+def test_openpose_images_that_are_no_frames_do_not_size_the_dance(tmp_path):
+    """The frame size of an OpenPose folder comes from its `images/` when FFmpeg reads the first as
+    an image the keypoints fit in: a sound named 0.png (the catch-all line), a damaged PNG (a 2x2
+    video, then a division by zero drawing skeletons) or a name with '%' (FFmpeg read a numbered
+    sequence of other files) leave it to the keypoints' extent."""
+    from bopbot.ingest.extract import extract
+
+    person = {"pose_keypoints_2d": [v for x, y in _STANDING.tolist() + [[50, 90]] * 8 for v in (x, y, 1.0)]}
+    for name, content in (("0.png", (Path(__file__).parent / "data" / "cmu_salsa" / "README.md").read_bytes()),
+                          ("0.png", b"\x89PNG\r\n\x1a\n garbage"), ("%d.png", b"")):
+        folder = tmp_path / f"op{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        _openpose(folder / "json", person)
+        (folder / "images").mkdir()
+        (folder / "images" / name).write_bytes(content)
+        sequence = extract(folder)[0]
+        assert sequence.size == (64, 90), name

@@ -115,3 +115,14 @@ def test_bad_sampling_arguments_are_errors(trained):
         sample_poses(loaded, np.zeros((4, 17, 3), np.float32), 3, temperature=0)
     with pytest.raises(BopBotError, match="context"):
         sample_poses(loaded, np.zeros((4, 17), np.float32), 3)
+
+
+def test_a_corpus_of_one_dance_trains_on_its_start(fixtures, tmp_path):
+    """A corpus of one dance trains on its start and validates on its last tenth, as the GPT-2 does
+    (it once ended in the catch-all line)."""
+    from bopbot.app.cli import main
+
+    corpus = tmp_path / "corpus"
+    assert main(["extract", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(corpus), "-q"]) == 0
+    report = train_lstm(corpus, tmp_path, TINY, tiny_settings(4), progress=False)
+    assert report.steps == 4 and np.isfinite(report.validation_loss)

@@ -440,3 +440,32 @@ def test_the_loop_is_whole_eight_counts_spliced_on_a_beat(tmp_path):
     assert round(length / period) % 8 == 0 and start in track.times
     assert track.loop_to(track.seconds - 1) is None  # the song lasts: nothing to carry on
     assert music_beats(str(write_song(tmp_path / "short.wav", 1.8))).loop_to(20.0) is None  # too few beats to loop
+
+
+def test_a_song_shorter_than_the_video_carries_on_in_every_layout(puppet_video_with_song, tiny_model, tmp_path):
+    """The loop covers the whole video, not only the new dance: beside a 4 s clip, 1.5 s of new dance
+    to a 2.6 s song used to end in 1.4 s of silence; and a raw AAC song, whose header says it lasts
+    several times as long as it does, is carried on from where it really ends."""
+    import wave
+
+    from puppet import write_song
+
+    song = write_song(tmp_path / "short.wav", 2.6, bpm=140)
+    raw = tmp_path / "short.aac"  # ADTS: no container, its length a guess from the bit rate
+    with wave.open(str(song)) as source:
+        samples = np.frombuffer(source.readframes(source.getnframes()), "<i2").reshape(1, -1)
+    with av.open(str(raw), "w", format="adts") as output:
+        stream = output.add_stream("aac", rate=44100)
+        stream.layout = "mono"
+        for start in range(0, samples.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(samples[:, start:start + 1024].copy(), format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 44100, start, Fraction(1, 44100)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())
+    for music, layout, seconds in ((song, "side-by-side", "1.5"), (raw, "continue", "4")):
+        output = tmp_path / f"{layout}.mp4"
+        assert main(["dance", str(puppet_video_with_song), "-o", str(output), "--model", str(tiny_model),
+                     "--music", str(music), "--layout", layout, "--seconds", seconds]) == 0
+        with av.open(str(output)) as container:
+            durations = {s.type: float(s.duration * s.time_base) for s in container.streams}
+        assert durations["audio"] == pytest.approx(durations["video"], abs=0.1), (layout, durations)

@@ -86,18 +86,23 @@ class NewDanceResult:
         return self._planned.music.path if self._planned.music is not None else None
 
     @property
-    def unheard_seconds(self) -> float:
-        """Seconds at the end of the new dance that its music no longer sounds under: where the music
-        ends first (a phone clip's sound ends with the clip) it carries on in a loop on its beat
-        (`NewDance.music_loop`), and only a song too short to loop (under 5 beats) leaves the dance
-        to go on in silence. 0 without music."""
-        from ..music.audio import audio_seconds
+    def music_loop(self) -> tuple[float, float, float] | None:
+        """Where the music ends under the new dance, how its sound carries on: from `splice` s into
+        the music file, its `seconds` from `start` again and again, on the beat (`TrackBeats.loop_to`);
+        None where the music lasts, or is none."""
+        music, loop = self._planned.music, self.written.music_loop
+        if music is None or loop is None or loop[0] >= music.start + len(self.keypoints) / 20:
+            return None
+        return loop
 
+    @property
+    def unheard_seconds(self) -> float:
+        """Seconds at the end of the new dance that its music no longer sounds under: only where a
+        song of under 5 beats ends first (a longer one carries on, `music_loop`). 0 without music."""
         music = self._planned.music
         if music is None or self.written.music_loop is not None:
             return 0.0
-        heard = max(0.0, audio_seconds(music.path) - music.start)
-        return max(0.0, len(self.keypoints) / 20 - heard)
+        return max(0.0, len(self.keypoints) / 20 - max(0.0, self.written.music_seconds - music.start))
 
     @property
     def beats(self) -> int:

@@ -4,6 +4,8 @@ and played on the music's beat, in its phrases."""
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import replace
 
 import numpy as np
@@ -79,7 +81,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
                     track.tempo if track is not None else 0.0, len(beats), int(np.sum(phrases < count / CORPUS_FPS)),
                     sum(first < count for first, _, _ in sampling.repeats),
-                    track.loop_to(music.start + count / CORPUS_FPS) if len(beats) else None)
+                    track.loop_to(math.inf) if len(beats) else None, track.seconds if track is not None else 0.0)
 
 
 def phrase_repeats(phrase_starts: np.ndarray, frames: int) -> tuple[tuple[int, int, int], ...]:

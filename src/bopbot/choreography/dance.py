@@ -27,7 +27,7 @@ from ..data.pose_sequence import CORPUS_FPS, PoseSequence, resampled_count
 from ..errors import BopBotError
 from ..files import check_apart
 from ..models.sampling import Sampling
-from ..music.audio import MAX_RATE, MIN_RATE, audio_rate, audio_seconds
+from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
@@ -326,15 +326,13 @@ class Dance:
 
     @property
     def audio(self) -> list[AudioPiece]:
-        """The soundtrack's pieces. Where the music ends before the new dance does (a phone clip's
-        sound ends with the clip), the piece that plays it carries it on in a loop on its beat
-        (`NewDance.music_loop`): known once the dance is written, so the dance is waited for only
-        where the music's header says it ends first."""
+        """The soundtrack's pieces. Where the music ends before the video does (a phone clip's sound
+        ends with the clip), the piece that plays it carries it on in a loop on its beat
+        (`NewDance.music_loop`, found by the model from the decoded song: a header's length can be
+        wrong), so the video waits for the new dance before its sound."""
         if self._audio is None:
             pieces = self._pieces
-            if (self.music is not None and self.seconds is not None and pieces
-                    and str(pieces[-1].path) == str(self.music.path)
-                    and audio_seconds(self.music.path) < self.music.start + self.seconds):
+            if self.music is not None and pieces and str(pieces[-1].path) == str(self.music.path):
                 loop = self.new.music_loop
                 if loop is not None:
                     pieces = [*pieces[:-1], dataclasses.replace(pieces[-1], loop=loop)]

@@ -28,6 +28,8 @@ class NewDance:
     beats: int = 0
     phrases: int = 0
     repeats: int = 0
-    #: Where the music ends before the new dance does: (splice, start, seconds) in the music file,
-    #: how its sound carries on, on the beat (`beats.TrackBeats.loop_to`); None where it lasts.
+    #: How the music's sound carries on, on the beat, past its end (`beats.TrackBeats.loop_to`):
+    #: (splice, start, seconds) in the music file; None without music, or under 5 beats of it.
     music_loop: tuple[float, float, float] | None = None
+    #: How long the music is, decoded (a raw AAC file's header can say four times as long).
+    music_seconds: float = 0.0

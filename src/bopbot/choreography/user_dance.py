@@ -96,7 +96,8 @@ def _named_music(audio: str, named_by: Path) -> Path | None:
     try:
         check_music(audio)
     except BopBotError as exc:
-        warnings.warn(f"{named_by}: the music it names cannot be danced to ({exc}); the new dance keeps its own time")
+        warnings.warn(f"{named_by}: the music it names cannot be danced to ({str(exc)[:300]}); the new dance keeps "
+                      "its own time")
         return None
     return Path(audio)
 

@@ -31,11 +31,16 @@ FAILURES = "failures"
 SUMMARY = "corpus.json"
 
 
-def write_shard(path: Path, input_path: Path, kind: str, sequences: list[PoseSequence]) -> dict:
-    """Normalise `sequences` and write them as one shard; return the shard's info."""
+def write_shard(path: Path, input_path: Path, kind: str, sequences: list[PoseSequence],
+                options: dict | None = None) -> dict:
+    """Normalise `sequences` and write them as one shard; return the shard's info (the input as
+    given, for the validation split, and resolved, for a later run to know it; the extraction
+    `options`)."""
     normalised = [normalise(sequence.keypoints) for sequence in sequences]
     info = {
         "input": str(input_path),
+        "resolved": os.path.realpath(input_path),
+        "options": options,
         "kind": kind,
         "fps": CORPUS_FPS,
         "sequences": [

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from ..data.corpus import FAILURES, SHARDS, SUMMARY, Corpus, read_shard, shard_is_whole, write_shard
 from ..errors import BopBotError, os_error, shown
-from ..files import TMP_PREFIX, make_folder, remove_stale_temporaries, write_text_atomic
+from ..files import TMP_PREFIX, held_folder, make_folder, remove_stale_temporaries, write_text_atomic
 from .extract import ExtractOptions, NothingKept, extract, kind_of, options_key
 
 
@@ -65,7 +65,7 @@ def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: Extr
             except NothingKept as exc:
                 warnings.warn(f"{exc}: nothing of it is kept")
                 sequences = []
-        info = write_shard(shard, input_path, kind, sequences)
+        info = write_shard(shard, input_path, kind, sequences, options.to_json())
         failure.unlink(missing_ok=True)
         return {"ok": True, "info": info, "warnings": [str(w.message) for w in caught]}
     except BopBotError as exc:
@@ -124,11 +124,18 @@ def build_corpus(
     `extract_to_shard`, so the corpus is the same.
     """
     folder = Path(folder).resolve()
-    shards, failures = folder / SHARDS, folder / FAILURES
-    if folder.is_dir() and not shards.is_dir() and any(folder.iterdir()):
+    if folder.is_dir() and not (folder / SHARDS).is_dir() and any(folder.iterdir()):
         raise BopBotError(folder, "holds files but no corpus (no shards/ folder): give a new or empty folder, or a "
                                   "corpus to add to")
-    _check_same_options(folder, options)
+    with held_folder(folder, "adding to this corpus"):  # two runs at once could mix their options
+        _check_same_options(folder, options)
+        return _build(inputs, folder, options, jobs, progress, ray)
+
+
+def _build(inputs: list[Path], folder: Path, options: ExtractOptions, jobs: int | None, progress: bool,
+           ray: str | None) -> BatchReport:
+    """`build_corpus` in the corpus `folder`, held by this run and checked to be of these options."""
+    shards, failures = folder / SHARDS, folder / FAILURES
     for sub in (shards, failures):
         make_folder(sub)
         remove_stale_temporaries(sub)
@@ -168,18 +175,31 @@ def build_corpus(
 
 
 def _check_same_options(folder: Path, options: ExtractOptions) -> None:
-    """Refuse to add to a corpus made with other extraction options (a corpus.json that cannot be
-    read is left to the summary this run writes)."""
+    """Refuse to add to a corpus made with other extraction options: those its corpus.json gives,
+    or, where that cannot be read, those its shards were made with."""
+    summary = folder / SUMMARY
+    if summary.is_dir() or (summary.exists() and not summary.is_file()):
+        raise BopBotError(summary, "is not a file: the corpus's summary goes there; move it away and run again")
     try:
-        made_with = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))["options"]
+        made_with = json.loads(summary.read_text(encoding="utf-8"))["options"]
     except (OSError, ValueError, KeyError, TypeError):
-        return
+        made_with = next((info.get("options") for info in _shard_infos(folder / SHARDS) if info.get("options")), None)
     asked = options.to_json()
     if isinstance(made_with, dict) and made_with != asked:
         differ = "; ".join(f"{name} {made_with.get(name)}, now {asked.get(name)}"
                            for name in sorted(set(made_with) | set(asked)) if made_with.get(name) != asked.get(name))
         raise BopBotError(folder, f"is a corpus extracted with other options ({differ}): add to it with the options "
                                   "it was made with, or extract into a new folder")
+
+
+def _shard_infos(shards: Path) -> Iterator[dict]:
+    """The info of each whole shard in `shards` (none where the folder is not there yet)."""
+    for shard in sorted(shards.glob("*.npz")) if shards.is_dir() else []:
+        if not shard.name.startswith(TMP_PREFIX):
+            try:
+                yield read_shard(shard, frames=False)["info"]
+            except BopBotError:
+                continue
 
 
 def _remove_replaced_shards(shards: Path, keys: dict[Path, str]) -> int:
@@ -197,10 +217,11 @@ def _remove_replaced_shards(shards: Path, keys: dict[Path, str]) -> int:
             if shard.stem == key or shard.name.startswith(TMP_PREFIX):
                 continue
             try:
-                named = read_shard(shard, frames=False)["info"]["input"]
+                info = read_shard(shard, frames=False)["info"]
             except BopBotError:
                 continue
-            if named == str(path) or os.path.realpath(named) == os.path.realpath(path):
+            # resolved where it was made (a name relative to that run's folder is not to this one's)
+            if info.get("resolved", os.path.realpath(info["input"])) == os.path.realpath(path):
                 shard.unlink(missing_ok=True)
                 replaced += 1
     return replaced

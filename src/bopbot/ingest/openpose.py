@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.pose_sequence import PoseSequence, check_coordinates, check_frame_count
+from ..data.pose_sequence import MAX_SIDE, PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
 from ..errors import BopBotError
 from ..files import open_media, read_json
@@ -94,17 +94,31 @@ def choose_dancer(people: list[np.ndarray], last_centre: np.ndarray | None) -> n
 
 
 def _image_size(folder: Path, keypoints: np.ndarray) -> tuple[int, int]:
-    """Frame size from an `images/` folder beside the JSON, else from the keypoints' extent."""
-    images = folder.parent / "images"
-    if folder.name == "json" and images.is_dir():
-        for image in sorted(images.iterdir()):
-            if image.suffix.lower() in _IMAGE_SUFFIXES:
-                with open_media(image) as container:
-                    stream = container.streams.video[0]
-                    return stream.codec_context.width, stream.codec_context.height
+    """Frame size from the first image in an `images/` folder beside the JSON that FFmpeg reads as
+    an image of a plausible size (the keypoints must fit in it, and no side pass `MAX_SIDE`), else
+    from the keypoints' extent. A name with '%' is skipped: FFmpeg reads it as a numbered sequence of
+    other files."""
     present = keypoints[keypoints[:, :, 2] > 0]
     extent = np.ceil(present[:, :2].max(axis=0)) if len(present) else np.ones(2)
-    return int(extent[0]), int(extent[1])
+    images = folder.parent / "images"
+    if folder.name == "json" and images.is_dir():
+        import av
+
+        for image in sorted(images.iterdir()):
+            if image.suffix.lower() not in _IMAGE_SUFFIXES or "%" in image.name:
+                continue
+            try:
+                with open_media(image) as container:
+                    if not container.streams.video:
+                        continue
+                    codec = container.streams.video[0].codec_context
+                    size = (codec.width, codec.height)
+            except (av.FFmpegError, BopBotError):
+                continue
+            if all(1 <= side <= MAX_SIDE for side in size) and size[0] >= extent[0] / 2 and size[1] >= extent[1] / 2:
+                return size
+            break  # the first image read is the frames' size; one that does not fit them says nothing
+    return int(max(1, extent[0])), int(max(1, extent[1]))
 
 
 def load_openpose(folder: str | Path, fps: float) -> PoseSequence:

@@ -177,10 +177,20 @@ def _read_splits(corpus: Corpus, fraction: float, seed: int) -> tuple[_Frames, _
             if complete.any():
                 complete[0] = False  # the frame before it belongs to another dance
                 target.append((xy, complete))
-    if not splits[False]:
+    dances = splits[False] + splits[True]
+    if not dances:
         raise BopBotError(corpus.folder, "no dance with a whole dancer in it to train on")
-    if not splits[True]:  # a tiny corpus: hold out its last dance
+    if len(dances) == 1:  # a corpus of one dance: its start to train on, its last tenth to validate on
+        xy, complete = dances[0]
+        cut = max(1, int(len(xy) * 0.9))
+        held = complete[cut:].copy()
+        held[:1] = False  # the frame before it is the training part's
+        splits = {False: [(xy[:cut], complete[:cut])], True: [(xy[cut:], held)]}
+    elif not splits[True]:  # a tiny corpus: hold out its last dance
         splits[True].append(splits[False].pop())
+    elif not splits[False]:  # every dance drawn for validation: train on all but one
+        splits[False] = splits[True][:-1]
+        splits[True] = splits[True][-1:]
     warn_if_lopsided("frames", *(sum(len(xy) for xy, _ in splits[v]) for v in (False, True)), fraction)
     return tuple(_Frames(np.concatenate([xy for xy, _ in splits[v]]), np.concatenate([ok for _, ok in splits[v]]))
                  for v in (False, True))

@@ -53,22 +53,6 @@ def audio_rate(path: str | os.PathLike) -> int | None:
         raise BopBotError(path, f"unreadable audio ({exc.strerror})") from None
 
 
-def audio_seconds(path: str | os.PathLike) -> float:
-    """How long the file's first audio stream lasts, in seconds, from its header (0 without one)."""
-    import av
-
-    try:
-        with open_media(path) as container:
-            if not container.streams.audio:
-                return 0.0
-            stream = container.streams.audio[0]
-            if stream.duration and stream.time_base:
-                return float(stream.duration * stream.time_base)
-            return container.duration / av.time_base if container.duration else 0.0
-    except av.FFmpegError as exc:
-        raise BopBotError(path, f"unreadable audio ({exc.strerror})") from None
-
-
 def check_music(path: str | os.PathLike) -> None:
     """Raise a BopBotError naming `path` unless it is a readable file PyAV opens with an audio
     stream at a rate music may have (MIN_RATE to MAX_RATE)."""

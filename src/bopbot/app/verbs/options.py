@@ -129,13 +129,14 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
     elif not new.beats:
         warnings.warn(f"{new.music}: no beat found in the music; the new dance keeps its own time")
     else:
-        print(f"danced to {shown(new.music.name)}: {new.beats} beats at {new.tempo:.0f} beats a minute, "
+        print(f"danced to {shown(new.music.name)}: {new.beats} beat{'s' if new.beats != 1 else ''} at "
+              f"{new.tempo:.0f} beats a minute, "
               f"{new.phrasing}")
-    loop = new.written.music_loop if new.music is not None else None
+    loop = new.music_loop
     if loop is not None:
         beats = round(loop[2] * new.tempo / 60)
-        print(f"  its sound ends under the new dance: from {loop[0]:.1f} s on, its {beats} beats from {loop[1]:.1f} s "
-              "play again and again, on the beat")
+        print(f"  its sound ends under the new dance: from {loop[0]:.1f} s into it on, its {beats} beats from "
+              f"{loop[1]:.1f} s play again and again, on the beat")
     elif new.music is not None and new.unheard_seconds >= 0.5:
         seconds = len(new.keypoints) / 20
         print(f"  its sound ends {seconds - new.unheard_seconds:.1f} s into the new dance, which dances on to its beat "
