@@ -350,7 +350,7 @@ def test_a_killed_servers_files_are_removed_by_the_next_server():
 def test_sigterm_stops_the_page_and_removes_its_files(tmp_path):
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "bopbot", "serve", "--port", str(port)],
-                              env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.DEVNULL,
+                              env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -365,6 +365,8 @@ def test_sigterm_stops_the_page_and_removes_its_files(tmp_path):
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0, server.stderr.read()
         assert not roots[0].exists()
+        said = server.stdout.read()  # its own address line, not Gradio's advice to call launch(share=True)
+        assert f"BopBot's page is at http://127.0.0.1:{port}/" in said and "share=True" not in said
     finally:
         server.kill()
 
