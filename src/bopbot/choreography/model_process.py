@@ -18,6 +18,7 @@ only import again what is already there (in the test suite, 1 to 3 s a dance bec
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -26,6 +27,7 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 
 def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> None:
@@ -65,6 +67,22 @@ def _end_with_parent() -> None:
     os._exit(1)
 
 
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C back while the worker starts, and let it in as soon as it has: a Ctrl-C while the
+    start-up data was being written to the worker cut it short, and the worker died printing a
+    traceback (seen once in the interrupted-dance test). The worker starts with it held, as its
+    parent's to handle (`_serve` ignores it)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _portable(exc: BaseException) -> BaseException:
     """`exc` if it survives pickling, else a RuntimeError that says what it was."""
     import pickle
@@ -97,7 +115,8 @@ class ModelProcess:
         self._connection, theirs = context.Pipe()
         self._process = context.Process(target=_serve, args=(theirs, folder, generator, [str(s) for s in songs]),
                                         name="bopbot-model", daemon=True)
-        self._process.start()
+        with _ctrl_c_held():
+            self._process.start()
         theirs.close()
 
     def _receive(self):
