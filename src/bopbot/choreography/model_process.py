@@ -69,18 +69,22 @@ def _end_with_parent() -> None:
 
 @contextlib.contextmanager
 def _ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C back while the worker starts, and let it in as soon as it has: a Ctrl-C while the
-    start-up data was being written to the worker cut it short, and the worker died printing a
-    traceback (seen once in the interrupted-dance test). The worker starts with it held, as its
-    parent's to handle (`_serve` ignores it)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    """Hold a Ctrl-C back while the worker starts, and raise it as soon as it has: a Ctrl-C while
+    the start-up data was being written to the worker cut it short, and the worker died printing a
+    traceback (`EOFError`, seen in the interrupted-dance test). Blocking the signal in this thread
+    would not do: any other thread may take it, and Python raises it here all the same, so the
+    handler itself only notes it until then."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append((number, frame)))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
 
 
 def _portable(exc: BaseException) -> BaseException:
