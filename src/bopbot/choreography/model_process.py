@@ -18,7 +18,6 @@ only import again what is already there (in the test suite, 1 to 3 s a dance bec
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -27,7 +26,8 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+
+from ..workers import ctrl_c_held
 
 
 def _serve(connection, folder: str | None, generator: str, songs: list[str]) -> None:
@@ -67,26 +67,6 @@ def _end_with_parent() -> None:
     os._exit(1)
 
 
-@contextlib.contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Hold a Ctrl-C back while the worker starts, and raise it as soon as it has: a Ctrl-C while
-    the start-up data was being written to the worker cut it short, and the worker died printing a
-    traceback (`EOFError`, seen in the interrupted-dance test). Blocking the signal in this thread
-    would not do: any other thread may take it, and Python raises it here all the same, so the
-    handler itself only notes it until then."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append((number, frame)))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(*caught[0])
-
-
 def _portable(exc: BaseException) -> BaseException:
     """`exc` if it survives pickling, else a RuntimeError that says what it was."""
     import pickle
@@ -119,7 +99,7 @@ class ModelProcess:
         self._connection, theirs = context.Pipe()
         self._process = context.Process(target=_serve, args=(theirs, folder, generator, [str(s) for s in songs]),
                                         name="bopbot-model", daemon=True)
-        with _ctrl_c_held():
+        with ctrl_c_held():  # cut short, its start-up data would kill it with a traceback
             self._process.start()
         theirs.close()
 

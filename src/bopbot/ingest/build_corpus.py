@@ -34,6 +34,7 @@ from tqdm import tqdm
 from ..data.corpus import FAILURES, SHARDS, SUMMARY, Corpus, read_shard, shard_is_whole, write_shard
 from ..errors import BopBotError, os_error, shown
 from ..files import TMP_PREFIX, held_folder, make_folder, remove_stale_temporaries, write_text_atomic
+from ..workers import ctrl_c_held
 from .extract import ExtractOptions, NothingKept, extract, kind_of, options_key
 
 
@@ -231,8 +232,9 @@ def _in_processes(jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:
     """Each job's result as it finishes, from a pool of `jobs` processes on this machine."""
     pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
                                initargs=(os.getpid(),))
-    pending = {pool.submit(extract_to_shard, *job): path for path, job in jobs_of.items()}
     try:
+        with ctrl_c_held():  # the pool starts its processes here: cut short, one dies with a traceback
+            pending = {pool.submit(extract_to_shard, *job): path for path, job in jobs_of.items()}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
