@@ -22,6 +22,24 @@ def data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ctrl_c_at_worker_start() -> str:
+    """Python to run before a program's own code: a Ctrl-C is sent the moment each worker process
+    multiprocessing spawns exists, before its start-up data is written to it (a race a user's
+    Ctrl-C can hit, made certain)."""
+    return """
+import os, signal
+from multiprocessing import util
+spawn = util.spawnv_passfds
+def spawn_then_ctrl_c(*args):
+    pid = spawn(*args)
+    if "--multiprocessing-fork" in args[1]:  # a worker (not multiprocessing's resource tracker)
+        os.kill(os.getpid(), signal.SIGINT)
+    return pid
+util.spawnv_passfds = spawn_then_ctrl_c
+"""
+
+
+@pytest.fixture(scope="session")
 def fixtures() -> Path:
     """`tests/data`: real dance every clone has (see its README for what and whose)."""
     return FIXTURES

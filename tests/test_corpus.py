@@ -266,25 +266,16 @@ def test_a_corpus_keeps_one_set_of_options_however_it_is_reached(fixtures, tmp_p
     assert len(list((corpus / "shards").iterdir())) == 1
 
 
-def test_a_ctrl_c_as_the_extracting_workers_start_leaves_no_traceback(tmp_path):
+def test_a_ctrl_c_as_the_extracting_workers_start_leaves_no_traceback(ctrl_c_at_worker_start, tmp_path):
     """A Ctrl-C the moment the pool's first worker exists, before its start-up data is written to it:
     the run says it was interrupted, and no worker dies printing `EOFError: Ran out of input`."""
-    takes = sorted((Path(__file__).parent / "data" / "cmu_salsa").glob("*.bvh"))[:2]
-    script = f"""
-import os, signal, sys
-from multiprocessing import util
-spawn = util.spawnv_passfds
-def spawn_then_ctrl_c(*args):
-    pid = spawn(*args)
-    if "--multiprocessing-fork" in args[1]:  # a worker (not multiprocessing's resource tracker)
-        os.kill(os.getpid(), signal.SIGINT)
-    return pid
-util.spawnv_passfds = spawn_then_ctrl_c
+    takes = [str(take) for take in sorted((Path(__file__).parent / "data" / "cmu_salsa").glob("*.bvh"))[:2]]
+    (tmp_path / "run.py").write_text(ctrl_c_at_worker_start + f"""
+import sys
 from bopbot.app.cli import main
 if __name__ == "__main__":
-    sys.exit(main(["extract", *{[str(t) for t in takes]!r}, "-o", {str(tmp_path / "corpus")!r}, "-q"]))
-"""
-    (tmp_path / "run.py").write_text(script)
+    sys.exit(main(["extract", *{takes!r}, "-o", {str(tmp_path / "corpus")!r}, "-q"]))
+""")
     run = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 130 and "Traceback" not in run.stderr, run.stderr
     assert run.stderr.strip() == "bopbot: interrupted; run the same command again to resume"

@@ -1273,20 +1273,11 @@ def test_openpose_images_that_are_no_frames_do_not_size_the_dance(tmp_path):
         assert sequence.size == (64, 90), name
 
 
-def test_a_ctrl_c_as_the_model_worker_starts_waits_until_it_has():
+def test_a_ctrl_c_as_the_model_worker_starts_waits_until_it_has(ctrl_c_at_worker_start):
     """A Ctrl-C the moment the model's worker exists, before its start-up data is written to it (the
     interrupted-dance test met it now and then): the run is interrupted once the worker has started,
     and the worker, given all its data, never dies printing a traceback (`EOFError` before)."""
-    script = """
-import os, signal
-from multiprocessing import util
-spawn = util.spawnv_passfds
-def spawn_then_ctrl_c(*args):
-    pid = spawn(*args)
-    if "--multiprocessing-fork" in args[1]:  # the worker (not multiprocessing's resource tracker)
-        os.kill(os.getpid(), signal.SIGINT)
-    return pid
-util.spawnv_passfds = spawn_then_ctrl_c
+    script = ctrl_c_at_worker_start + """
 from bopbot.choreography.model_process import ModelProcess
 try:
     ModelProcess(None, "ngram")
