@@ -2,7 +2,7 @@
 
 Every clip of `../shared/data/dance_videos` with sound is danced on for 10 s (`bopbot dance CLIP
 --seconds 10 --seed 0`, the clip's own music: its sound ends with the clip, and from the splice on
-its last whole eight-counts play again, `TrackBeats.loop_to`). Two figures per clip:
+its last whole eight-counts play again, `TrackBeats.sound_loop`). Two figures per clip:
 
 - **heard**: of the beats the dance keeps past the end of the clip's sound (the clip's track carried
   on, as `choreograph` takes them), the share with a beat tracked in the output's sound within
@@ -47,7 +47,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "bopbot", "dance", str(clip), "-o", str(output), "--seconds",
                             f"{NEW_SECONDS:g}", "--seed", "0"], check=True, capture_output=True)
             song, out = music_beats(str(clip)), music_beats(str(output))
-            splice, _, length = song.loop_to(song.seconds + NEW_SECONDS)
+            splice, _, length = song.sound_loop()
             period = float(np.median(np.diff(song.times)))
             grid = song.between(song.seconds, NEW_SECONDS) + song.seconds
             grid = grid[grid > song.seconds + 0.3]

@@ -12,6 +12,7 @@ the last to finish wins.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -438,6 +439,12 @@ def open_media(path: str | os.PathLike):
     problem = file_problem(path)
     if problem:
         raise BopBotError(path, f"is {problem}" if problem != "missing" else "no such file")
+    return av.open(os.path.abspath(path), options={"protocol_whitelist": "file", "format_whitelist": _readers()})
 
-    allowed = ",".join(sorted(av.formats_available - FOLLOWING_FORMATS))
-    return av.open(os.path.abspath(path), options={"protocol_whitelist": "file", "format_whitelist": allowed})
+
+@functools.cache
+def _readers() -> str:
+    """FFmpeg's readers, but the `FOLLOWING_FORMATS`, as its `format_whitelist` option takes them."""
+    import av
+
+    return ",".join(sorted(av.formats_available - FOLLOWING_FORMATS))

@@ -4,8 +4,6 @@ and played on the music's beat, in its phrases."""
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import replace
 
 import numpy as np
@@ -81,7 +79,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
                     track.tempo if track is not None else 0.0, len(beats), int(np.sum(phrases < count / CORPUS_FPS)),
                     sum(first < count for first, _, _ in sampling.repeats),
-                    track.loop_to(math.inf) if len(beats) else None, track.seconds if track is not None else 0.0)
+                    track.sound_loop() if len(beats) else None, track.seconds if track is not None else 0.0)
 
 
 def phrase_repeats(phrase_starts: np.ndarray, frames: int) -> tuple[tuple[int, int, int], ...]:

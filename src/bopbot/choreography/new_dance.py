@@ -28,7 +28,7 @@ class NewDance:
     beats: int = 0
     phrases: int = 0
     repeats: int = 0
-    #: How the music's sound carries on, on the beat, past its end (`beats.TrackBeats.loop_to`):
+    #: How the music's sound carries on, on the beat, past its end (`beats.TrackBeats.sound_loop`):
     #: (splice, start, seconds) in the music file; None without music, or under 5 beats of it.
     music_loop: tuple[float, float, float] | None = None
     #: How long the music is, decoded (a raw AAC file's header can say four times as long).

@@ -175,7 +175,7 @@ class AudioPiece:
     """`seconds` (to its end when None) of the audio of `path` from `offset` s; silence when `path` is None.
     With a `loop` (splice, start, length), from `splice` s into the file on it goes back to `start`
     and plays `length` s from there, again and again (a song carried on under a dance that outlasts
-    it, `beats.TrackBeats.loop_to`)."""
+    it, `beats.TrackBeats.sound_loop`)."""
 
     path: str | os.PathLike | None
     offset: float = 0.0

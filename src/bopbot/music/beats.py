@@ -143,15 +143,16 @@ class TrackBeats:
         period = float(np.median(recent[span:] - recent[:-span])) / span
         return period, float(np.median(times[-16:] - period * indices[-16:]))
 
-    def loop_to(self, end: float) -> tuple[float, float, float] | None:
-        """How the track's sound carries on, on its beat, to `end` s into it where it ends before:
-        (splice, start, seconds). At `splice`, the beat of the line the beats carry on along
-        (`beats_from`) at the last beat inside the track, the sound goes back to `start`, the beat
-        a whole number of eight-counts before (of bars, or beats, in a short track), and plays that
-        many beats of the line's period from there, again and again: each beat of the new dance past
-        the track's end then falls on a beat of the music, and each eight-count on one of its
-        eight-counts. None where the track lasts to `end`, was cut, or has fewer than 5 beats."""
-        if end <= self.seconds or self.cut or len(self.times) < 5:
+    def sound_loop(self) -> tuple[float, float, float] | None:
+        """How the track's sound carries on, on its beat, under a dance that outlasts it: (splice,
+        start, seconds). At `splice`, the beat of the line the beats carry on along (`beats_from`)
+        at the last beat inside the track, the sound goes back to `start`, the beat a whole number
+        of eight-counts before (of four-beat bars, in a track shorter than nine beats), and plays
+        that many beats of the line's period from there, again and again: each beat of the dance
+        past the track's end then falls on a beat of the music, and each eight-count on one of its
+        eight-counts. A video that ends before the splice never reaches it. None where the track
+        was cut, or has fewer than 5 beats."""
+        if self.cut or len(self.times) < 5:
             return None
         period, origin = self._line()
         last = int(np.searchsorted(self.times, self.seconds - 0.05)) - 1  # a beat whose sound is all there

@@ -134,9 +134,9 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
               f"{new.phrasing}")
     loop = new.music_loop
     if loop is not None:
-        beats = round(loop[2] * new.tempo / 60)
-        print(f"  its sound ends under the new dance: from {loop[0]:.1f} s into it on, its {beats} beats from "
-              f"{loop[1]:.1f} s play again and again, on the beat")
+        splice, start, seconds = loop
+        print(f"  the music ends before the dance: from {splice:.1f} s into it, its {seconds:.1f} s from {start:.1f} s "
+              "play again and again, on the beat")
     elif new.music is not None and new.unheard_seconds >= 0.5:
         seconds = len(new.keypoints) / 20
         print(f"  its sound ends {seconds - new.unheard_seconds:.1f} s into the new dance, which dances on to its beat "
