@@ -84,6 +84,26 @@ def test_bad_uploads_get_a_message_naming_them(page, tmp_path):
         client.predict(None, 2, "gpt2", 1.0, 3, "continue", None, api_name="/dance")
 
 
+def test_values_the_page_does_not_offer_get_a_message_naming_the_field(page, capfd):
+    """Through the API a script can send any value: the page names the field and what it takes, and
+    the server's terminal shows no traceback (Gradio's own check printed one)."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(page, verbose=False)
+    sent = {"seconds of new dance: takes a number from 1 to 60, not 1000": (None, 1000, "gpt2", 1.0, 0),
+            "temperature: takes a number from 0.1 to 2, not 'hot'": (None, 2, "gpt2", "hot", 0),
+            "generator: takes one of gpt2, ": (None, 2, "gpt3", 1.0, 0),
+            "seed (-1: a new dance each time): takes a number from -1 to 4294967295, not -5": (None, 2, "gpt2", 1.0, -5)}
+    for said, values in sent.items():
+        with pytest.raises(AppError) as raised:
+            client.predict(*values, "continue", None, api_name="/demo")
+        assert str(raised.value).startswith(said)
+    with pytest.raises(AppError, match="also export, as a zip: takes any of openpose, .*, not \\['gif'\\]"):
+        client.predict(None, 2, "gpt2", 1.0, 0, "continue", None, False, ["gif"], api_name="/demo")
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_the_demo_dances_without_an_upload(page):
     from gradio_client import Client
 

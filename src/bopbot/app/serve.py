@@ -324,6 +324,8 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                 files = gr.File(label="the new dance's poses (.npz) and exports (.zip)", file_count="multiple",
                                 elem_id="result-files")
         danced = gr.State(None)  # the session's last video, kept on the server: the GIF is made from it
+        for field in (seconds, temperature, generator, layout, seed, exports):
+            _checked_on_the_page(field)
         inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports]
         outputs = [out_video, out_gif, words, summary, files, danced]
         go.click(run, inputs, outputs, api_name="dance").success(run_gif, danced, out_gif, api_name="gif")
@@ -343,6 +345,34 @@ class RunningPage:
         """Stop the server and remove what it kept."""
         self.app.close()
         self.results.close()
+
+
+def _checked_on_the_page(field) -> None:
+    """Gradio checks a value sent through its API against the field (a slider's range, a dropdown's
+    choices) before `run` sees it, in words that do not name the field and with a traceback in the
+    server's terminal. Here the page says which field and what it takes, and the terminal stays quiet."""
+    import gradio as gr
+
+    gradio_check = field.preprocess
+    if isinstance(field, (gr.Slider, gr.Number)):
+        takes = f"a number from {_plain(field.minimum)} to {_plain(field.maximum)}"
+    else:
+        some = "any" if isinstance(field, gr.CheckboxGroup) else "one"
+        takes = f"{some} of " + ", ".join(str(value) for _, value in field.choices)
+
+    def preprocess(payload):
+        try:
+            return gradio_check(payload)
+        except (gr.Error, TypeError, ValueError):
+            sent = repr(payload)
+            sent = sent if len(sent) <= 40 else sent[:37] + "..."
+            raise gr.Error(f"{field.label}: takes {takes}, not {sent}", print_exception=False) from None
+
+    field.preprocess = preprocess
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 def _said_on_the_page(exc: Exception, root: Path) -> str:
