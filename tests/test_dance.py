@@ -225,7 +225,7 @@ def test_kept_frames_stop_at_their_budget():
 def test_the_shadow_stays_on_the_floor_under_a_kick():
     """The dancer's shadow lies at the lowest ankle's height, under the foot on the floor: a foot
     kicked up once lifted it to mid-shin, off to the kicking side."""
-    from bopbot.choreography.render import background, draw_dancer
+    from bopbot.choreography.draw import background, draw_dancer
     from bopbot.data.skeleton import INDEX
 
     standing = np.array([[50, 10], [48, 8], [52, 8], [46, 9], [54, 9], [42, 20], [58, 20], [38, 32], [62, 32],

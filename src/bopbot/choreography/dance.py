@@ -31,8 +31,8 @@ from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
-from .render import (LAYOUTS, AudioPiece, GifWriter, Mp4Writer, background, dancer_frames, draw_dancer, gif_frame,
-                     gif_lead_frames, gif_start, write_mp4)
+from .draw import background, dancer_frames, draw_dancer
+from .render import LAYOUTS, AudioPiece, GifWriter, Mp4Writer, gif_frame, gif_lead_frames, gif_start, write_mp4
 from .user_dance import Music, UserDance
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX
 
 #: Room the robot needs beyond its joints, in torso lengths: above (its helmet), below (the shadow
-#: at its feet) and to each side (limb thickness); see `render.draw_dancer`.
+#: at its feet) and to each side (limb thickness); see `draw.draw_dancer`.
 ROBOT_MARGINS = (0.35, 0.3, 0.15)
 #: A dancer taller or wider than this share of the picture is shrunk to it.
 FIT = 0.95

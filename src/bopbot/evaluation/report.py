@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..choreography.render import background, draw_dancer
+from ..choreography.draw import background, draw_dancer
 from ..data.normalise import denormalise
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
