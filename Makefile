@@ -7,12 +7,15 @@ SHARED ?= ../shared/data
 
 install: $(VENV)/.installed
 
-# torch first and pinned (a CPU build), then the locked environment without dependency
-# resolution: mediapipe's declared extras (jax, GUI OpenCV) are not needed by its pose solution.
+# torch first and pinned, then the locked environment without dependency resolution: mediapipe's
+# declared extras (jax, GUI OpenCV) are not needed by its pose solution. TORCH_INDEX is where torch
+# comes from: empty, pip's own configuration (here, a CPU build on this machine); on a machine
+# where PyPI would send the CUDA build, make install TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu".
+TORCH_INDEX ?=
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(TORCH_INDEX)
 	$(PY) -m pip install -q --no-deps -r requirements.lock
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@

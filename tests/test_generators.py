@@ -7,7 +7,7 @@ import pytest
 
 from bopbot.app.cli import main
 from bopbot.data.pose_sequence import PoseSequence
-from bopbot.evaluation.word_metrics import longest_copy_seconds
+from bopbot.evaluation.word_metrics import CopyIndex
 from bopbot.models.baselines import NearestDance, NgramWords, RandomWords, load_sentences
 from bopbot.models.generators import NAMES, load_generator
 from bopbot.models.sampling import Sampling
@@ -32,7 +32,7 @@ def test_nearest_continues_a_training_dance_verbatim(tiny_model):
     start = int(nearest.ends[len(nearest.ends) // 2])
     context = sentences[start - 60:start + 1]
     words = nearest.continue_words(context, 30, 1.0, np.random.default_rng(0))
-    assert longest_copy_seconds(words, sentences, 20) == 1.5  # all 30 words, verbatim from training
+    assert CopyIndex(sentences).longest_copy(words) == 30  # all 30 words, verbatim from training
     assert nearest.match(context) == start or np.array_equal(  # the exact stretch, or one just like it
         sentences[nearest.match(context) + nearest.offsets], sentences[start + nearest.offsets])
 
@@ -46,10 +46,22 @@ def test_ngram_follows_its_counts_and_random_its_frequencies(tiny_model):
     continued = list(zip(words[:-2], words[1:-1], words[2:]))
     assert np.mean([gram in seen for gram in continued]) > 0.95  # every step a trigram it has seen
     first = sentences[:np.argmax(sentences == vocabulary.k)]  # the first dance (an <eod> ends each)
-    assert ngram.perplexity(first) < RandomWords(vocabulary).perplexity(first)
+    assert ngram.log_loss(first) < RandomWords(vocabulary).log_loss(first)
     drawn = RandomWords(vocabulary).continue_words(np.array([0]), 20_000, 1.0, np.random.default_rng(0))
     expected = vocabulary.counts_ / vocabulary.counts_.sum()
     assert np.abs(np.bincount(drawn, minlength=vocabulary.k) / 20_000 - expected).max() < 0.02
+
+
+def test_the_random_baseline_trains_on_nothing_and_changes_nothing(tiny_model, small_corpus, tmp_path, capsys):
+    """`random` draws from the vocabulary's counts: training it says so and writes nothing."""
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    before = {path.name: path.stat().st_mtime_ns for path in model.iterdir()}
+    assert main(["train", str(small_corpus), "--model", str(model), "--generator", "random", "-q"]) == 0
+    assert "the random baseline needs no training" in capsys.readouterr().out
+    assert {path.name: path.stat().st_mtime_ns for path in model.iterdir()} == before
 
 
 def test_generators_are_repeatable_per_seed_and_differ_between_seeds(tiny_model, small_corpus):

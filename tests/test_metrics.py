@@ -8,13 +8,14 @@ import pytest
 from bopbot.data.skeleton import INDEX
 from bopbot.evaluation.metrics import (
     GEOMETRIC_FEATURES,
-    diversity,
     frechet_distance,
     geometric_features,
     jitter,
     kinetic_features,
+    mean_distance,
+    pairwise_distances,
 )
-from bopbot.evaluation.word_metrics import longest_copy_seconds, suffix_array, unique_words_per
+from bopbot.evaluation.word_metrics import CopyIndex, suffix_array, unique_words_per
 from bopbot.music.beats import (
     BEAT_SIGMA_SECONDS,
     TrackBeats,
@@ -105,7 +106,7 @@ def test_weights_count_rows_as_if_they_were_copied():
     z = (copied - real.mean(axis=0)) / real.std(axis=0, ddof=1)
     owner = np.repeat(np.arange(40), weights)
     pairs = [np.linalg.norm(z[i] - z[j]) for i in range(len(z)) for j in range(i + 1, len(z)) if owner[i] != owner[j]]
-    assert diversity(generated, real, weights) == pytest.approx(np.mean(pairs), rel=1e-9)
+    assert mean_distance(pairwise_distances(generated, real), weights) == pytest.approx(np.mean(pairs), rel=1e-9)
 
 
 # ------------------------------------------------------------------ kinetic features and diversity
@@ -137,8 +138,8 @@ def test_kinetic_features_measure_speed_and_acceleration_in_torso_lengths_per_se
 def test_identical_dances_have_zero_diversity_and_different_dances_do_not():
     real = np.stack([kinetic_features(_swinging_arms(20, 3, period), 20) for period in (0.4, 0.5, 0.7, 1.0)])
     same = np.stack([kinetic_features(_swinging_arms(20, 3, 0.5), 20)] * 3)
-    assert diversity(same, real) == 0.0
-    assert diversity(real, real) > 1.0
+    assert mean_distance(pairwise_distances(same, real)) == 0.0
+    assert mean_distance(pairwise_distances(real, real)) > 1.0
 
 
 # ------------------------------------------------------------------ frame-rate independence
@@ -292,8 +293,8 @@ def test_a_verbatim_training_excerpt_is_a_copy_of_its_own_length():
     training = rng.integers(0, 1000, 100_000)
     flank = lambda count: rng.integers(1000, 2000, count)  # ids training never holds: cannot extend it
     generated = np.concatenate([flank(300), training[5000:5120], flank(200)])
-    assert longest_copy_seconds(generated, training, fps=20) == 120 / 20
-    assert longest_copy_seconds(flank(500), training, fps=20) == 0.0
+    assert CopyIndex(training).longest_copy(generated) == 120
+    assert CopyIndex(training).longest_copy(flank(500)) == 0
 
 
 def test_longest_copy_matches_a_brute_force_search():
@@ -303,7 +304,7 @@ def test_longest_copy_matches_a_brute_force_search():
         text = bytes(training.astype(np.uint8))
         longest = max((length for start in range(len(generated)) for length in range(1, len(generated) - start + 1)
                        if bytes(generated[start:start + length].astype(np.uint8)) in text), default=0)
-        assert longest_copy_seconds(generated, training, fps=1) == longest
+        assert CopyIndex(training).longest_copy(generated) == longest
 
 
 def test_suffix_array_sorts_every_suffix():

@@ -45,10 +45,13 @@ def reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def os_error(exc: OSError, path: str | os.PathLike | None = None, doing: str = "read") -> BopBotError:
+def os_error(exc: OSError, path: str | os.PathLike | None = None, doing: str | None = None) -> BopBotError:
     """An OSError of the system (no permission, a symlink loop, a name too long) as the BopBotError
-    that names its file (`path` if given, else the file the system named) and what could not be done."""
+    that names its file (`path` if given, else the file the system named), with what could not be
+    done where the caller knows it ("cannot read it: Permission denied"), else the system's words
+    alone: a refusal caught far from its cause may have come from a read or a write."""
     path = path if path is not None else exc.filename
     if exc.errno == errno.ELOOP:
         return BopBotError(path, "is a loop of symbolic links (it leads back to itself)")
-    return BopBotError(path, f"cannot {doing} it: {exc.strerror or exc}")
+    why = exc.strerror or str(exc)
+    return BopBotError(path, f"cannot {doing} it: {why}" if doing else why)

@@ -30,7 +30,7 @@ LIMITS = {
     "max_training_frames": (1, 10**10, True), "steps": (1, 10**8, True), "batch_size": (1, 10**5, True),
     "learning_rate": (0.0, 10.0, False), "eval_every": (1, 10**8, True), "n_layer": (1, 128, True),
     "n_head": (1, 128, True), "n_embd": (1, 16384, True), "context": (2, 8192, True), "dropout": (0.0, 0.95, True),
-    "validation_fraction": (0.0, 0.5, True), "seeds": (1, 1000, True), "resamples": (1, 10**6, True),
+    "validation_fraction": (0.0, 0.5, True), "seeds": (1, 1000, True), "resamples": (10, 10**6, True),
     "port": (1, 65535, True), "max_upload_mb": (0.0, 10**5, False), "max_clip_seconds": (0.0, 3600.0, False),
 }
 

@@ -182,7 +182,7 @@ class Dancer:
         started = time.monotonic()
         if layout not in LAYOUTS:
             raise BopBotError(None, f"the layout must be one of {', '.join(LAYOUTS)}")
-        if not 0 < seconds <= MAX_NEW_SECONDS:
+        if not 1 <= seconds <= MAX_NEW_SECONDS:
             raise BopBotError(None, f"the new dance lasts 1 to {MAX_NEW_SECONDS} s, not {seconds:g}")
         sampling = Sampling(temperature, seed=None if seed is None or seed < 0 else int(seed))
         sampling.check()

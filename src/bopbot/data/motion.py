@@ -47,8 +47,3 @@ def mean_motion(poses: np.ndarray, order: int = 1) -> float:
         seen = seen[1:] & seen[:-1]
     moves = np.linalg.norm(np.diff(poses[:, :, :2].astype(np.float64), n=order, axis=0), axis=2)
     return float(moves[seen].mean()) if seen.any() else float("nan")
-
-
-def joint_speeds(poses: np.ndarray, fps: float = CORPUS_FPS) -> np.ndarray:
-    """(T-1, 17) joint speeds in units per second."""
-    return np.linalg.norm(np.diff(poses[:, :, :2], axis=0), axis=2) * fps

@@ -17,19 +17,6 @@ JOINTS: tuple[str, ...] = (
 NUM_JOINTS = len(JOINTS)
 INDEX = {name: i for i, name in enumerate(JOINTS)}
 
-#: Bones of the COCO-17 skeleton, as pairs of joint indices (for drawing and bone lengths).
-BONES: tuple[tuple[int, int], ...] = tuple(
-    (INDEX[a], INDEX[b]) for a, b in (
-        ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
-        ("right_eye", "right_ear"), ("left_shoulder", "right_shoulder"),
-        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-        ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip"),
-        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    )
-)
-
 
 def _mirror_permutation() -> np.ndarray:
     swapped = [name.replace("left_", "@").replace("right_", "left_").replace("@", "right_") for name in JOINTS]

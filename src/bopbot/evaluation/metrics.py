@@ -378,8 +378,3 @@ def mean_distance(distances: np.ndarray, weights: np.ndarray | None = None) -> f
     counts = _counts(weights, len(distances)).astype(np.float64)
     pairs = (counts.sum() ** 2 - (counts**2).sum()) / 2
     return float(counts @ distances @ counts / 2 / max(pairs, 1e-12))
-
-
-def diversity(generated: np.ndarray, real: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Mean pairwise Euclidean distance between generated feature vectors, z-scored by the real set."""
-    return mean_distance(pairwise_distances(generated, real), weights)

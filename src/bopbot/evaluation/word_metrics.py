@@ -92,8 +92,3 @@ class CopyIndex:
             while start + best < len(generated) and self.occurs(generated[start:start + best + 1]):
                 best += 1
         return best
-
-
-def longest_copy_seconds(generated: np.ndarray, training: np.ndarray, fps: float) -> float:
-    """Seconds of the longest run of generated ids found verbatim in the training ids (builds the index once)."""
-    return CopyIndex(training).longest_copy(generated) / fps

@@ -75,7 +75,7 @@ def kind_of(path: Path) -> str:
         problem = "a symbolic link to nothing" if os.path.lexists(path) else "no such file or folder"
         raise BopBotError(path, problem) from None
     except OSError as exc:
-        raise os_error(exc, path) from None
+        raise os_error(exc, path, doing="read") from None
     if stat.S_ISDIR(info.st_mode):
         from .openpose import is_openpose_folder
 
@@ -218,7 +218,7 @@ def expand_inputs(items: list[str], _lists: tuple[str, ...] = ()) -> list[Path]:
             except UnicodeDecodeError as exc:
                 raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
             except OSError as exc:
-                raise os_error(exc, path) from None
+                raise os_error(exc, path, doing="read") from None
             listed = [str(path.parent / line.strip()) for line in lines if line.strip() and not line.startswith("#")]
             found.extend(expand_inputs(listed, _lists + (real,)))
         else:

@@ -1,6 +1,7 @@
 """Honest baselines over pose words, to measure the GPT-2 against.
 
-- `random`: every frame an independent word, drawn by how often words occur in the corpus;
+- `random`: every frame an independent word, drawn by how often each word occurs in the corpus the
+  vocabulary was fitted on (its k-means' counts, `vocabulary.counts_`): it needs no training;
 - `ngram`: a Markov model over words (trigram, backing off to bigram and unigram); it samples from
   the counts of the longest context it knows, and scores words (perplexity) with interpolated
   absolute discounting, a fair smoothing for a baseline;
@@ -8,8 +9,8 @@
   closest to the end of the context, play on from one of the `NEAREST_CHOICES` best (picked by the
   seed), and retrieve again where it ends.
 
-They learn from the training split of the corpus as sentences (the same split `bopbot train`
-uses), stored in the model folder as `sentences.safetensors` (and `ngram.safetensors`).
+`ngram` and `nearest` learn from the training split of the corpus as sentences (the same split
+`bopbot train` uses), stored in the model folder as `sentences.safetensors` (and `ngram.safetensors`).
 """
 
 from __future__ import annotations
@@ -70,10 +71,6 @@ class RandomWords:
         """Summed negative log-probability (nats) of `ids[start:]`, with add-one smoothing."""
         probabilities = (self.counts + 1) / (self.counts + 1).sum()
         return float(-np.log(probabilities[np.asarray(ids)[start:]]).sum())
-
-    def perplexity(self, ids: np.ndarray) -> float:
-        return float(np.exp(self.log_loss(ids) / max(len(ids), 1)))
-
 
 class NgramWords:
     """A trigram Markov model over words, backing off to bigrams and unigrams."""
@@ -163,11 +160,6 @@ class NgramWords:
             total -= np.log(self.probability(history, int(ids[t])))
         return float(total)
 
-    def perplexity(self, ids: np.ndarray) -> float:
-        """Per-word perplexity of `ids`."""
-        return float(np.exp(self.log_loss(ids) / max(len(ids), 1)))
-
-
 class NearestDance:
     """Retrieval: continue the training dance that best matches the context's last seconds."""
 
@@ -218,7 +210,7 @@ class NearestDance:
 
 
 def train_baseline(name: str, train_ids: np.ndarray, folder: str | os.PathLike, words: int) -> None:
-    """Store what a baseline needs: the training sentences (all), and n-gram counts for `ngram`."""
+    """Store what `ngram` or `nearest` needs: the training sentences, and n-gram counts for `ngram`."""
     folder = Path(folder)
     save_sentences(folder, train_ids)
     if name == "ngram":

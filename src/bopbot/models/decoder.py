@@ -64,11 +64,6 @@ class DecoderSize:
     def to_json(self) -> dict:
         return {**asdict(self), "dilations": list(self.dilations)}
 
-    @property
-    def receptive_frames(self) -> int:
-        """Frames either side of a frame that reach its output."""
-        return sum((self.kernel - 1) // 2 * d for d in self.dilations)
-
 
 def decoder_shapes(size: DecoderSize, words: int) -> dict[str, tuple[int, ...]]:
     """Every tensor a decoder of `size` over `words` words saves (`train_decoder.WordDecoder`'s, less its centroids)."""

@@ -5,7 +5,7 @@
 | `gpt2` | GPT-2 over pose words (the main model) | `config.json`, `model.safetensors`, `tokenizer.json` |
 | `gpt2-music` | the GPT-2 that also hears the music's beat phase and onsets | the same, in `music/` |
 | `lstm` | LSTM with a mixture-density output over continuous poses (the original system's second) | `lstm.safetensors`, `lstm.json` |
-| `random` | words drawn by corpus frequency | `sentences.safetensors` |
+| `random` | words drawn by corpus frequency | nothing: it reads the vocabulary's word counts |
 | `ngram` | trigram Markov model over words | `ngram.safetensors`, `sentences.safetensors` |
 | `nearest` | retrieve the most similar training dance and continue it | `sentences.safetensors` |
 
@@ -172,9 +172,9 @@ class LSTMGenerator(Generator):
         return Continuation(poses, None)
 
 
-def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gpt2=None, mover=None) -> Generator:
-    """The generator `name` from a model folder (`gpt2`, a `runtime.GPT2Runtime`, and the folder's
-    `decoder.WordMover` may be passed in when already loaded)."""
+def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, mover=None) -> Generator:
+    """The generator `name` from a model folder (the folder's `decoder.WordMover` may be passed in
+    when already loaded)."""
     from ..models import baselines
 
     folder = Path(folder)
@@ -190,10 +190,9 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, gp
             said = "is a file, not the music-aware GPT-2's folder" if os.path.lexists(where) else \
                 "missing: train the music-aware GPT-2 with `bopbot train --generator gpt2-music`"
             raise BopBotError(where, said)
-        if gpt2 is None:
-            gpt2, tokens = load_gpt2_runtime(where)
-            if tokens[:vocabulary.k] != list(vocabulary.words_):
-                raise BopBotError(Path(where) / "tokenizer.json", "its words are not the pose vocabulary's")
+        gpt2, tokens = load_gpt2_runtime(where)
+        if tokens[:vocabulary.k] != list(vocabulary.words_):
+            raise BopBotError(Path(where) / "tokenizer.json", "its words are not the pose vocabulary's")
         if word_count(gpt2.config) != vocabulary.k:
             raise BopBotError(where, f"the GPT-2 knows {word_count(gpt2.config)} words, the vocabulary {vocabulary.k}")
         if (name == "gpt2-music") != bool(getattr(gpt2.config, "music_inputs", 0)):

@@ -64,16 +64,14 @@ def update_pipeline_info(folder: str | os.PathLike, **changes) -> dict:
 
 @dataclass
 class Choreographer:
-    """A loaded model folder: the pose vocabulary, one generator, and the pipeline settings."""
+    """A loaded model folder: the pose vocabulary, and one generator, which moves its words by the
+    folder's decoder (`models.decoder.WordMover`)."""
 
     folder: Path
     vocabulary: PoseVocabulary
     generator: object
-    info: dict
     #: Where the dancer goes (`models.travel`); None for a folder without one.
     travel: object = None
-    #: How words become movement (`models.decoder.WordMover`): the folder's decoder or `word_motion`.
-    mover: object = None
 
     @classmethod
     def load(cls, folder: str | os.PathLike | None = None, generator: str = "gpt2") -> "Choreographer":
@@ -85,7 +83,8 @@ class Choreographer:
         folder = Path(folder) if folder is not None else DEFAULT_MODEL
         if not folder.is_dir():
             raise BopBotError(folder, "no such model folder")
+        read_pipeline_info(folder)  # a damaged bopbot.json is refused as the folder loads, as its other files are
         vocabulary = PoseVocabulary.load(folder)
         mover = WordMover(vocabulary, load_decoder(folder, vocabulary))
         loaded = load_generator(generator, folder, vocabulary, mover=mover)
-        return cls(folder, vocabulary, loaded, read_pipeline_info(folder), load_travel(folder), mover)
+        return cls(folder, vocabulary, loaded, load_travel(folder))

@@ -39,7 +39,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="--export into a folder that already holds files (files of the same names are replaced)")
     parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
     parser.add_argument("--music-from-start", action="store_true",
-                        help="with --music and the continue layout: the song plays under the clip too, and the new "
+                        help="with --music, in the continue and skeleton layouts: the song plays under the clip too, and the new "
                              "dance picks it up where the clip ends (default: the clip keeps its own sound and the "
                              "song starts with the new dance)")
 

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...errors import BopBotError
 from ...models.generators import NAMES as GENERATOR_NAMES
 from .options import positive, show_progress, yaws
 
@@ -48,10 +47,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"shortest context for a short take (default {settings.min_context_seconds:g})")
     parser.add_argument("--seconds", type=positive, default=settings.seconds,
                         help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
-    parser.add_argument("--temperature", type=positive, default=settings.temperature)
-    parser.add_argument("--top-k", type=int, default=settings.top_k, help="sample from the K likeliest words (0: all)")
+    parser.add_argument("--temperature", type=positive, default=settings.temperature,
+                        help=f"sampling temperature (default {settings.temperature:g})")
+    parser.add_argument("--top-k", type=int, default=settings.top_k,
+                        help=f"sample from the K likeliest words, 0: all (default {settings.top_k})")
     parser.add_argument("--top-p", type=float, default=settings.top_p, help=f"nucleus sampling mass (default {settings.top_p:g})")
-    parser.add_argument("--echo", type=float, default=settings.echo, help="favour the context's words (nats, fading)")
+    parser.add_argument("--echo", type=float, default=settings.echo, help=f"favour the context's words, in nats, fading (default {settings.echo:g})")
     parser.add_argument("--resamples", type=int, default=settings.resamples,
                         help=f"bootstrap resamples for the intervals (default {settings.resamples})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -64,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from ...ingest.extract import expand_inputs
     from ...models.model_folder import DEFAULT_MODEL
 
-    if args.seeds < 1 or args.resamples < 10:
-        raise BopBotError(None, "--seeds must be at least 1 and --resamples at least 10")
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws, follow=args.follow,
                             seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,

@@ -54,9 +54,11 @@ def positive(text: str) -> float:
     return value
 
 
-def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, gif_option: bool = True) -> None:
-    """The options `dance` and `demo` share; `seconds` is the new dance's default length, and
-    `gif_option` offers --gif (the demo always writes its GIF)."""
+def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, gif_option: bool = True,
+                       seed: int | None = None) -> None:
+    """The options `dance` and `demo` share; `seconds` is the new dance's default length, `gif_option`
+    offers --gif (the demo always writes its GIF), and `seed` is the default seed (None: a new dance
+    each time)."""
     parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
@@ -66,7 +68,8 @@ def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, g
     parser.add_argument("--top-k", type=int, default=None, help="GPT-2s: sample from the K likeliest words (default 0: all)")
     parser.add_argument("--top-p", type=float, default=None,
                         help="GPT-2s: nucleus sampling mass (default 1.0: the whole distribution; see docs/sweeps.md)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable dance")
+    parser.add_argument("--seed", type=int, default=seed, help="random seed, for a repeatable dance (default" +
+                        (": a new dance each time)" if seed is None else f" {seed}: the same dance each time)"))
     parser.add_argument("--echo", type=float, default=None,
                         help="GPT-2s: favour the user's own pose words by this many nats, fading over the first seconds "
                              "(default 2, chosen in docs/sweeps.md; 0: off)")

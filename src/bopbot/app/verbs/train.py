@@ -64,21 +64,20 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=float, default=None,
                         help=f"AdamW's peak learning rate ({defaults('learning_rate')})")
     parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
-    parser.add_argument("--n-layer", type=int, default=size.n_layer)
-    parser.add_argument("--n-head", type=int, default=size.n_head)
-    parser.add_argument("--n-embd", type=int, default=size.n_embd)
-    parser.add_argument("--context", type=int, default=size.n_positions, help="context window in words (20 a second)")
-    parser.add_argument("--dropout", type=float, default=size.dropout)
-    parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction)
+    parser.add_argument("--n-layer", type=int, default=size.n_layer, help=f"GPT-2 layers (default {size.n_layer})")
+    parser.add_argument("--n-head", type=int, default=size.n_head, help=f"GPT-2 attention heads (default {size.n_head})")
+    parser.add_argument("--n-embd", type=int, default=size.n_embd, help=f"GPT-2 width (default {size.n_embd})")
+    parser.add_argument("--context", type=int, default=size.n_positions,
+                        help=f"context window in words, 20 a second (default {size.n_positions})")
+    parser.add_argument("--dropout", type=float, default=size.dropout, help=f"GPT-2 dropout (default {size.dropout:g})")
+    parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction,
+                        help=f"share of the inputs held out for validation (default {settings.validation_fraction:g})")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--seed", type=int, default=settings.seed)
+    parser.add_argument("--seed", type=int, default=settings.seed, help=f"random seed (default {settings.seed})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("steps", "batch_size", "n_layer", "n_head", "n_embd", "context", "eval_every"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise BopBotError(None, f"--{name.replace('_', '-')} must be at least 1")
     if args.n_embd % args.n_head:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
     from ...vocabulary.vocabulary import FILENAME
@@ -198,6 +197,10 @@ def _train_decoder(args: argparse.Namespace) -> int:
 
 
 def _train_baseline(args: argparse.Namespace) -> int:
+    if args.generator == "random":
+        print(f"the random baseline needs no training: it draws words by how often {args.model}'s vocabulary "
+              "met them in its corpus")
+        return 0
     from ...data.corpus import Corpus
     from ...models.baselines import train_baseline
     from ...models.train import encode_corpus

@@ -31,7 +31,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                              "word (U x L words; -k is then ignored), e.g. 32x32")
     parser.add_argument("--niter", type=int, default=20, help="k-means iterations (default 20)")
     parser.add_argument("--max-training-frames", type=int, default=None, help="k-means sample size (default 64 x K)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="k-means' random seed (default 0)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
