@@ -355,6 +355,26 @@ def test_a_results_folder_others_can_enter_or_a_link_is_refused(tmp_path):
     assert not dance.exists() and (tmp_path / "mine" / "results").is_dir()  # the folder is the user's: kept
 
 
+def test_a_named_results_folder_keeps_what_was_there_and_two_servers_share_it(tmp_path):
+    """The server's files lie in a folder of its own inside --results: the user's own files there,
+    even ones named like Gradio's or a dance's, are not touched, nor is another server's folder."""
+    folder = tmp_path / "results"
+    mine = [folder / "gradio" / "notes.txt", folder / ("0123456789abcdef" * 2) / "a.txt"]
+    for path in mine:
+        path.parent.mkdir(parents=True)
+        path.write_text("mine\n")
+    folder.chmod(0o700)
+    one, other = Results(folder, keep_seconds=0), Results(folder, keep_seconds=0)
+    dance = one.new_folder()
+    other.sweep()
+    assert dance.is_dir()
+    one.sweep()
+    one.close()
+    assert not one.root.exists() and other.root.is_dir() and all(path.read_text() == "mine\n" for path in mine)
+    other.close()
+    assert sorted(path.name for path in folder.iterdir()) == ["0123456789abcdef" * 2, "gradio"]
+
+
 def test_a_killed_servers_files_are_removed_by_the_next_server():
     ended = subprocess.Popen(["true"])
     ended.wait()

@@ -13,9 +13,10 @@ the user named it), never a stack trace or a path of the server's. It binds to 1
 told otherwise, and serves no file outside its own folders.
 
 Everything the page keeps, the dances it makes and Gradio's copies of the uploads, lies in one
-private folder (`Results`): made for this server (`tempfile.mkdtemp`, mode 0700, in the system's
-temporary folder) or named with `--results`, never a fixed shared name another user could plant a
-link at. A dance's folder is removed `KEEP_RESULTS_SECONDS` after it was made, by a sweep that runs
+private folder (`Results`) made for this server (`tempfile.mkdtemp`, mode 0700, named
+bopbot-serve-PID-XXXXXXXX) in the system's temporary folder or in the folder named with
+`--results`, never a fixed shared name another user could plant a link at, and never a folder that
+holds anything else: what the server removes is its own. A dance's folder is removed `KEEP_RESULTS_SECONDS` after it was made, by a sweep that runs
 every `SWEEP_SECONDS` whether or not requests come; the whole of it goes when the server stops
 (Ctrl-C, SIGTERM, SIGHUP, or the process ending), and a later server removes what a killed one left.
 """
@@ -52,17 +53,16 @@ _DANCE_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 class Results:
     """The page's private folder (see the module docs): a folder per dance, and `gradio/` for
-    Gradio's uploads and copies. With `folder`, that folder (made if needed) holds them; it must be
-    a real folder of this user's that no one else can enter."""
+    Gradio's uploads and copies. It is made in `folder` (made if needed; a real folder of this
+    user's that no one else can enter), else in the system's temporary folder, where the folders
+    of this user's servers that were killed are removed first."""
 
     def __init__(self, folder: str | os.PathLike | None = None, keep_seconds: float = KEEP_RESULTS_SECONDS,
                  sweep_seconds: float = SWEEP_SECONDS):
         self.keep_seconds = keep_seconds
-        if folder is None:
-            _remove_orphaned_roots()
-            self.root, self.made = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-")), True
-        else:
-            self.root, self.made = _private_folder(Path(folder)), False
+        parent = Path(tempfile.gettempdir()) if folder is None else _private_folder(Path(folder))
+        _remove_orphaned_roots(parent)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=parent))
         self.gradio = self.root / "gradio"
         self.gradio.mkdir(mode=0o700, exist_ok=True)
         self._stopped = threading.Event()
@@ -91,13 +91,9 @@ class Results:
             self.sweep()
 
     def close(self) -> None:
-        """Stop sweeping and remove everything the page kept (all of a folder this server made)."""
+        """Stop sweeping and remove everything the page kept: the folder made for this server."""
         self._stopped.set()
-        if self.made:
-            shutil.rmtree(self.root, ignore_errors=True)
-        elif self.root.is_dir():
-            self.sweep(older_than=-1)
-            shutil.rmtree(self.gradio, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _private_folder(folder: Path) -> Path:
@@ -120,10 +116,10 @@ def _private_folder(folder: Path) -> Path:
     return folder
 
 
-def _remove_orphaned_roots() -> None:
-    """Remove the private folders of this user's servers that were killed (their process is gone)."""
+def _remove_orphaned_roots(parent: Path) -> None:
+    """Remove the private folders in `parent` of this user's servers that were killed (their process is gone)."""
     pattern = re.compile(re.escape(ROOT_PREFIX) + r"(\d+)-\w+")
-    for root in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+    for root in parent.glob(f"{ROOT_PREFIX}*"):
         match = pattern.fullmatch(root.name)
         try:
             info = root.lstat()

@@ -28,8 +28,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-clip-seconds", type=float, default=MAX_CLIP_SECONDS,
                         help=f"longest clip the page takes, in seconds (default {MAX_CLIP_SECONDS:g})")
     parser.add_argument("--results", default=None, metavar="DIR",
-                        help="a private folder (mode 700) to keep the dances in (default: a new one in the system's "
-                             "temporary folder, removed when the page stops)")
+                        help="a private folder (mode 700) in which the page makes the folder it keeps the dances in, "
+                             "removed when the page stops; nothing else in DIR is touched (default: the system's "
+                             "temporary folder)")
 
 
 def run(args: argparse.Namespace) -> int:
