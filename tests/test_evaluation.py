@@ -11,7 +11,7 @@ from bopbot.app.cli import main
 from bopbot.errors import BopBotError
 from bopbot.evaluation.bootstrap import RowScores, compare_rows, keep_stretches, summarise
 from bopbot.evaluation.evaluate import EvalSettings, View, cut_stretches, held_out_views
-from bopbot.evaluation.report import read_features
+from bopbot.evaluation.report import REPORT_FILES, read_features
 
 
 def _view(take: str, camera: str, seconds: float) -> View:
@@ -145,6 +145,7 @@ def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["settings"]["follow"] is True and "following" in results["sample_name"]
     assert "real (pool floor)" not in results["table"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(REPORT_FILES)  # what the input check guards
     real, ngram = results["table"]["real (held-out)"], results["table"]["ngram"]
     for row in (real, ngram):
         assert row["speed_ratio"]["low"] <= row["speed_ratio"]["value"] <= row["speed_ratio"]["high"]

@@ -1286,3 +1286,35 @@ except KeyboardInterrupt:
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "interrupted once it had started" in run.stdout and "Traceback" not in run.stderr, run.stderr
+
+
+# -- round six ------------------------------------------------------------------------------------
+
+def test_a_report_or_a_model_never_lands_on_what_the_run_reads(tmp_path, capsys, small_corpus):
+    """`evaluate -o` into the folder of a held-out take named like a report file, or into the model
+    folder; `vocab -o` inside the corpus it fits (its failures/ folder is read back as records)."""
+    from bopbot.models.model_folder import DEFAULT_MODEL
+
+    take = tmp_path / "report" / "features.npz"  # the user's poses, named as evaluate names its features
+    take.parent.mkdir()
+    np.savez(take, keypoints=np.load(_dancer(tmp_path / "take.npy")))
+    evaluate = ["evaluate", str(take), "--corpus", str(small_corpus), "--generators", "ngram", "--seeds", "1", "-q"]
+    _refused_untouched(capsys, [*evaluate, "-o", str(take.parent)], take, "features.npz", "is also an input")
+    _refused_untouched(capsys, [*evaluate, "-o", str(DEFAULT_MODEL)], DEFAULT_MODEL, "default_model",
+                       "inside the input folder")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(small_corpus, corpus)
+    _refused_untouched(capsys, ["vocab", str(corpus), "-k", "8", "-o", str(corpus / "failures"), "-q"], corpus,
+                       "failures", "inside the input folder")
+
+
+def test_a_stray_file_among_a_corpus_failures_is_named(tmp_path, capsys):
+    take, corpus = _dancer(tmp_path / "take.npy"), tmp_path / "corpus"
+    assert _run(["extract", str(take), "-o", str(corpus), "-q"]) == 0
+    (corpus / "failures").mkdir(exist_ok=True)
+    for text in ("garbage", "[]", '{"reason": "x"}'):
+        (corpus / "failures" / "stray.json").write_text(text)
+        for argv in (["vocab", str(corpus), "-k", "8", "-o", str(tmp_path / "model"), "-q"],
+                     ["extract", str(take), "-o", str(corpus), "-q"]):
+            line = _one_line(capsys, _run(argv), 1, "stray.json")
+            assert "corrupt failure record" in line or "is not a failure record" in line, line

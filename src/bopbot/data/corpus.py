@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import TMP_PREFIX, write_npz
+from ..files import TMP_PREFIX, read_json, write_npz
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
 from .skeleton import JOINTS, NUM_JOINTS
@@ -153,8 +153,18 @@ class Corpus:
             yield read_shard(path)["poses"]
 
     def failures(self) -> list[dict]:
+        """The inputs that could not be read, each {"input": ..., "reason": ...}; a file in `failures/`
+        that is not such a record is named as damage (the corpus would otherwise report it as one)."""
         folder = self.folder / FAILURES
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        records = []
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            record = read_json(path, "failure record")
+            if not (isinstance(record, dict) and isinstance(record.get("input"), str)
+                    and isinstance(record.get("reason"), str)):
+                raise BopBotError(path, "is not a failure record of this corpus (its input and the reason): "
+                                        "remove it, or extract into a new folder")
+            records.append(record)
+        return records
 
     def summary(self) -> dict:
         """Totals over the whole folder: inputs, sequences, frames, seconds, frames without a dancer, failures."""

@@ -250,6 +250,10 @@ def _frame_strips(samples: dict, path: Path, frames: int = 8, cell: int = 160) -
         Image.fromarray(np.concatenate(rows, axis=0)).save(tmp, format="PNG")
 
 
+#: The files `write_report` writes into its folder.
+REPORT_FILES = ("metrics.png", "joint_speed.png", "samples.png", "report.md", "results.json", "features.npz")
+
+
 def write_report(result: dict, folder: str | Path, command: str) -> Path:
     """Write report.md, results.json and the three plots into `folder`; returns the report's path."""
     folder = Path(folder)

@@ -60,7 +60,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...evaluation.evaluate import EvalSettings, evaluate
-    from ...evaluation.report import CONTINUITY, markdown_table, write_report
+    from ...evaluation.report import CONTINUITY, REPORT_FILES, markdown_table, write_report
     from ...files import check_apart, check_writable
     from ...ingest.extract import expand_inputs
     from ...models.model_folder import DEFAULT_MODEL
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
         generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
     walked = [item for item in args.heldout if Path(item).is_dir()]
-    check_apart([*expand_inputs(args.heldout), *walked, args.corpus], folders=[args.output])
+    check_apart([*expand_inputs(args.heldout), *walked, args.corpus, args.model or DEFAULT_MODEL],
+                files=[Path(args.output) / name for name in REPORT_FILES], folders=[args.output])
     check_writable(Path(args.output) / "report.md")  # said before the minutes of work, not after
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, show_progress(args))
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))

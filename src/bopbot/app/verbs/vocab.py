@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...files import TMP_PREFIX, held_folder
+from ...files import TMP_PREFIX, check_apart, held_folder
 from .options import show_progress
 
 SUMMARY = "k-means pose vocabulary over a corpus -> model folder"
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ...data.corpus import Corpus
     from ...models.model_folder import TRAINED
 
+    check_apart([args.corpus], folders=[args.output])  # a model inside the corpus would be read as part of it
     corpus = Corpus(args.corpus)
     output = Path(args.output)
     parts = _parts(args.parts) if args.parts else None
