@@ -1318,3 +1318,45 @@ def test_a_stray_file_among_a_corpus_failures_is_named(tmp_path, capsys):
                      ["extract", str(take), "-o", str(corpus), "-q"]):
             line = _one_line(capsys, _run(argv), 1, "stray.json")
             assert "corrupt failure record" in line or "is not a failure record" in line, line
+
+
+def test_a_loop_of_links_where_a_folder_goes_is_named_as_one(tmp_path, capsys):
+    take = _dancer(tmp_path / "take.npy")
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    loop = str(tmp_path / "a")
+    for argv in (["extract", str(take), "-o", loop], ["extract", str(take), "-o", f"{loop}/poses.npz"],
+                 ["demo", "-o", loop], ["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--export", "openpose", loop],
+                 ["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--model", loop]):
+        assert "loop of symbolic links" in _one_line(capsys, _run(argv), 1, "a"), argv
+    line = _one_line(capsys, _run(["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--model", str(take)]), 1, "take.npy")
+    assert "the model folder is a file, not a folder" in line
+
+
+def test_a_kmeans_sample_smaller_than_the_words_is_named_as_the_option(tmp_path, capsys, small_corpus):
+    code = _run(["vocab", str(small_corpus), "-k", "8", "--max-training-frames", "1", "-o", str(tmp_path / "v"), "-q"])
+    assert "--max-training-frames 1 is fewer than the 8 words" in _one_line(capsys, code, 1, "")
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc")
+def test_a_file_that_will_not_be_read_is_named(tmp_path):
+    """/proc/self/mem opens but every read fails (EIO), as a failing disk's would."""
+    for verb, output in (("dance", "o.mp4"), ("extract", "o.npz")):
+        run = subprocess.run([sys.executable, "-m", "bopbot", verb, "/proc/self/mem", "-o", str(tmp_path / output)],
+                             capture_output=True, text=True)
+        assert run.returncode == 1 and run.stderr.strip() == "bopbot: error: /proc/self/mem: cannot read it: Input/output error"
+
+
+def test_an_interrupted_evaluation_leaves_no_empty_folder(tmp_path, fixtures, tiny_model, small_corpus):
+    """Nothing resumes an evaluation: Ctrl-C takes back the report folder it made, still empty."""
+    output = tmp_path / "report"
+    run = subprocess.Popen([sys.executable, "-m", "bopbot", "evaluate", str(fixtures / "cmu_salsa_held_out"),
+                            "--model", str(tiny_model), "--corpus", str(small_corpus), "--generators", "ngram",
+                            "--seeds", "1", "-o", str(output), "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not output.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130, run.stderr.read()
+    assert run.stderr.read().strip().endswith("bopbot: interrupted") and not output.exists()

@@ -98,12 +98,28 @@ def _cannot_write(path: Path, exc: OSError):
     return BopBotError(path, f"cannot write it: {exc.strerror or exc}")
 
 
+def folder_problem(path: str | os.PathLike) -> str | None:
+    """What keeps `path` from being a folder, in a few words ("missing", "a loop of symbolic links",
+    "a file, not a folder", ...), or None when it is one."""
+    import errno
+
+    try:
+        return None if os.path.isdir(os.path.realpath(path, strict=True)) else "a file, not a folder"
+    except FileNotFoundError:
+        return "a symbolic link to nothing" if os.path.lexists(path) else "missing"
+    except OSError as exc:
+        return "a loop of symbolic links" if exc.errno == errno.ELOOP else f"unreadable ({exc.strerror})"
+
+
 def make_folder(folder: str | os.PathLike) -> None:
     """Make `folder` and its parents (each one made is noted in `made_folders`), or raise a
     BopBotError naming it and what is in the way."""
     from .errors import BopBotError
 
     folder = Path(folder)
+    for link in (folder, *folder.parents):
+        if os.path.islink(link) and folder_problem(link) in ("a loop of symbolic links", "a symbolic link to nothing"):
+            raise BopBotError(link, f"cannot make a folder here: it is {folder_problem(link)}")
     missing = []
     for parent in (folder, *folder.parents):
         if os.path.lexists(parent):

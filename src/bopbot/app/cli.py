@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 
@@ -98,10 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         again = "; run the same command again to resume" if args.verb in RESUMABLE else ""
         print(f"bopbot: interrupted{again}", file=sys.stderr)
+        if args.verb not in RESUMABLE:  # nothing to resume into: the empty folders it made go
+            remove_made_folders()
         return EXIT_INTERRUPTED
     except Exception as exc:
+        loop = re.fullmatch(r"Symlink loop from '(.*)'", str(exc)) if isinstance(exc, RuntimeError) else None
         if isinstance(exc, OSError) and exc.filename is not None:  # the system refused a file: ordinary
             code = _fail(str(os_error(exc)))
+        elif loop:  # pathlib's resolve() says so for a loop of symbolic links (Python 3.11)
+            code = _fail(str(BopBotError(loop[1], "is a loop of symbolic links (it leads back to itself)")))
         elif os.environ.get("BOPBOT_DEBUG"):
             raise
         else:

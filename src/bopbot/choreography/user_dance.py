@@ -118,12 +118,11 @@ def primer_dance(folder: str | os.PathLike | None = None) -> UserDance:
     """The few seconds of real dance stored with the model in `folder` (the embedded one when None)
     as words moved by the folder's word decoder, on the demo stage. Reads the vocabulary, the
     decoder and the settings, not the generators."""
-    from ..models.model_folder import DEFAULT_MODEL, PIPELINE_FILE, read_pipeline_info
+    from ..models.model_folder import DEFAULT_MODEL, PIPELINE_FILE, check_model_folder, read_pipeline_info
     from ..vocabulary.vocabulary import PoseVocabulary
 
     folder = Path(folder) if folder is not None else DEFAULT_MODEL
-    if not folder.is_dir():
-        raise BopBotError(folder, "no such model folder")
+    check_model_folder(folder)
     primer = read_pipeline_info(folder).get("primer")
     words = primer.get("words") if isinstance(primer, dict) else None
     if not words:

@@ -81,8 +81,11 @@ def dance_stream(container: av.container.InputContainer) -> av.VideoStream:
 
 def _unreadable(path: Path, exc: av.FFmpegError) -> str:
     """Why FFmpeg could not open `path`, in a sentence (an MP4 it cannot open is usually cut short)."""
-    with open(path, "rb") as handle:
-        header = handle.read(12)
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+    except OSError as exc:  # a device that will not be read (/proc/self/mem), a failing disk
+        return f"cannot read it: {exc.strerror or exc}"
     if header[4:8] == b"ftyp":
         return "is an MP4/MOV file that cannot be opened: it is probably truncated or corrupt"
     if header.startswith((b"#EXTM3U", b"ffconcat", b"<?xml", b"v=0")):

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import JOINTS
 from ..errors import BopBotError
-from ..files import read_json, write_text_atomic
+from ..files import folder_problem, read_json, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 
 PIPELINE_FILE = "bopbot.json"
@@ -62,6 +62,13 @@ def update_pipeline_info(folder: str | os.PathLike, **changes) -> dict:
     return info
 
 
+def check_model_folder(folder: str | os.PathLike) -> None:
+    """A BopBotError naming `folder` unless it is a folder (a link to one will do)."""
+    problem = folder_problem(folder)
+    if problem is not None:
+        raise BopBotError(folder, "no such model folder" if problem == "missing" else f"the model folder is {problem}")
+
+
 @dataclass
 class Choreographer:
     """A loaded model folder: the pose vocabulary, and one generator, which moves its words by the
@@ -81,8 +88,7 @@ class Choreographer:
         from .travel import load_travel
 
         folder = Path(folder) if folder is not None else DEFAULT_MODEL
-        if not folder.is_dir():
-            raise BopBotError(folder, "no such model folder")
+        check_model_folder(folder)
         read_pipeline_info(folder)  # a damaged bopbot.json is refused as the folder loads, as its other files are
         vocabulary = PoseVocabulary.load(folder)
         mover = WordMover(vocabulary, load_decoder(folder, vocabulary))

@@ -63,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     check_apart([args.input, args.music], outputs, exports.values())
     for output in outputs:
         check_writable(output)
-    if args.model is not None and not Path(args.model).is_dir():
-        raise BopBotError(args.model, "no such model folder")
+    if args.model is not None:
+        from ...models.model_folder import check_model_folder
+
+        check_model_folder(args.model)
     songs = [args.music] if args.music else ([args.input] if is_video else [])
     watched = sys.stderr.isatty()  # a bar where someone watches
     with ModelProcess(args.model, args.generator, songs) as model:  # loads while the video is read

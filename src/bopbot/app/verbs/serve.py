@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from ...errors import BopBotError
 
 SUMMARY = "the web page: drop a dance video, watch the bopbot dancer carry on"
 
@@ -36,7 +33,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..serve import serve
 
-    if args.model is not None and not Path(args.model).is_dir():
-        raise BopBotError(args.model, "no such model folder")
+    if args.model is not None:
+        from ...models.model_folder import check_model_folder
+
+        check_model_folder(args.model)
     serve(args.host, args.port, args.model, args.max_upload_mb, args.max_clip_seconds, results=args.results)
     return 0

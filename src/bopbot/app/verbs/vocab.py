@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     corpus = Corpus(args.corpus)
     output = Path(args.output)
     parts = _parts(args.parts) if args.parts else None
+    words = parts[0] * parts[1] if parts else args.k
+    if args.max_training_frames is not None and args.max_training_frames < words:
+        raise BopBotError(None, f"--max-training-frames {args.max_training_frames} is fewer than the {words} words "
+                                "asked for: k-means needs a frame for every word")
     with held_folder(output, "making a vocabulary in it"):  # not while a training run writes there
         _check_model_folder(output)
         trained = [name for name in TRAINED if os.path.lexists(output / name)]
