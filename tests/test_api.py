@@ -14,6 +14,7 @@ import pytest
 
 import bopbot
 from bopbot.app.cli import main
+from bopbot.data.pose_sequence import PoseSequence
 from bopbot.errors import BopBotError
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -58,14 +59,52 @@ def test_a_song_that_is_no_song_is_one_error_before_any_work(dancer, tmp_path):
         dancer.dance(None, seconds=2, music_from_start=True)
 
 
-def test_a_bad_argument_is_named_as_python_calls_it(dancer):
-    """The API's refusals speak of its keywords, not of the command line's --options."""
-    for keywords, message in (({"seconds": -1}, "seconds must be above 0, got -1"),
-                              ({"layout": "bogus"}, "the layout must be one of "),
-                              ({"temperature": 0}, "the temperature must be above 0, got 0")):
-        with pytest.raises(BopBotError, match=re.escape(message)) as raised:
-            dancer.dance(None, **{"seconds": 2, **keywords})
-        assert "--" not in str(raised.value)
+def _dance(frames: int = 80, fps: float = 20.0, meta=None) -> PoseSequence:
+    """A small dance built in Python: a standing figure waving its arms, `frames` long at `fps`."""
+    standing = np.array([[50, 10], [48, 8], [52, 8], [46, 9], [54, 9], [42, 20], [58, 20], [38, 32], [62, 32],
+                         [36, 44], [64, 44], [45, 48], [55, 48], [45, 66], [55, 66], [45, 84], [55, 84]], float)
+    keypoints = np.ones((frames, 17, 3))
+    keypoints[:, :, :2] = standing
+    keypoints[:, 7:11, 1] -= 8 * np.sin(np.arange(frames) / 4)[:, None]
+    return PoseSequence(keypoints, fps, (100, 100), "waving", {} if meta is None else meta)
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"seconds": -1}, "seconds= must be above 0 and at most 600, got -1"),
+    ({"seconds": 1e9}, "seconds= must be above 0 and at most 600, got 1000000000"),  # the command line's cap
+    ({"seconds": float("inf")}, "seconds= must be above 0 and at most 600, got inf"),
+    ({"seconds": "5"}, "seconds= must be a number, got '5'"),
+    ({"max_seconds": float("nan")}, "max_seconds= must be above 0 and at most 3600, got nan"),
+    ({"seed": -1}, "seed= must be at least 0 and at most 4294967295, got -1"),  # None is a new dance each time
+    ({"seed": 1.5}, "seed= must be a whole number, got 1.5"),
+    ({"seed": 2**2000}, "seed= must be at least 0 and at most 4294967295, got an integer of over 308 digits"),
+    ({"top_k": 2.5}, "top_k= must be a whole number, got 2.5"),
+    ({"temperature": 0}, "temperature= must be above 0 and at most 100, got 0"),
+    ({"temperature": "hot"}, "temperature= must be a number, got 'hot'"),
+    ({"music": 5}, "music= must name a file (a str or a Path), got 5"),
+    ({"source": 5}, "source= must name a file (a str or a Path), got 5"),
+    ({"layout": "bogus"}, "the layout must be one of "),
+    # a PoseSequence is held to what `extract` takes from a pose file, before it is resampled
+    ({"source": _dance(fps=0.05)}, "source (a PoseSequence): a frame rate of 0.05 fps is not a dance's (0.1 to 1000"),
+    ({"source": _dance(fps=1e-300)}, "source (a PoseSequence): a frame rate of 1e-300 fps is not a dance's"),
+    ({"source": _dance(frames=72_001)}, "source (a PoseSequence): holds 72,001 frames; a dance may hold at most 72,000"),
+    ({"source": _dance(meta={"audio_offset": "x"})}, "its meta's 'audio_offset' must be seconds, 0 to 86400, got 'x'"),
+    ({"source": _dance(meta=[1, 2])}, "source (a PoseSequence): 'meta' must be a JSON object, got a list"),
+    ({"source": PoseSequence(_dance().keypoints, 20, (60000, 60000))}, "'size' must be the source's width and height"),
+], ids=lambda value: f"{', '.join(value)}=" if isinstance(value, dict) else re.sub(r"\W+", "-", value)[-20:])
+def test_a_bad_argument_is_named_as_python_calls_it(dancer, keywords, message):
+    """The API's refusals speak of its keywords, not of the command line's --options, and hold them to
+    the command line's ranges (`cli.LIMITS`) before any work: a 1e9 s dance hung while it was saved."""
+    with pytest.raises(BopBotError, match=re.escape(message)) as raised:
+        dancer.dance(**{"source": _dance(), "seconds": 2, **keywords})
+    assert "--" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_extract_holds_max_seconds_to_a_number(tmp_path):
+    """`bopbot.extract` took a NaN `max_seconds` as no limit at all."""
+    np.save(tmp_path / "dance.npy", _dance().keypoints)
+    with pytest.raises(BopBotError, match=re.escape("max_seconds= must be above 0 and at most 3600, got nan")):
+        bopbot.extract(tmp_path / "dance.npy", max_seconds=float("nan"))
 
 
 def test_the_command_line_dances_what_python_dances(dancer, tmp_path, capsys):

@@ -14,7 +14,8 @@
 `bopbot dance` and `bopbot demo` are this, with the model loading in a process of its own while the
 video is read (`Dancer(ModelProcess(...))`), and `dance` saving the video as it goes (`save_to`);
 the web page keeps one `Choreographer` per generator loaded and dances through `Dancer(choreographer)`. Bad input raises `BopBotError`,
-whose message names the file and the problem in one line.
+whose message names the file or the keyword (`seconds=`) and the problem in one line: the numbers are
+held to the command line's ranges (`cli.LIMITS`), and a PoseSequence to what a pose file may hold.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def extract(path: str | os.PathLike, max_seconds: float | None = None, progress:
     writes them (mocap: its first view). A dance longer than `max_seconds` is refused."""
     from ..ingest.extract import ExtractOptions
     from ..ingest.extract import extract as extract_sequences
+    from .cli import check_number
 
+    _check_file("path", path)
+    check_number("max_clip_seconds", max_seconds, "max_seconds=")
     return extract_sequences(Path(path), ExtractOptions(max_seconds=max_seconds), progress=progress)[0]
 
 
@@ -137,6 +141,25 @@ class NewDanceResult:
         return self._planned.export(kind, folder, force)
 
 
+def _check_file(keyword: str, value) -> None:
+    """Raise a BopBotError naming `keyword` unless `value` names a file (a str or a path)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise BopBotError(None, f"{keyword}= must name a file (a str or a Path), got {value!r:.60}")
+
+
+def _check_sequence(sequence: PoseSequence, max_seconds: float | None) -> None:
+    """Hold a PoseSequence given as the source to what `extract` takes from a file: a dance's frame
+    rate and length, and the size, meta and joints a pose file may hold."""
+    from ..data.pose_sequence import check_coordinates, check_meta, check_size
+    from ..ingest.extract import check_rate_and_length
+
+    named = "source (a PoseSequence)"
+    check_rate_and_length(named, sequence, max_seconds)
+    check_size(named, sequence.size)
+    check_meta(named, sequence.meta)
+    check_coordinates(named, sequence.keypoints)
+
+
 def _mp4(path: str | os.PathLike) -> Path:
     """`path`, which must name an `.mp4` file."""
     path = Path(path)
@@ -172,8 +195,10 @@ class Dancer:
         `music`: a song to dance to (default: the video's own sound, if any). `layout` is how `save`
         will show it, chosen here because it decides where in the music the new dance starts:
         "continue" (the clip, then the dancer), "side-by-side", "dancer-only" or "skeleton".
-        `music_from_start`: the song plays under the clip too. `seed` makes the dance repeatable;
-        `temperature`, `top_k`, `top_p` and `echo` are the sampling settings of `bopbot dance`.
+        `music_from_start`: the song plays under the clip too. `seed` (0 to 2**32 - 1; None: a new
+        dance each time) makes the dance repeatable; `temperature`, `top_k`, `top_p` and `echo` are
+        the sampling settings of `bopbot dance`, and they, `seconds` (at most 600) and `max_seconds`
+        (the longest `source` read) are held to its options' ranges (`cli.LIMITS`).
         `save_to`: also `save` the video there (with its GIF if `gif`), sooner than `save` after:
         the clip's part of a `continue` video is encoded while the clip is read; `frames_saved`
         then says how many frames it has.
@@ -185,7 +210,19 @@ class Dancer:
         from ..ingest.extract import kind_of
         from ..models.sampling import Sampling
         from ..music.audio import check_music
+        from .cli import check_number
 
+        for keyword, value in (("seconds", seconds), ("seed", seed), ("temperature", temperature),
+                               ("top_k", top_k), ("top_p", top_p), ("echo", echo)):
+            check_number(keyword, value, f"{keyword}=")
+        check_number("max_clip_seconds", max_seconds, "max_seconds=")
+        for keyword, value in (("music", music), ("save_to", save_to)):
+            if value is not None:
+                _check_file(keyword, value)
+        if isinstance(source, PoseSequence):
+            _check_sequence(source, max_seconds)
+        elif source is not None:
+            _check_file("source", source)
         if music_from_start and not music:
             raise BopBotError(None, "music_from_start says when a song starts: give the song as `music`")
         sampling = Sampling(temperature, top_k, top_p, seed, echo)

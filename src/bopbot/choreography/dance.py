@@ -314,8 +314,6 @@ class Dance:
                  song_from_start: bool = False):
         if layout not in LAYOUTS:
             raise BopBotError(None, f"the layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if seconds is not None and not seconds > 0:
-            raise BopBotError(None, f"seconds must be above 0, got {seconds:g}")
         sampling.check()
         self.model, self.user, self.seconds, self.sampling, self.layout = model, user, seconds, sampling, layout
         self.song = song

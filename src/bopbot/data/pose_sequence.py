@@ -108,15 +108,10 @@ class PoseSequence:
                 fps, size = data["fps"], data["size"] if "size" in data else None
                 if fps.size != 1 or not (fps.dtype.kind in "iuf" and 0.1 <= float(fps) <= 1000):
                     raise BopBotError(path, f"'fps' must be one number of 0.1 to 1000, got {fps.tolist()!r:.60}")
-                if size is None or size.shape != (2,) or size.dtype.kind not in "iu" or not all(
-                        1 <= int(side) <= MAX_SIDE for side in size):
-                    raise BopBotError(path, f"'size' must be the source's width and height, 1 to {MAX_SIDE} "
-                                            f"pixels, got {None if size is None else size.tolist()!r:.60}")
+                check_size(path, size)
                 source = str(data["source"]) if "source" in data else str(path)
                 meta = json.loads(str(data["meta"])) if "meta" in data else {}
-                if not isinstance(meta, dict):
-                    raise BopBotError(path, f"'meta' must be a JSON object, got a {type(meta).__name__}")
-                check_music_meta(path, meta)
+                check_meta(path, meta)
                 keypoints = data["keypoints"]
                 if keypoints.dtype.kind not in "iuf":
                     raise BopBotError(path, f"keypoints must be numbers, got {keypoints.dtype}")
@@ -130,10 +125,21 @@ class PoseSequence:
 MAX_AUDIO_OFFSET = 86400.0
 
 
-def check_music_meta(path: str | os.PathLike, meta: dict) -> None:
-    """Raise a BopBotError naming `path` unless the music `meta` names, if any, is a file name
-    ("audio") and a start in it ("audio_offset", 0 s to a day). Whether that file is a song is
-    asked where it is danced to (`user_dance.read_user_dance`)."""
+def check_size(path: str | os.PathLike, size) -> None:
+    """Raise a BopBotError naming `path` unless `size` is a source's width and height, as integers of
+    1 to MAX_SIDE pixels."""
+    size = np.asarray(size)
+    if size.shape != (2,) or size.dtype.kind not in "iu" or not all(1 <= int(side) <= MAX_SIDE for side in size):
+        raise BopBotError(path, f"'size' must be the source's width and height, 1 to {MAX_SIDE} "
+                                f"pixels, got {size.tolist()!r:.60}")
+
+
+def check_meta(path: str | os.PathLike, meta) -> None:
+    """Raise a BopBotError naming `path` unless `meta` is a JSON object (a dict) whose music, if it
+    names any, is a file name ("audio") and a start in it ("audio_offset", 0 s to a day). Whether
+    that file is a song is asked where it is danced to (`user_dance.read_user_dance`)."""
+    if not isinstance(meta, dict):
+        raise BopBotError(path, f"'meta' must be a JSON object, got a {type(meta).__name__}")
     audio, offset = meta.get("audio"), meta.get("audio_offset", 0.0)
     if audio is not None and not (isinstance(audio, str) and "\0" not in audio):
         raise BopBotError(path, f"its meta's 'audio' must name a music file, got {audio!r:.60}")

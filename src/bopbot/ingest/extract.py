@@ -148,13 +148,7 @@ def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progre
     """Read one input and resample it to the corpus rate (20 fps); too-short dances are errors."""
     loaded = load_any(path, options, progress, keep_frames)
     for sequence in loaded:
-        if not MIN_SOURCE_FPS <= sequence.fps <= MAX_SOURCE_FPS:
-            raise BopBotError(path, f"a frame rate of {sequence.fps:g} fps is not a dance's "
-                                    f"({MIN_SOURCE_FPS:g} to {MAX_SOURCE_FPS:g} fps)")
-        check_frame_count(path, len(sequence), sequence.fps)
-        if options.max_seconds is not None and sequence.duration > options.max_seconds:
-            raise BopBotError(path, f"is {sequence.duration:.0f} s long; the longest taken here is "
-                                    f"{options.max_seconds:g} s")
+        check_rate_and_length(path, sequence, options.max_seconds)
     sequences = [sequence.resample(CORPUS_FPS) for sequence in loaded]
     for sequence in sequences:
         if len(sequence) < 2:
@@ -162,6 +156,17 @@ def extract(path: str | Path, options: ExtractOptions = ExtractOptions(), progre
     if not any(sequence.present.any() for sequence in sequences):
         raise BopBotError(path, "no frame has a dancer in it")
     return sequences
+
+
+def check_rate_and_length(path: str | os.PathLike, sequence: PoseSequence, max_seconds: float | None = None) -> None:
+    """Raise a BopBotError naming `path` unless `sequence`, read from it, is at a dance's frame rate
+    and no longer than a dance (`MAX_FRAMES`) or `max_seconds`: checked before it is resampled."""
+    if not MIN_SOURCE_FPS <= sequence.fps <= MAX_SOURCE_FPS:
+        raise BopBotError(path, f"a frame rate of {sequence.fps:g} fps is not a dance's "
+                                f"({MIN_SOURCE_FPS:g} to {MAX_SOURCE_FPS:g} fps)")
+    check_frame_count(path, len(sequence), sequence.fps)
+    if max_seconds is not None and sequence.duration > max_seconds:
+        raise BopBotError(path, f"is {sequence.duration:.0f} s long; the longest taken here is {max_seconds:g} s")
 
 
 def _walk(folder: Path, seen: set[str]) -> list[Path]:
