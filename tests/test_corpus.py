@@ -279,3 +279,23 @@ if __name__ == "__main__":
     run = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 130 and "Traceback" not in run.stderr, run.stderr
     assert run.stderr.strip() == "bopbot: interrupted; run the same command again to resume"
+
+
+def test_an_extracting_workers_progress_bar_holds_no_semaphore_that_a_ctrl_c_would_leak():
+    """A worker stopped by a Ctrl-C leaves behind what it registered with multiprocessing's resource
+    tracker, which then warns of 'leaked semaphore objects' after the run's last line: tqdm's default
+    lock is such a semaphore, so a worker's (hidden) bars take a thread lock."""
+    code = """
+import multiprocessing, os
+from multiprocessing import resource_tracker
+multiprocessing.set_start_method("spawn")  # as the pool starts its workers
+registered = []
+resource_tracker.register = lambda name, kind: registered.append(kind)
+from bopbot.ingest.build_corpus import _start_worker
+_start_worker(os.getppid())
+from tqdm import tqdm
+tqdm(total=1, disable=True).close()
+print(registered)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr

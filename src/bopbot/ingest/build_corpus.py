@@ -85,8 +85,13 @@ PARENT_CHECK_SECONDS = 0.5
 
 def _start_worker(parent: int) -> None:
     """Workers leave Ctrl-C to the parent, which stops the batch cleanly, and end as soon as the
-    parent is gone (killed with -9, it cannot stop them): a thread watches for it."""
+    parent is gone (killed with -9, it cannot stop them): a thread watches for it. Their (hidden)
+    progress bars take a thread lock: tqdm's default, a process-shared semaphore, outlived a worker
+    stopped by a Ctrl-C, and Python warned of 'leaked semaphore objects' after the run's last line."""
+    from tqdm import tqdm
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tqdm.set_lock(threading.RLock())
 
     def watch() -> None:
         while os.getppid() == parent:
