@@ -299,3 +299,19 @@ print(registered)
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_extract_runs_at_most_twice_the_cores_processes(tmp_path, capsys):
+    """`-j 64` on a few small inputs started 64 processes (35 MB each) whatever the cores: it runs
+    twice the cores at most (and never more than the inputs), and says so."""
+    from bopbot.app.cli import main
+
+    cores = os.cpu_count() or 1
+    dance = np.ones((3, 17, 3))
+    dance[:, :, :2] = np.random.default_rng(0).uniform(0, 100, (17, 2))
+    (tmp_path / "dances").mkdir()
+    for index in range(2 * cores + 1):
+        np.save(tmp_path / "dances" / f"dance{index}.npy", dance)
+    assert main(["extract", str(tmp_path / "dances"), "-o", str(tmp_path / "corpus"), "-j", "64", "-q"]) == 0
+    assert capsys.readouterr().err == (f"bopbot: warning: -j 64: {2 * cores} processes, twice this machine's {cores} "
+                                       "cores (more would only share them)\n")

@@ -183,3 +183,33 @@ def test_trains_help_gives_each_trainings_own_defaults():
     settings = {"LSTM": LSTMSettings(), "--decoder": DecoderSettings(), "--travel": TravelSettings()}
     for name, by_training in OTHER_DEFAULTS.items():
         assert by_training == {who: getattr(settings[who], name) for who in settings}, name
+
+
+def test_a_corpus_of_one_dance_trains_the_decoder_and_the_travel_model(fixtures, tmp_path):
+    """Its start trains, its last tenth validates, as for the GPT-2 and the LSTM: both once held the
+    one dance out for validation and ended in 'unexpected ValueError' with nothing to train on."""
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert main(["extract", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(corpus), "-q"]) == 0
+    assert main(["vocab", str(corpus), "-k", "16", "-o", str(model), "-q"]) == 0
+    for training in ("--decoder", "--travel"):
+        assert main(["train", str(corpus), "--model", str(model), training, "--steps", "2", "-q"]) == 0
+    assert load_decoder(model, PoseVocabulary.load(model)) is not None and (model / "travel.safetensors").is_file()
+
+
+def test_a_training_that_runs_out_of_memory_says_so_in_one_line(small_corpus, tiny_model, tmp_path):
+    """A batch of 100,000 windows, within --batch-size's range, does not fit in 2 GB of address space
+    (a real limit, as `ulimit -v` sets): once 'unexpected MemoryError' (or torch's RuntimeError
+    'DefaultCPUAllocator: can't allocate memory'), now a line that says what to try."""
+    import resource
+    import subprocess
+    import sys
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    limit = 2 * 1024**3
+    run = subprocess.run([sys.executable, "-m", "bopbot", "train", str(small_corpus), "--model", str(folder), "--decoder",
+                          "--steps", "2", "--batch-size", "100000", "-q"], capture_output=True, text=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.endswith("bopbot: error: ran out of memory training (MemoryError): try a smaller --batch-size\n")
+    assert "unexpected" not in run.stderr and run.stderr.count("\n") == 1

@@ -218,3 +218,51 @@ def test_a_model_whose_config_does_not_match_its_weights_is_refused(tiny_model, 
     with pytest.raises(BopBotError, match=expected) as raised:
         load_gpt2(broken)
     assert "\n" not in str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def two_frames(tmp_path_factory):
+    """A corpus of one dance 2 frames long (3 at 30 fps), and a model folder of 2 words for it."""
+    folder = tmp_path_factory.mktemp("two_frames")
+    np.save(folder / "short.npy", np.concatenate([_cycling_dancer()[:3], np.ones((3, NUM_JOINTS, 1))], axis=2))
+    assert main(["extract", str(folder / "short.npy"), "-o", str(folder / "corpus"), "-q"]) == 0
+    assert main(["vocab", str(folder / "corpus"), "-k", "2", "-o", str(folder / "model"), "-q"]) == 0
+    return folder / "corpus", folder / "model"
+
+
+@pytest.mark.parametrize("training", [["--steps", "2"], ["--generator", "lstm", "--steps", "2"],
+                                      ["--decoder", "--steps", "2"], ["--generator", "ngram"]])
+def test_too_little_dance_is_refused_before_training(two_frames, training, capsys):
+    """With 2 frames held out for validation, nothing is left to train on: the GPT-2 trained on 1 word,
+    printed 'train loss nan' and exited 0 with NaN in training.json; the LSTM, the decoder and the
+    n-gram ended in 'unexpected ...' lines. Each is now refused in one line, and nothing is written."""
+    corpus, model = two_frames
+    before = sorted(path.name for path in model.iterdir())
+    assert main(["train", str(corpus), "--model", str(model), *training, "-q"]) == 1
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.startswith(f"bopbot: error: {corpus}: training needs at least 2 ")
+    assert said.err.endswith("held out for validation; this corpus gives 0 and 1: give it more dance\n" if "lstm" in training
+                             else f"this corpus gives {1 if '--decoder' not in training else 0} and 2: give it more dance\n")
+    assert sorted(path.name for path in model.iterdir()) == before
+
+
+def test_a_gpt2_too_big_for_memory_is_refused_before_any_work(two_frames, capsys):
+    """128 layers 16,384 wide, within each option's range, are 412 billion parameters, 6.6 TB to train
+    with AdamW: it ran until the out-of-memory killer stopped it. Refused by arithmetic (nothing is
+    allocated), before the corpus is read."""
+    corpus, model = two_frames
+    assert main(["train", str(corpus), "--model", str(model), "--n-layer", "128", "--n-embd", "16384",
+                 "--n-head", "128", "-q"]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("bopbot: error: --n-layer 128 --n-embd 16384 --context 256: a GPT-2 of 412,3")
+    assert "M parameters needs 6,59" in said and "GB for its weights, gradients and AdamW state, and this machine has" in said
+    assert said.count("\n") == 1 and not (model / ".tokens").exists()
+
+
+def test_a_loss_that_is_not_finite_is_never_reported_as_trained():
+    from bopbot.models.training import finite_loss
+
+    assert finite_loss(2.5, 1) == 2.5
+    for loss in (float("nan"), float("inf")):
+        with pytest.raises(BopBotError, match=f"the training loss became {loss} at step 7: the training diverged"):
+            finite_loss(loss, 7)

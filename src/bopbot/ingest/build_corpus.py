@@ -162,7 +162,7 @@ def _build(inputs: list[Path], folder: Path, options: ExtractOptions, jobs: int 
     # a missing input is said here at once, not in a process of its own (20,000 took minutes)
     failed = [extract_to_shard(*jobs_of.pop(path))["reason"] for path in todo if not os.path.lexists(path)]
     if jobs_of:
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(jobs_of)))
+        jobs = _workers(jobs, len(jobs_of))
         results = _on_ray(ray, jobs, jobs_of) if ray else _in_processes(jobs, jobs_of)
         with tqdm(total=len(jobs_of), desc="extracting", unit="input", disable=not progress) as bar:
             for result in results:
@@ -231,6 +231,17 @@ def _remove_replaced_shards(shards: Path, keys: dict[Path, str]) -> int:
                 shard.unlink(missing_ok=True)
                 replaced += 1
     return replaced
+
+
+def _workers(asked: int | None, inputs: int) -> int:
+    """How many processes (or local Ray workers) extract `inputs` for `-j asked` (one per core if
+    None): never more than the inputs, nor than twice the cores (more only share them, at some
+    35 MB each), said where that is fewer than asked."""
+    cores = os.cpu_count() or 1
+    workers = min(asked or cores, 2 * cores, inputs)
+    if asked and workers < min(asked, inputs):
+        warnings.warn(f"-j {asked}: {workers} processes, twice this machine's {cores} cores (more would only share them)")
+    return workers
 
 
 def _in_processes(jobs: int, jobs_of: dict[Path, tuple]) -> Iterator[dict]:

@@ -58,8 +58,8 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
 from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
-from .training import (is_validation, load_optimizer_state, resumable_checkpoint, save_checkpoint, training_device,
-                       warn_if_lopsided)
+from .training import (check_split, finite_loss, hold_out, is_validation, load_optimizer_state, resumable_checkpoint,
+                       save_checkpoint, training_device)
 
 WEIGHTS = "lstm.safetensors"
 DESCRIPTION = "lstm.json"
@@ -177,23 +177,12 @@ def _read_splits(corpus: Corpus, fraction: float, seed: int) -> tuple[_Frames, _
             if complete.any():
                 complete[0] = False  # the frame before it belongs to another dance
                 target.append((xy, complete))
-    dances = splits[False] + splits[True]
-    if not dances:
+    if not splits[False] + splits[True]:
         raise BopBotError(corpus.folder, "no dance with a whole dancer in it to train on")
-    if len(dances) == 1:  # a corpus of one dance: its start to train on, its last tenth to validate on
-        xy, complete = dances[0]
-        cut = max(1, int(len(xy) * 0.9))
-        held = complete[cut:].copy()
-        held[:1] = False  # the frame before it is the training part's
-        splits = {False: [(xy[:cut], complete[:cut])], True: [(xy[cut:], held)]}
-    elif not splits[True]:  # a tiny corpus: hold out its last dance
-        splits[True].append(splits[False].pop())
-    elif not splits[False]:  # every dance drawn for validation: train on all but one
-        splits[False] = splits[True][:-1]
-        splits[True] = splits[True][-1:]
-    warn_if_lopsided("frames", *(sum(len(xy) for xy, _ in splits[v]) for v in (False, True)), fraction)
-    return tuple(_Frames(np.concatenate([xy for xy, _ in splits[v]]), np.concatenate([ok for _, ok in splits[v]]))
-                 for v in (False, True))
+    parts = hold_out(splits, fraction)
+    check_split(corpus.folder, "frames of the whole dancer (a dance's first aside)",
+                *(sum(int(ok[1:].sum()) for _, ok in part) for part in parts), fraction)
+    return tuple(_Frames(np.concatenate([xy for xy, _ in part]), np.concatenate([ok for _, ok in part])) for part in parts)
 
 
 def _statistics(frames: _Frames) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +288,7 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        recent.append(loss.item())
+        recent.append(finite_loss(loss.item(), step + 1))
         state["step"] = step + 1
         state["frames"] += int(mask.numel())
         bar.update(1)

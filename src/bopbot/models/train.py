@@ -35,6 +35,9 @@ from ..files import make_folder, write_npy, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
 from .training import (
+    check_split,
+    finite_loss,
+    hold_out,
     is_validation,
     leave_world,
     load_optimizer_state,
@@ -43,7 +46,6 @@ from .training import (
     save_checkpoint,
     start_world,
     wait_for_world,
-    warn_if_lopsided,
 )
 
 CHECKPOINT = "checkpoint"
@@ -108,7 +110,7 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
 
     eod = vocabulary.k
     silence = music_input_ids(np.array([[np.nan, 0.0]]), vocabulary.k)
-    splits: dict[bool, list[np.ndarray]] = {False: [], True: []}
+    splits: dict[bool, list[tuple[np.ndarray]]] = {False: [], True: []}
     shards = corpus.shard_paths()
     for info, sequences in tqdm(corpus.shards(), total=len(shards), desc="encoding", unit="shard", disable=not progress):
         target = splits[is_validation(info["input"], fraction, seed)]
@@ -116,22 +118,15 @@ def encode_corpus(corpus: Corpus, vocabulary: PoseVocabulary, fraction: float, s
             if not (sequence.poses[:, :, 2] > 0).any():
                 continue
             if not music:
-                target.append(np.append(vocabulary.encode(sequence.poses), eod))
+                target.append((np.append(vocabulary.encode(sequence.poses), eod),))
                 continue
             poses, heard = on_the_beat(sequence)
-            target.append(np.stack([np.append(vocabulary.encode(poses), eod),
-                                    np.append(music_input_ids(heard, vocabulary.k), silence)], axis=1))
-    dances = splits[False] + splits[True]
-    if not dances:
+            target.append((np.stack([np.append(vocabulary.encode(poses), eod),
+                                     np.append(music_input_ids(heard, vocabulary.k), silence)], axis=1),))
+    if not splits[False] + splits[True]:
         raise BopBotError(corpus.folder, "no dance with a dancer in it to train on")
-    if not splits[False] or not splits[True]:  # a tiny corpus the split left one-sided
-        if len(dances) > 1:  # hold out its last dance
-            splits = {False: dances[:-1], True: dances[-1:]}
-        else:  # one dance: hold out its end
-            cut = max(2, round(len(dances[0]) * max(fraction, 0.1)))
-            splits = {False: [dances[0][:-cut]], True: [dances[0][-cut:]]}
-    encoded = [np.concatenate(splits[v]).astype(np.int64) for v in (False, True)]
-    warn_if_lopsided("words", len(encoded[0]), len(encoded[1]), fraction)
+    encoded = [np.concatenate([words for words, in part]).astype(np.int64) for part in hold_out(splits, fraction)]
+    check_split(corpus.folder, "words", len(encoded[0]), len(encoded[1]), fraction)
     if music:  # each word hears the frame it is followed by
         for tokens in encoded:
             tokens[:, 1] = np.append(tokens[1:, 1], silence)
@@ -197,6 +192,28 @@ def _load_checkpoint(folder: Path, model, optimizer) -> dict:
     return load_optimizer_state(folder, optimizer, next(model.parameters()).device)
 
 
+#: Bytes each parameter takes in training: float32 weights and gradients, and AdamW's two moments.
+TRAINING_BYTES = 16
+
+
+def _check_fits(size: GPT2Size, words: int, music: bool, device) -> None:
+    """A BopBotError where the GPT-2's weights, gradients and AdamW state alone exceed the memory of
+    `device` (its activations, which grow with --batch-size and --context, come on top)."""
+    import torch
+
+    with torch.device("meta"):  # its parameters counted, none allocated
+        parameters = sum(p.numel() for p in new_gpt2(size, words, music).parameters())
+    if device.type == "cuda":
+        memory, where = torch.cuda.get_device_properties(device).total_memory, "this GPU"
+    else:
+        memory, where = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine"
+    if parameters * TRAINING_BYTES > memory:
+        raise BopBotError(None, f"--n-layer {size.n_layer} --n-embd {size.n_embd} --context {size.n_positions}: a GPT-2 "
+                                f"of {parameters / 1e6:,.0f}M parameters needs {parameters * TRAINING_BYTES / 1e9:,.1f} GB "
+                                f"for its weights, gradients and AdamW state, and {where} has {memory / 1e9:,.1f} GB; "
+                                "give a smaller --n-layer or --n-embd")
+
+
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
           settings: TrainSettings = TrainSettings(), progress: bool = True, music: bool = False) -> TrainReport:
     """Train (or resume training) the GPT-2 in `model_folder` on the corpus; save it there (the
@@ -218,6 +235,7 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
     model_folder = Path(model_folder) / MUSIC_FOLDER if music else Path(model_folder)
     checkpoint = model_folder / CHECKPOINT
     resuming = resumable_checkpoint(checkpoint, size.to_json(), settings.steps)  # before the corpus is encoded
+    _check_fits(size, vocabulary.k, music, device)
     tokens_folder = model_folder / TOKENS
     if world.main:
         encoded = encode_corpus(Corpus(corpus_folder), vocabulary, settings.validation_fraction, settings.seed,
@@ -254,7 +272,7 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        loss_value = mean_over_world(loss.item(), world)
+        loss_value = finite_loss(mean_over_world(loss.item(), world), step + 1)
         state["step"] = step + 1
         state["tokens"] += windows.shape[0] * windows.shape[1]
         state["losses"].append(round(loss_value, 6))

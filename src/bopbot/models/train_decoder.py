@@ -24,7 +24,7 @@ from ..files import write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
 from .decoder import DESCRIPTION, DIMS, WEIGHTS, Decoder, DecoderSize, decode_words, frame_inputs
-from .training import is_validation, warn_if_lopsided
+from .training import check_split, finite_loss, hold_out, is_validation
 
 
 @dataclass
@@ -104,12 +104,12 @@ def _sentences(corpus: Corpus, vocabulary: PoseVocabulary, settings: DecoderSett
                 continue
             ids = vocabulary.encode(poses)
             part.append((ids, *frame_inputs(vocabulary, ids), poses))
-    if not splits[False]:
+    if not splits[False] + splits[True]:
         raise BopBotError(corpus.folder, "no dance to learn the decoder from")
-    if not splits[True]:
-        splits[True] = [splits[False].pop()]
-    warn_if_lopsided("frames", *(sum(len(s[0]) for s in splits[v]) for v in (False, True)), settings.validation_fraction)
-    return splits[False], splits[True]
+    train, validation = hold_out(splits, settings.validation_fraction)
+    check_split(corpus.folder, "frames", *(sum(len(s[0]) for s in part) for part in (train, validation)),
+                settings.validation_fraction)
+    return train, validation
 
 
 def _batch(sentences: list, window: int, count: int, rng: np.random.Generator):
@@ -204,9 +204,10 @@ def train_decoder(corpus_folder: str | os.PathLike, model_folder: str | os.PathL
     rng = np.random.default_rng(settings.seed)
     started = time.monotonic()
     decoder.train()
-    for _ in tqdm(range(settings.steps), desc="training the decoder", unit="step", disable=not progress):
+    for step in tqdm(range(settings.steps), desc="training the decoder", unit="step", disable=not progress):
         ids, curve, runs, poses = _batch(train, settings.window, settings.batch_size, rng)
         loss = motion_loss(decoder(ids, curve, runs), poses, settings)
+        finite_loss(loss.item(), step + 1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(decoder.parameters(), 1.0)

@@ -21,7 +21,7 @@ from ..data.corpus import Corpus
 from ..errors import BopBotError
 from ..files import write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
-from .training import is_validation, warn_if_lopsided
+from .training import check_split, finite_loss, hold_out, is_validation
 from .travel import DESCRIPTION, FEATURES, HIDDEN, OUTPUTS, PLACED, WEIGHTS, WINDOW, hip_steps, window_features
 
 
@@ -66,25 +66,24 @@ def _examples(corpus: Corpus, mover, settings: TravelSettings, progress: bool):
     """(features, steps) of every dance, as its words moved by `mover` (the folder's
     `decoder.WordMover`) show it, split into (train, validation);
     only steps between frames whose hips and shoulders were both seen (a placement that was measured)."""
-    splits = {False: ([], []), True: ([], [])}
+    splits = {False: [], True: []}
     vocabulary = mover.vocabulary
     for info, sequences in tqdm(corpus.shards(), total=len(corpus.shard_paths()), desc="reading travel",
                                 unit="shard", disable=not progress):
-        features, steps = splits[is_validation(info["input"], settings.validation_fraction, settings.seed)]
+        part = splits[is_validation(info["input"], settings.validation_fraction, settings.seed)]
         for sequence in sequences:
             placed = (sequence.poses[:, PLACED, 2] > 0).all(axis=1)
             measured = placed[1:] & placed[:-1]
             if len(sequence.poses) < WINDOW + 1 or not measured.any():
                 continue
             words = mover.movement(vocabulary.encode(sequence.poses))
-            features.append(window_features(words)[:-1][measured])
-            steps.append(hip_steps(sequence.placement)[measured])
-    if not splits[False][0]:
+            part.append((window_features(words)[:-1][measured], hip_steps(sequence.placement)[measured]))
+    if not splits[False] + splits[True]:
         raise BopBotError(corpus.folder, "no dance with measured hips to learn travel from")
-    if not splits[True][0]:
-        splits[True] = ([splits[False][0].pop()], [splits[False][1].pop()])
-    warn_if_lopsided("steps", *(sum(len(s) for s in splits[v][1]) for v in (False, True)), settings.validation_fraction)
-    return [tuple(np.concatenate(part) for part in splits[v]) for v in (False, True)]
+    parts = hold_out(splits, settings.validation_fraction)
+    check_split(corpus.folder, "measured steps", *(sum(len(steps) for _, steps in part) for part in parts),
+                settings.validation_fraction)
+    return [tuple(np.concatenate(arrays) for arrays in zip(*part)) for part in parts]
 
 
 def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike,
@@ -106,9 +105,10 @@ def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLi
     optimizer = torch.optim.AdamW(model.net.parameters(), lr=settings.learning_rate)
     rng = np.random.default_rng(settings.seed)
     started = time.monotonic()
-    for _ in tqdm(range(settings.steps), desc="training travel", unit="step", disable=not progress):
+    for step in tqdm(range(settings.steps), desc="training travel", unit="step", disable=not progress):
         rows = torch.from_numpy(rng.integers(0, len(inputs), settings.batch_size))
         loss = (((model(inputs[rows]) - targets[rows]) / model.step_std) ** 2).mean()
+        finite_loss(loss.item(), step + 1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

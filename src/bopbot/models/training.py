@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import warnings
@@ -92,16 +93,44 @@ def is_validation(input_name: str, fraction: float, seed: int) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
 
-def warn_if_lopsided(what: str, train: int, validation: int, fraction: float) -> None:
-    """Say so where holding out whole inputs held out far more or far less than `fraction` of the
-    corpus (a few inputs of unequal lengths): the validation figures, or the training, would then
-    rest on little without the user knowing it."""
-    total = train + validation
-    share = validation / total if total else 0.0
-    if fraction > 0 and total and not fraction / 3 <= share <= max(2 * fraction, fraction + 0.1):
+def hold_out(splits: dict[bool, list[tuple]], fraction: float) -> tuple[list[tuple], list[tuple]]:
+    """(train, validation) dances, each a tuple of per-frame arrays, as `is_validation` dealt them into
+    `splits[False]` and `splits[True]`; where a tiny corpus left a side empty, its last dance is held
+    out, and a corpus of one dance trains on its start and validates on its end (`fraction` of it,
+    a tenth at least, 2 frames at least)."""
+    if splits[False] and splits[True]:
+        return splits[False], splits[True]
+    dances = splits[False] + splits[True]
+    if len(dances) > 1:
+        return dances[:-1], dances[-1:]
+    frames = len(dances[0][0])
+    cut = max(0, frames - max(2, round(frames * max(fraction, 0.1))))
+    return [tuple(part[:cut] for part in dances[0])], [tuple(part[cut:] for part in dances[0])]
+
+
+def check_split(folder: Path, what: str, train: int, validation: int, fraction: float, least: int = 2) -> None:
+    """A BopBotError, before any training, where either split holds fewer than `least` of `what`
+    (words, frames) to train or validate on: a loss over none is NaN or a crash. And a warning where
+    holding out whole inputs held out far more or far less than `fraction` of the corpus (a few
+    inputs of unequal lengths): the validation figures, or the training, would then rest on little
+    without the user knowing it."""
+    if min(train, validation) < least:
+        raise BopBotError(folder, f"training needs at least {least} {what} to train on and {least} held out for "
+                                  f"validation; this corpus gives {train} and {validation}: give it more dance")
+    share = validation / (train + validation)
+    if fraction > 0 and not fraction / 3 <= share <= max(2 * fraction, fraction + 0.1):
         warnings.warn(f"the validation split holds {share:.0%} of the {what} (asked: {fraction:.0%}): whole inputs are "
                       "held out, and this corpus has too few for a closer split; add inputs, or try another --seed "
                       "or --validation-fraction")
+
+
+def finite_loss(loss: float, step: int) -> float:
+    """`loss`, or a BopBotError where it is NaN or infinite: a training that diverged is never reported as trained
+    (and its checkpoint is not written over)."""
+    if not math.isfinite(loss):
+        raise BopBotError(None, f"the training loss became {loss} at step {step}: the training diverged; "
+                                "try a smaller --learning-rate")
+    return loss
 
 
 def optional_model_file(path: Path, what: str) -> bool:

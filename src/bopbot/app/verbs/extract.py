@@ -37,7 +37,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                              "where the dancer faces (yaw 0: the front all along, as a phone user films themself)")
     parser.add_argument("--source-fps", type=positive, default=30.0, help="frame rate of untimed sources: OpenPose folders, bare arrays (default 30)")
     parser.add_argument("-j", "--jobs", type=int, default=None,
-                        help="processes (or local Ray workers) for a corpus (default: one per core)")
+                        help="processes (or local Ray workers) for a corpus (default: one per core; at most twice the cores)")
     parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                         help="run a Ray task per input: on a Ray cluster started here with --jobs workers, or on the "
                              "running cluster at ADDRESS ('auto', 'ray://HOST:10001'), whose workers see the inputs "

@@ -92,15 +92,26 @@ def run(args: argparse.Namespace) -> int:
     # one run at a time in a model folder (under torchrun, the main process holds it for all)
     held = held_folder(args.model, "training in it") if not int(os.environ.get("RANK", "0")) else nullcontext()
     with held:
-        if args.travel:
-            return _train_travel(args)
-        if args.decoder:
-            return _train_decoder(args)
-        if args.generator == "lstm":
-            return _train_lstm(args)
-        if args.generator not in ("gpt2", "gpt2-music"):
-            return _train_baseline(args)
-        return _train_gpt2(args)
+        try:
+            if args.travel:
+                return _train_travel(args)
+            if args.decoder:
+                return _train_decoder(args)
+            if args.generator == "lstm":
+                return _train_lstm(args)
+            if args.generator not in ("gpt2", "gpt2-music"):
+                return _train_baseline(args)
+            return _train_gpt2(args)
+        except (MemoryError, RuntimeError) as exc:  # torch.OutOfMemoryError is a RuntimeError
+            if not isinstance(exc, MemoryError) and not any(said in str(exc) for said in OUT_OF_MEMORY):
+                raise
+            raise BopBotError(None, f"ran out of memory training ({type(exc).__name__}): try a smaller --batch-size"
+                                    f"{'' if args.travel or args.decoder else ' (a checkpoint, if one was written, resumes)'}") from None
+
+
+#: What torch's errors say when memory runs out: on the CPU (DefaultCPUAllocator: can't allocate
+#: memory) and on a GPU (torch.OutOfMemoryError: CUDA out of memory).
+OUT_OF_MEMORY = ("can't allocate memory", "DefaultCPUAllocator", "out of memory")
 
 
 #: The options, without a default of their own here, that a training does not read: given, they are
