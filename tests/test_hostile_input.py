@@ -1306,6 +1306,8 @@ def test_a_report_or_a_model_never_lands_on_what_the_run_reads(tmp_path, capsys,
     shutil.copytree(small_corpus, corpus)
     _refused_untouched(capsys, ["vocab", str(corpus), "-k", "8", "-o", str(corpus / "failures"), "-q"], corpus,
                        "failures", "inside the input folder")
+    _refused_untouched(capsys, ["train", str(corpus), "--model", str(corpus / "model"), "-q"], corpus, "model",
+                       "inside the input folder")
 
 
 def test_a_stray_file_among_a_corpus_failures_is_named(tmp_path, capsys):

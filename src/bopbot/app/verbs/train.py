@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ...errors import BopBotError
-from ...files import held_folder
+from ...files import check_apart, held_folder
 from ...models.generators import NAMES as GENERATOR_NAMES
 from .options import show_progress
 
@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
     from ...vocabulary.vocabulary import FILENAME
 
+    check_apart([args.corpus], folders=[args.model])  # a model inside the corpus would be read as part of it
     if not (Path(args.model) / FILENAME).is_file():
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if args.travel and args.decoder:
