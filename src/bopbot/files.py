@@ -343,11 +343,16 @@ def array_header(path: str | os.PathLike, name: str = "") -> tuple[tuple[int, ..
 
 def read_json(path: str | os.PathLike, what: str = "JSON"):
     """The JSON value in `path` (`what` it holds, for messages), or a BopBotError naming the file when
-    it is not UTF-8 text, not JSON, or nested deeper than Python parses."""
+    it is not a regular file (a pipe would be waited on forever, a device read without end), not
+    UTF-8 text, not JSON, or nested deeper than Python parses. A missing file, or one this user may
+    not read, is the OSError reading it raises."""
     import json
 
     from .errors import BopBotError
 
+    problem = file_problem(path)
+    if problem and problem != "missing":
+        raise BopBotError(path, f"is {problem}")
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -25,7 +25,6 @@ import signal
 import sys
 import threading
 from dataclasses import replace
-from pathlib import Path
 
 from ..workers import ctrl_c_held
 
@@ -86,7 +85,7 @@ class ModelProcess:
 
     def __init__(self, folder: str | os.PathLike | None = None, generator: str = "gpt2",
                  songs: list[str | os.PathLike] = ()):
-        folder = None if folder is None else str(Path(folder))
+        folder = None if folder is None else os.fspath(folder)
         #: The model folder (None: the embedded one).
         self.folder = folder
         self._in_place = "transformers" in sys.modules  # see the module docs

@@ -10,7 +10,6 @@ beside `json/` when there is one, else from the extent of the keypoints.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -43,8 +42,8 @@ def is_openpose_folder(folder: Path) -> bool:
     if not files:
         return False
     try:
-        first = json.loads(files[0].read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        first = read_json(files[0])
+    except (OSError, BopBotError):
         return True  # looks like OpenPose output; load_openpose reports the broken file
     return not isinstance(first, dict) or "people" in first  # not an object: the same
 

@@ -44,9 +44,12 @@ def save_sentences(folder: Path, train_ids: np.ndarray) -> None:
 
 def load_sentences(folder: Path) -> np.ndarray:
     path = Path(folder) / SENTENCES
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise BopBotError(path, "missing: train this generator first (`bopbot train CORPUS --model DIR --generator NAME`)")
-    return read_tensors(path, "training sentences", ("ids",))["ids"].astype(np.int64)
+    ids = read_tensors(path, "training sentences", ("ids",))["ids"]
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise BopBotError(path, f"damaged training sentences: 'ids' is {ids.dtype} {list(ids.shape)}, not one row of word ids")
+    return ids.astype(np.int64)
 
 
 def _weights(counts: np.ndarray, temperature: float) -> np.ndarray:
@@ -111,7 +114,7 @@ class NgramWords:
     @classmethod
     def load(cls, folder: Path) -> "NgramWords":
         path = Path(folder) / NGRAM
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise BopBotError(path, "missing: train it with `bopbot train CORPUS --model DIR --generator ngram`")
         tables = read_tensors(path, "n-gram tables", ("trigrams", "bigrams", "unigrams"))
         if tables["trigrams"].ndim != 2 or tables["trigrams"].shape[1:] != (4,) or tables["bigrams"].ndim != 2 \

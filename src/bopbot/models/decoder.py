@@ -80,17 +80,20 @@ def decoder_shapes(size: DecoderSize, words: int) -> dict[str, tuple[int, ...]]:
 @dataclass
 class Decoder:
     """A trained word decoder: its size, its weights (NumPy arrays named as `train_decoder.WordDecoder`
-    names them) and the vocabulary's centroids it reads."""
+    names them), the vocabulary's centroids it reads and the file it was read from (None while training)."""
 
     size: DecoderSize
     weights: dict
     centroids: np.ndarray
+    path: Path | None = None
 
     def __call__(self, ids: np.ndarray, curve: np.ndarray, runs: np.ndarray) -> np.ndarray:
-        """(T, 34) poses of one sentence of (T,) word ids, with their `frame_inputs`."""
-        from .runtime import decoder_forward
+        """(T, 34) poses of one sentence of (T,) word ids, with their `frame_inputs`; a BopBotError
+        naming the file where they are not finite (`runtime.finite`)."""
+        from .runtime import decoder_forward, finite
 
-        return decoder_forward(self.weights, self.centroids, self.size.dilations, ids, curve, runs)
+        with np.errstate(all="ignore"):
+            return finite(decoder_forward(self.weights, self.centroids, self.size.dilations, ids, curve, runs), self.path)
 
 
 def frame_inputs(vocabulary: PoseVocabulary, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,4 +194,4 @@ def load_decoder(model_folder: str | os.PathLike, vocabulary: PoseVocabulary) ->
     if not all(np.isfinite(tensor).all() for tensor in weights.values()):
         raise BopBotError(path, "the word decoder holds NaN or infinite weights")
     centroids = np.asarray(vocabulary.centroids_, np.float32).reshape(vocabulary.k, DIMS)
-    return Decoder(size, {k: v.astype(np.float32) for k, v in weights.items()}, centroids)
+    return Decoder(size, {k: v.astype(np.float32) for k, v in weights.items()}, centroids, path)

@@ -213,5 +213,9 @@ def load_generator(name: str, folder: str | Path, vocabulary: PoseVocabulary, mo
         sentences = baselines.load_sentences(folder)
         if len(sentences) and not 0 <= sentences.min() <= sentences.max() <= vocabulary.k:
             raise BopBotError(folder / baselines.SENTENCES, f"the sentences are not in this vocabulary's {vocabulary.k} words")
-        return WordGenerator(vocabulary, baselines.NearestDance(vocabulary, sentences), mover)
+        nearest = baselines.NearestDance(vocabulary, sentences)
+        if not len(nearest.ends):
+            raise BopBotError(folder / baselines.SENTENCES, f"damaged training sentences: no dance in them lasts "
+                                                            f"{baselines.NEAREST_SECONDS:g} s, the least `nearest` matches")
+        return WordGenerator(vocabulary, nearest, mover)
     raise BopBotError(None, f"unknown generator {name!r}; known: {', '.join(NAMES)}")

@@ -226,7 +226,7 @@ def load_gpt2_runtime(folder: str | os.PathLike):
 
     shape, tokens = check_gpt2_folder(folder)
     weights = read_tensors(os.path.join(folder, "model.safetensors"), "GPT-2 weights", ())
-    return GPT2Runtime(shape, weights), tokens
+    return GPT2Runtime(shape, weights, os.path.join(folder, "model.safetensors")), tokens
 
 
 def load_gpt2(folder: str | os.PathLike):
@@ -237,6 +237,10 @@ def load_gpt2(folder: str | os.PathLike):
 
     quiet_transformers()
     check_gpt2_folder(folder)
+    for entry in os.scandir(folder):  # transformers opens what it looks for there: a pipe would be waited on forever
+        problem = None if entry.is_dir() else file_problem(entry.path)
+        if problem:
+            raise BopBotError(entry.path, f"is {problem}")
     try:
         model, info = GPT2LMHeadModel.from_pretrained(folder, use_safetensors=True, output_loading_info=True)
     except Exception as exc:  # transformers raises many kinds for a damaged folder

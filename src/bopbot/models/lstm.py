@@ -328,6 +328,8 @@ class LoadedLSTM:
     window: int
     size: LSTMSize
     info: dict
+    #: The weights file, named where they give non-finite poses.
+    path: Path
 
     @property
     def mean_pose(self) -> np.ndarray:
@@ -365,7 +367,7 @@ def load_lstm(model_folder: str | os.PathLike) -> LoadedLSTM:
     except (RuntimeError, SafetensorError, ValueError) as exc:  # a damaged file, or weights of another size
         raise BopBotError(folder / WEIGHTS, f"unreadable LSTM ({' '.join(str(exc).split())[:200]})") from None
     model.eval()
-    return LoadedLSTM(model, window, size, info)
+    return LoadedLSTM(model, window, size, info, folder / WEIGHTS)
 
 
 def _draw(logit_pi: np.ndarray, mu: np.ndarray, log_sigma: np.ndarray, temperature: float,
@@ -380,7 +382,11 @@ def _draw(logit_pi: np.ndarray, mu: np.ndarray, log_sigma: np.ndarray, temperatu
 
 def sample_poses(loaded: LoadedLSTM, context: np.ndarray, count: int, temperature: float = 1.0,
                  seed: int | None = None) -> np.ndarray:
-    """`count` new normalised poses (count, 17, 3), confidence 1, continuing the (T, 17, 3) `context`."""
+    """`count` new normalised poses (count, 17, 3), confidence 1, continuing the (T, 17, 3) `context`;
+    a BopBotError naming the weights file where the mixture they give, or a pose drawn from it, is
+    not finite (`runtime.finite`)."""
+    from .runtime import finite
+
     context = np.asarray(context, dtype=np.float32)
     if context.ndim != 3 or context.shape[1:] != (NUM_JOINTS, 3):
         raise BopBotError(None, f"context must be (T, {NUM_JOINTS}, 3) normalised poses, got {context.shape}")
@@ -393,10 +399,11 @@ def sample_poses(loaded: LoadedLSTM, context: np.ndarray, count: int, temperatur
         xy = loaded.mean_pose[None, :]
     rng = np.random.default_rng(seed)
     frames = np.empty((count, DIMENSIONS), np.float32)
-    with torch.no_grad():
+    with torch.no_grad(), np.errstate(all="ignore"):
         logit_pi, mu, log_sigma, state = loaded.model(torch.from_numpy(xy)[None])
         for t in range(count):
-            frames[t] = _draw(logit_pi[0, -1].numpy(), mu[0, -1].numpy(), log_sigma[0, -1].numpy(), temperature, rng)
+            mixture = [finite(output[0, -1].numpy(), loaded.path) for output in (logit_pi, mu, log_sigma)]
+            frames[t] = finite(_draw(*mixture, temperature, rng), loaded.path)
             logit_pi, mu, log_sigma, state = loaded.model(torch.from_numpy(frames[t])[None, None], state)
     poses = np.ones((count, NUM_JOINTS, 3), np.float32)
     poses[:, :, :2] = frames.reshape(count, NUM_JOINTS, 2)

@@ -46,7 +46,7 @@ def pipeline_info(**extra) -> dict:
 
 def read_pipeline_info(folder: str | os.PathLike) -> dict:
     path = Path(folder) / PIPELINE_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return pipeline_info()
     info = read_json(path)
     if not isinstance(info, dict):
@@ -87,6 +87,8 @@ class Choreographer:
         from .generators import load_generator
         from .travel import load_travel
 
+        if folder is not None and not os.fspath(folder):  # Path("") would be the current folder
+            raise BopBotError(None, "the model folder's name is empty: name a folder (or leave it out for the embedded model)")
         folder = Path(folder) if folder is not None else DEFAULT_MODEL
         check_model_folder(folder)
         read_pipeline_info(folder)  # a damaged bopbot.json is refused as the folder loads, as its other files are

@@ -22,9 +22,22 @@ within 1e-4).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..errors import BopBotError
+
+
+def finite(values: np.ndarray, source: str | os.PathLike | None) -> np.ndarray:
+    """`values`, what the network in the model file `source` gave, or a BopBotError naming the file
+    where they hold NaN or infinity: weights that are finite can still be absurd (a damaged file)
+    and overflow as they run. Its callers run the network under `np.errstate(all="ignore")`: this
+    error says what numpy's warnings of the overflow would have."""
+    if not np.isfinite(values).all():
+        raise BopBotError(source, "gave non-finite values: is it damaged?")
+    return values
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -87,8 +100,10 @@ class KeyValueCache:
 class GPT2Runtime:
     """A GPT-2 language model's forward pass over safetensors weights (names as transformers saves them)."""
 
-    def __init__(self, config: GPT2Shape, weights: dict[str, np.ndarray]):
+    def __init__(self, config: GPT2Shape, weights: dict[str, np.ndarray], path: str | os.PathLike):
         self.config = config
+        #: The weights file, named where they give non-finite logits.
+        self.path = path
         self.activation = ACTIVATIONS[config.activation_function]
         w = {name.removeprefix("transformer."): np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
         self.words, self.positions = w["wte.weight"], w["wpe.weight"]
@@ -110,7 +125,13 @@ class GPT2Runtime:
     def logits(self, ids: np.ndarray, cache: KeyValueCache | None = None, token_types: np.ndarray | None = None,
                last_only: bool = False) -> np.ndarray:
         """(batch, T, vocab) logits of the word after each of the (batch, T) `ids` (only the last's,
-        (batch, vocab), where `last_only`), read after the positions in `cache` (a fresh window when None)."""
+        (batch, vocab), where `last_only`), read after the positions in `cache` (a fresh window when None);
+        a BopBotError naming the weights file where they are not finite (`finite`)."""
+        with np.errstate(all="ignore"):
+            return finite(self._logits(ids, cache, token_types, last_only), self.path)
+
+    def _logits(self, ids: np.ndarray, cache: KeyValueCache | None, token_types: np.ndarray | None,
+                last_only: bool) -> np.ndarray:
         cache = cache if cache is not None else self.new_cache(len(ids))
         config, eps = self.config, self.config.layer_norm_epsilon
         batch, new = ids.shape

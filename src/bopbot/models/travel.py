@@ -97,11 +97,13 @@ def travel_shapes() -> dict[str, tuple[int, ...]]:
 
 
 class Travel:
-    """A trained travel model: its weights as NumPy arrays, named as `train_travel.TravelModel` names them."""
+    """A trained travel model: its weights as NumPy arrays, named as `train_travel.TravelModel` names
+    them, and the file they were read from (named where the path they give is not finite)."""
 
-    def __init__(self, weights: dict):
+    def __init__(self, weights: dict, path: Path | None = None):
         self.weights = weights
         self.gain = weights["gain"]
+        self.path = path
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """(T, 3) the expected next step after each of the (T, FEATURES) `window_features`."""
@@ -136,7 +138,9 @@ def load_travel(model_folder: str | os.PathLike) -> Travel | None:
         raise BopBotError(path, f"unreadable travel model (its weights are not those {DESCRIPTION} describes)")
     if not all(np.isfinite(tensor).all() for tensor in weights.values()):
         raise BopBotError(path, "the travel model holds NaN or infinite weights")
-    return Travel({k: v.astype(np.float32) for k, v in weights.items()})
+    if not (weights["feature_std"] > 0).all():
+        raise BopBotError(path, "damaged travel model: 'feature_std' must be above 0 (the features are divided by it)")
+    return Travel({k: v.astype(np.float32) for k, v in weights.items()}, path)
 
 
 def _predicted_steps(model: Travel, frames: np.ndarray) -> np.ndarray:
@@ -164,18 +168,22 @@ def travel_path(model: Travel | None, lead: np.ndarray, poses: np.ndarray, start
     the lead-in's last frame; `lead` (the dance before, as the model reads it) gives the first window.
     With the user's `speed` (`user_speed`), the hips' steps and changes of scale are scaled so that
     the mean step is that speed (the scale within `PACE_RANGE`): the model says where and when the
-    dancer steps, the user how fast they travel."""
+    dancer steps, the user how fast they travel. A BopBotError names the model's file where the path
+    is not finite (`runtime.finite`: finite but absurd weights)."""
+    from .runtime import finite
+
     start = np.asarray(start, dtype=np.float64)
     if model is None or not len(poses):
         return np.tile(start, (len(poses), 1)).astype(np.float32)
     lead = np.asarray(lead if len(lead) else poses[:1], dtype=np.float32)
     frames = np.concatenate([lead[-WINDOW:], np.asarray(poses, dtype=np.float32)])
-    steps = _predicted_steps(model, frames)[len(frames) - len(poses) - 1:-1]  # the step into each new frame
-    if speed is not None:
-        steps *= np.clip(speed / max(float(np.hypot(*steps[:, :2].T).mean()), 1e-12), *PACE_RANGE)
-    placement = np.empty((len(poses), 3))
-    current = start.copy()
-    for t, (dx, dy, dlog) in enumerate(steps):
-        current = np.array([current[0] + dx * current[2], current[1] + dy * current[2], current[2] * np.exp(dlog)])
-        placement[t] = current
-    return placement.astype(np.float32)
+    with np.errstate(all="ignore"):
+        steps = _predicted_steps(model, frames)[len(frames) - len(poses) - 1:-1]  # the step into each new frame
+        if speed is not None:
+            steps *= np.clip(speed / max(float(np.hypot(*steps[:, :2].T).mean()), 1e-12), *PACE_RANGE)
+        placement = np.empty((len(poses), 3))
+        current = start.copy()
+        for t, (dx, dy, dlog) in enumerate(steps):
+            current = np.array([current[0] + dx * current[2], current[1] + dy * current[2], current[2] * np.exp(dlog)])
+            placement[t] = current
+        return finite(placement.astype(np.float32), model.path)

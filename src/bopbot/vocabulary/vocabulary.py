@@ -20,6 +20,7 @@ poses: the nearest pair on all joints is the nearest upper pose with the nearest
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,11 +29,10 @@ from typing import Callable, Iterable, Iterator
 
 import faiss
 import numpy as np
-from safetensors.numpy import load_file
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import write_tensors
+from ..files import read_tensors, write_tensors
 from .words import made_up_words
 
 DIMS = NUM_JOINTS * 2
@@ -46,6 +46,9 @@ FAISS_FRAMES_PER_WORD = 39
 CHUNK = 65_536
 #: The lower body of a part-wise vocabulary; every other joint is the upper body.
 LOWER_BODY = [INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle") for side in ("left", "right")]
+#: No word pose's joint lies farther from the hips than this many torso lengths (a real one, a few):
+#: a damaged file's might, and the squared distances to it overflow float32 (no frame finds a word).
+MAX_REACH = 1000.0
 
 
 def features(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -260,31 +263,40 @@ class PoseVocabulary:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "PoseVocabulary":
-        """Read a vocabulary written by `save` (safetensors: no pickle)."""
-        path = Path(folder) / FILENAME
-        if not path.is_file():
-            raise BopBotError(path, "missing: the model folder has no pose vocabulary")
-        try:
-            from safetensors import safe_open
+        """Read a vocabulary written by `save` (safetensors: no pickle), refused in one line naming
+        the file (and the field) where any of it is not what `save` writes."""
+        from safetensors import safe_open
 
-            with safe_open(str(path), framework="numpy") as handle:
-                metadata = handle.metadata() or {}
-            tensors = load_file(str(path))
-            centroids = tensors["centroids"]
-            words = metadata["words"].split()
-            parts = tuple(int(n) for n in metadata["parts"].split("x")) if metadata.get("parts") else None
-        except Exception as exc:  # safetensors raises several kinds for a damaged file
-            raise BopBotError(path, f"unreadable pose vocabulary ({exc})") from None
-        if centroids.ndim != 3 or centroids.shape[1:] != (NUM_JOINTS, 2) or len(words) != len(centroids):
-            raise BopBotError(path, f"centroids {centroids.shape} and {len(words)} words do not match")
-        if not np.isfinite(centroids).all():
-            raise BopBotError(path, "damaged pose vocabulary: its centroids hold NaN or infinite values")
-        if parts is not None and (len(parts) != 2 or parts[0] * parts[1] != len(centroids)):
-            raise BopBotError(path, f"parts {metadata['parts']} do not make its {len(centroids)} words")
-        vocabulary = cls(k=len(centroids), niter=int(metadata.get("niter", 20)), seed=int(metadata.get("seed", 0)),
-                         parts=parts)
+        path = Path(folder) / FILENAME
+        tensors = read_tensors(path, "pose vocabulary", ("centroids",))
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+        centroids = tensors["centroids"]
+        k = len(centroids)
+        if "words" not in metadata:
+            raise BopBotError(path, "unreadable pose vocabulary: its metadata has no 'words'")
+        words = metadata["words"].split()
+        if centroids.ndim != 3 or centroids.shape[1:] != (NUM_JOINTS, 2) or len(words) != k or k < 2:
+            raise BopBotError(path, f"centroids {centroids.shape} and {len(words)} words do not match "
+                                    f"(a vocabulary has 2 or more words, each a pose of {NUM_JOINTS} joints)")
+        if np.abs(centroids).max() > MAX_REACH:
+            raise BopBotError(path, f"damaged pose vocabulary: 'centroids' holds joints past {MAX_REACH:g} torso "
+                                    "lengths from the hips")
+        counts = tensors.get("counts", np.zeros(k, dtype=np.int64))
+        if counts.shape != (k,) or counts.dtype.kind not in "iu" or counts.min() < 0:
+            raise BopBotError(path, f"damaged pose vocabulary: 'counts' should be {k} whole numbers of 0 or more, "
+                                    f"not {counts.dtype} {list(counts.shape)}")
+        parts = metadata.get("parts")
+        if parts is not None:
+            shape = re.fullmatch(r"(\d+)x(\d+)", parts)
+            if not (shape and min(int(shape[1]), int(shape[2])) >= 2 and int(shape[1]) * int(shape[2]) == k):
+                raise BopBotError(path, f"damaged pose vocabulary: its metadata's 'parts' {parts!r} are not two "
+                                        f"numbers of 2 or more making its {k} words (UxL)")
+            parts = (int(shape[1]), int(shape[2]))
+        vocabulary = cls(k=k, niter=_metadata_number(path, metadata, "niter", 20, 1),
+                         seed=_metadata_number(path, metadata, "seed", 0, 0), parts=parts)
         vocabulary.centroids_ = centroids
-        vocabulary.counts_ = tensors.get("counts", np.zeros(len(centroids), dtype=np.int64))
+        vocabulary.counts_ = counts
         vocabulary.words_ = words
         return vocabulary
 
@@ -297,6 +309,16 @@ class PoseVocabulary:
             return np.array([lookup[w] for w in words], dtype=np.int64)
         except KeyError as exc:
             raise ValueError(f"{exc.args[0]!r} is not a word of this vocabulary") from None
+
+
+def _metadata_number(path: Path, metadata: dict[str, str], name: str, default: int, least: int) -> int:
+    """The whole number `name` of a vocabulary file's metadata (`default` where it has none), or a
+    BopBotError naming the file and the field where it is not one from `least` to 2**31 - 1."""
+    text = metadata.get(name, str(default))
+    if not (re.fullmatch(r"\d{1,10}", text) and least <= int(text) < 2**31):
+        raise BopBotError(path, f"damaged pose vocabulary: its metadata's '{name}' is {text!r}, not a whole number "
+                                f"from {least} to {2**31 - 1:,}")
+    return int(text)
 
 
 def chunked(arrays: Iterable[np.ndarray], size: int = CHUNK) -> Iterator[np.ndarray]:
