@@ -94,7 +94,7 @@ def _dance(frames: int = 80, fps: float = 20.0, meta=None) -> PoseSequence:
 ], ids=lambda value: f"{', '.join(value)}=" if isinstance(value, dict) else re.sub(r"\W+", "-", value)[-20:])
 def test_a_bad_argument_is_named_as_python_calls_it(dancer, keywords, message):
     """The API's refusals speak of its keywords, not of the command line's --options, and hold them to
-    the command line's ranges (`cli.LIMITS`) before any work: a 1e9 s dance hung while it was saved."""
+    the command line's ranges (`limits.LIMITS`) before any work: a 1e9 s dance hung while it was saved."""
     with pytest.raises(BopBotError, match=re.escape(message)) as raised:
         dancer.dance(**{"source": _dance(), "seconds": 2, **keywords})
     assert "--" not in str(raised.value) and "\n" not in str(raised.value)

@@ -15,7 +15,7 @@
 video is read (`Dancer(ModelProcess(...))`), and `dance` saving the video as it goes (`save_to`);
 the web page keeps one `Choreographer` per generator loaded and dances through `Dancer(choreographer)`. Bad input raises `BopBotError`,
 whose message names the file or the keyword (`seconds=`) and the problem in one line: the numbers are
-held to the command line's ranges (`cli.LIMITS`), and a PoseSequence to what a pose file may hold.
+held to the command line's ranges (`limits.LIMITS`), and a PoseSequence to what a pose file may hold.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def extract(path: str | os.PathLike, max_seconds: float | None = None, progress:
     writes them (mocap: its first view). A dance longer than `max_seconds` is refused."""
     from ..ingest.extract import ExtractOptions
     from ..ingest.extract import extract as extract_sequences
-    from .cli import check_number
+    from .limits import check_number
 
     _check_file("path", path)
     check_number("max_clip_seconds", max_seconds, "max_seconds=")
@@ -198,7 +198,7 @@ class Dancer:
         `music_from_start`: the song plays under the clip too. `seed` (0 to 2**32 - 1; None: a new
         dance each time) makes the dance repeatable; `temperature`, `top_k`, `top_p` and `echo` are
         the sampling settings of `bopbot dance`, and they, `seconds` (at most 600) and `max_seconds`
-        (the longest `source` read) are held to its options' ranges (`cli.LIMITS`).
+        (the longest `source` read) are held to its options' ranges (`limits.LIMITS`).
         `save_to`: also `save` the video there (with its GIF if `gif`), sooner than `save` after:
         the clip's part of a `continue` video is encoded while the clip is read; `frames_saved`
         then says how many frames it has.
@@ -210,7 +210,7 @@ class Dancer:
         from ..ingest.extract import kind_of
         from ..models.sampling import Sampling
         from ..music.audio import check_music
-        from .cli import check_number
+        from .limits import check_number
 
         for keyword, value in (("seconds", seconds), ("seed", seed), ("temperature", temperature),
                                ("top_k", top_k), ("top_p", top_p), ("echo", echo)):

@@ -47,7 +47,7 @@ def degrees(text: str) -> float:
 
 
 def positive(text: str) -> float:
-    """A number above 0 (its range is `cli.LIMITS`'s to check)."""
+    """A number above 0 (its range is `limits.LIMITS`'s to check)."""
     value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
