@@ -196,6 +196,23 @@ def test_a_corpus_of_one_dance_trains_the_decoder_and_the_travel_model(fixtures,
     assert load_decoder(model, PoseVocabulary.load(model)) is not None and (model / "travel.safetensors").is_file()
 
 
+def test_hips_that_never_move_give_no_r2_rather_than_minus_infinity(tmp_path, capsys):
+    """A travel model validated on hips that hold still has nothing to explain: its R² is said to be
+    n/a (it was -inf, written into travel.json as -Infinity, which JSON does not have)."""
+    dance = np.ones((400, 17, 3))
+    dance[:, :, :2] = np.random.default_rng(0).uniform(20, 80, (17, 2))  # every joint held still
+    dance[:, 9:11, 1] += 10 * np.sin(np.arange(400) / 5)[:, None]  # but the wrists
+    np.save(tmp_path / "still.npy", dance)
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert main(["extract", str(tmp_path / "still.npy"), "-o", str(corpus), "-q"]) == 0
+    assert main(["vocab", str(corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(corpus), "--model", str(model), "--travel", "--steps", "2", "-q"]) == 0
+    assert "validation R² dx n/a" in capsys.readouterr().out
+    described = json.loads((model / "travel.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert described["report"]["validation_r2"]["dx"] is None
+
+
 def test_a_training_that_runs_out_of_memory_says_so_in_one_line(small_corpus, tiny_model, tmp_path):
     """A batch of 100,000 windows, within --batch-size's range, does not fit in 2 GB of address space
     (a real limit, as `ulimit -v` sets): once 'unexpected MemoryError' (or torch's RuntimeError

@@ -39,7 +39,8 @@ class TravelReport:
     steps: int
     frames: int
     seconds: float
-    #: Share of the variance of each output the model explains on the validation inputs.
+    #: Share of the variance of each output the model explains on the validation inputs (None where
+    #: those never vary: hips that hold still).
     validation_r2: dict
     #: What each expected step is multiplied by on the path (see `train_travel`).
     gain: dict
@@ -114,8 +115,9 @@ def train_travel(corpus_folder: str | os.PathLike, model_folder: str | os.PathLi
         optimizer.step()
     with torch.no_grad():
         predicted = model(torch.from_numpy(valid_x)).numpy()
+    # None where the validation dances' hips never move that way: there is nothing to explain
     r2 = {name: float(1 - ((valid_y[:, i] - predicted[:, i]) ** 2).mean() / valid_y[:, i].var())
-          for i, name in enumerate(OUTPUTS)}
+          if valid_y[:, i].var() > 0 else None for i, name in enumerate(OUTPUTS)}
     # an expected step is shorter than a real one (the uncertain part averages out): scale the path
     # so that its mean speed is the real one on the validation inputs
     moved = np.linalg.norm(valid_y[:, :2], axis=1).mean() / max(np.linalg.norm(predicted[:, :2], axis=1).mean(), 1e-12)

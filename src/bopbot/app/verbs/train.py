@@ -184,7 +184,8 @@ def _train_travel(args: argparse.Namespace) -> int:
                               validation_fraction=args.validation_fraction, seed=args.seed)
     report = train_travel(args.corpus, args.model, settings, progress=show_progress(args))
     update_pipeline_info(args.model, travel=vars(report))
-    explained = ", ".join(f"{name} {value:.2f}" for name, value in report.validation_r2.items())
+    explained = ", ".join(f"{name} {'n/a (the validation hips never move so)' if value is None else format(value, '.2f')}"
+                          for name, value in report.validation_r2.items())
     print(f"trained the travel model in {args.model} on {report.frames} steps in {report.seconds:.0f} s; "
           f"validation R² {explained}")
     return 0
