@@ -117,9 +117,10 @@ def make_folder(folder: str | os.PathLike) -> None:
     from .errors import BopBotError
 
     folder = Path(folder)
-    for link in (folder, *folder.parents):
-        if os.path.islink(link) and folder_problem(link) in ("a loop of symbolic links", "a symbolic link to nothing"):
-            raise BopBotError(link, f"cannot make a folder here: it is {folder_problem(link)}")
+    for link in filter(os.path.islink, (folder, *folder.parents)):
+        problem = folder_problem(link)
+        if problem in ("a loop of symbolic links", "a symbolic link to nothing"):
+            raise BopBotError(link, f"cannot make a folder here: it is {problem}")
     missing = []
     for parent in (folder, *folder.parents):
         if os.path.lexists(parent):

@@ -14,10 +14,11 @@ told otherwise, and serves no file outside its own folders.
 
 Everything the page keeps, the dances it makes and Gradio's copies of the uploads, lies in one
 private folder (`Results`) made for this server (`tempfile.mkdtemp`, mode 0700, named
-bopbot-serve-PID-XXXXXXXX) in the system's temporary folder or in the folder named with
-`--results`, never a fixed shared name another user could plant a link at, and never a folder that
-holds anything else: what the server removes is its own. A dance's folder is removed `KEEP_RESULTS_SECONDS` after it was made, by a sweep that runs
-every `SWEEP_SECONDS` whether or not requests come; the whole of it goes when the server stops
+`ROOT_PREFIX`, the server's process id and a random part) in the system's temporary folder or in
+the folder named with `--results`, never a fixed shared name another user could plant a link at,
+and never a folder that holds anything else: what the server removes is its own. A dance's folder
+is removed `KEEP_RESULTS_SECONDS` after it was made, by a sweep that runs every `SWEEP_SECONDS`
+whether or not requests come; the whole of it goes when the server stops
 (Ctrl-C, SIGTERM, SIGHUP, or the process ending), and a later server removes what a killed one left.
 """
 
@@ -46,7 +47,8 @@ MAX_NEW_SECONDS = 60
 #: Results are kept this long for the page to show and download them, and swept this often.
 KEEP_RESULTS_SECONDS = 3600
 SWEEP_SECONDS = 60.0
-#: The private folders servers make in the system's temporary folder: bopbot-serve-PID-XXXXXXXX.
+#: How the private folder a server makes (in the system's temporary folder, or in --results) is
+#: named: this, the server's process id, a dash and eight random characters.
 ROOT_PREFIX = "bopbot-serve-"
 _DANCE_FOLDER = re.compile(r"[0-9a-f]{32}")
 

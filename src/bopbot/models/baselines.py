@@ -75,6 +75,7 @@ class RandomWords:
         probabilities = (self.counts + 1) / (self.counts + 1).sum()
         return float(-np.log(probabilities[np.asarray(ids)[start:]]).sum())
 
+
 class NgramWords:
     """A trigram Markov model over words, backing off to bigrams and unigrams."""
 
@@ -162,6 +163,7 @@ class NgramWords:
                 history = history[len(history) - history[::-1].index(words):]
             total -= np.log(self.probability(history, int(ids[t])))
         return float(total)
+
 
 class NearestDance:
     """Retrieval: continue the training dance that best matches the context's last seconds."""
