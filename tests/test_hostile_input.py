@@ -1356,7 +1356,8 @@ def test_an_interrupted_evaluation_leaves_no_empty_folder(tmp_path, fixtures, ti
     output = tmp_path / "report"
     run = subprocess.Popen([sys.executable, "-m", "bopbot", "evaluate", str(fixtures / "cmu_salsa_held_out"),
                             "--model", str(tiny_model), "--corpus", str(small_corpus), "--generators", "ngram",
-                            "--seeds", "1", "-o", str(output), "-q"], stderr=subprocess.PIPE, text=True)
+                            "--seeds", "1", "--context-seconds", "2", "--seconds", "2", "-o", str(output), "-q"],
+                           stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not output.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
