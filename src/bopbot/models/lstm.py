@@ -58,8 +58,8 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
 from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
-from .training import (check_split, finite_loss, hold_out, is_validation, load_optimizer_state, resumable_checkpoint,
-                       save_checkpoint, training_device)
+from .training import (check_memory, check_split, finite_loss, hold_out, is_validation, load_optimizer_state,
+                       resumable_checkpoint, save_checkpoint, training_device)
 
 WEIGHTS = "lstm.safetensors"
 DESCRIPTION = "lstm.json"
@@ -136,6 +136,14 @@ class PoseLSTM(torch.nn.Module):
         mu = self.mean + mu.reshape(shape) * self.std
         log_sigma = log_sigma.reshape(shape).clamp(*LOG_SIGMA_RANGE) + self.std.log()
         return logit_pi, mu, log_sigma, state
+
+
+def window_floats(size: LSTMSize, window: int) -> int:
+    """At least how many float32 activations one training window of `window` frames keeps for the
+    backward pass: in each layer 6 per frame and hidden unit (the four gates, the cell and its
+    output), and 4 per frame and value of each mixture's mean (the head's output, the standardised
+    distance, its square and the scale)."""
+    return window * (6 * size.layers * size.hidden + 4 * size.mixtures * DIMENSIONS)
 
 
 def mdn_loss(logit_pi: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor, target: torch.Tensor,
@@ -253,12 +261,16 @@ def train_lstm(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike
     model_folder = Path(model_folder)
     checkpoint = model_folder / CHECKPOINT
     resuming = resumable_checkpoint(checkpoint, asdict(size), settings.steps, "an LSTM")  # before the corpus is read
+    device = training_device(settings.device)
+    with torch.device("meta"):  # counted, not allocated
+        parameters = sum(p.numel() for p in PoseLSTM(size).parameters())
+    check_memory("the LSTM", parameters, window_floats(size, settings.window), settings.batch_size, device,
+                 "give a smaller --batch-size")
     train_frames, validation_frames = _read_splits(Corpus(corpus_folder), settings.validation_fraction, settings.seed)
     mean, std = _statistics(train_frames)
     for frames in (train_frames, validation_frames):
         _fill_with_mean(frames, mean)
     torch.manual_seed(settings.seed)
-    device = training_device(settings.device)
     model = PoseLSTM(size)
     model.mean.copy_(torch.from_numpy(mean))
     model.std.copy_(torch.from_numpy(std))

@@ -35,6 +35,7 @@ from ..files import make_folder, write_npy, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
 from .training import (
+    check_memory,
     check_split,
     finite_loss,
     hold_out,
@@ -192,26 +193,24 @@ def _load_checkpoint(folder: Path, model, optimizer) -> dict:
     return load_optimizer_state(folder, optimizer, next(model.parameters()).device)
 
 
-#: Bytes each parameter takes in training: float32 weights and gradients, and AdamW's two moments.
-TRAINING_BYTES = 16
+def window_floats(size: GPT2Size) -> int:
+    """At least how many float32 activations one training window of the GPT-2 keeps for the backward
+    pass: in each layer 34 per position and channel (attention's and the four-times-wider MLP's
+    inputs, the norms, the dropout masks) and 2 per head and pair of positions (the attention
+    weights and their dropout)."""
+    positions = size.n_positions
+    return size.n_layer * (34 * positions * size.n_embd + 2 * size.n_head * positions * positions)
 
 
-def _check_fits(size: GPT2Size, words: int, music: bool, device) -> None:
-    """A BopBotError where the GPT-2's weights, gradients and AdamW state alone exceed the memory of
-    `device` (its activations, which grow with --batch-size and --context, come on top)."""
+def _check_fits(size: GPT2Size, words: int, music: bool, batch_size: int, device) -> None:
+    """A BopBotError where the GPT-2 and a batch's activations cannot fit in `device`'s memory."""
     import torch
 
     with torch.device("meta"):  # its parameters counted, none allocated
         parameters = sum(p.numel() for p in new_gpt2(size, words, music).parameters())
-    if device.type == "cuda":
-        memory, where = torch.cuda.get_device_properties(device).total_memory, "this GPU"
-    else:
-        memory, where = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine"
-    if parameters * TRAINING_BYTES > memory:
-        raise BopBotError(None, f"--n-layer {size.n_layer} --n-embd {size.n_embd} --context {size.n_positions}: a GPT-2 "
-                                f"of {parameters / 1e6:,.0f}M parameters needs {parameters * TRAINING_BYTES / 1e9:,.1f} GB "
-                                f"for its weights, gradients and AdamW state, and {where} has {memory / 1e9:,.1f} GB; "
-                                "give a smaller --n-layer or --n-embd")
+    check_memory(f"--n-layer {size.n_layer} --n-embd {size.n_embd} --context {size.n_positions} --batch-size "
+                 f"{batch_size}: the GPT-2", parameters, window_floats(size), batch_size, device,
+                 "give a smaller --batch-size, --context, --n-layer or --n-embd")
 
 
 def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, size: GPT2Size = GPT2Size(),
@@ -235,7 +234,7 @@ def train(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike, siz
     model_folder = Path(model_folder) / MUSIC_FOLDER if music else Path(model_folder)
     checkpoint = model_folder / CHECKPOINT
     resuming = resumable_checkpoint(checkpoint, size.to_json(), settings.steps)  # before the corpus is encoded
-    _check_fits(size, vocabulary.k, music, device)
+    _check_fits(size, vocabulary.k, music, settings.batch_size, device)
     tokens_folder = model_folder / TOKENS
     if world.main:
         encoded = encode_corpus(Corpus(corpus_folder), vocabulary, settings.validation_fraction, settings.seed,

@@ -23,8 +23,8 @@ from ..errors import BopBotError
 from ..files import write_tensors, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
-from .decoder import DESCRIPTION, DIMS, WEIGHTS, Decoder, DecoderSize, decode_words, frame_inputs
-from .training import check_split, finite_loss, hold_out, is_validation
+from .decoder import DESCRIPTION, DIMS, WEIGHTS, Decoder, DecoderSize, decode_words, decoder_shapes, frame_inputs
+from .training import check_memory, check_split, finite_loss, hold_out, is_validation
 
 
 @dataclass
@@ -90,6 +90,13 @@ class WordDecoder(torch.nn.Module):
         for block in self.blocks:
             x = block(x)
         return curve + self.write(self.norm(x))
+
+
+def window_floats(size: DecoderSize, window: int) -> int:
+    """At least how many float32 activations one training window of `window` frames keeps for the
+    backward pass: in each block 5 per frame and channel (its norm, two GELUs, the padded input and
+    the convolution's output)."""
+    return len(size.dilations) * 5 * window * size.hidden
 
 
 def _sentences(corpus: Corpus, vocabulary: PoseVocabulary, settings: DecoderSettings, progress: bool):
@@ -195,6 +202,8 @@ def train_decoder(corpus_folder: str | os.PathLike, model_folder: str | os.PathL
     """Fit the decoder on the corpus as the folder's vocabulary reads it, and save it there."""
     model_folder = Path(model_folder)
     vocabulary = PoseVocabulary.load(model_folder)
+    check_memory("the word decoder", sum(np.prod(shape) for shape in decoder_shapes(size, vocabulary.k).values()),
+                 window_floats(size, settings.window), settings.batch_size, torch.device("cpu"), "give a smaller --batch-size")
     train, validation = _sentences(Corpus(corpus_folder), vocabulary, settings, progress)
     torch.manual_seed(settings.seed)
     decoder = WordDecoder(vocabulary.centroids_, size)

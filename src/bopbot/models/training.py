@@ -146,6 +146,33 @@ def optional_model_file(path: Path, what: str) -> bool:
     return True
 
 
+#: Bytes each parameter takes in training: float32 weights and gradients, and AdamW's two moments.
+TRAINING_BYTES = 16
+
+
+def check_memory(what: str, parameters: int, window_floats: int, batch_size: int, device, advice: str) -> None:
+    """A BopBotError, before any work, where training `what` cannot fit in `device`'s memory: its
+    `parameters` take `TRAINING_BYTES` each, and each of a step's `batch_size` windows keeps at least
+    `window_floats` float32 activations for the backward pass (each model's own lower bound, held to
+    what autograd keeps by tests/test_language_model.py). Such a run was otherwise stopped by the
+    out-of-memory killer, with no word of why. Under `torchrun` on CPUs every process of this machine
+    holds the model and its share of the batch; on GPUs each process has a GPU of its own."""
+    import torch
+
+    world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if device.type == "cuda":
+        memory, where, copies = torch.cuda.get_device_properties(device).total_memory, "this GPU", 1
+    else:
+        memory, where, copies = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine", min(local, world)
+    weights = copies * parameters * TRAINING_BYTES
+    activations = batch_size * copies / world * window_floats * 4
+    if weights + activations > memory:
+        raise BopBotError(None, f"{what} needs at least {(weights + activations) / 1e9:,.1f} GB to train ({weights / 1e9:,.1f} "
+                                f"GB for {parameters / 1e6:,.1f}M parameters' weights, gradients and AdamW state, "
+                                f"{activations / 1e9:,.1f} GB for a batch's activations), and {where} has "
+                                f"{memory / 1e9:,.1f} GB; {advice}")
+
+
 def training_device(requested: str):
     """The torch device for `requested`: "auto" means CUDA when present, else the CPU; "cuda" (or
     "cuda:N") where this PyTorch has no such GPU, or any other name, is a BopBotError."""
