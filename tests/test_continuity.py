@@ -67,6 +67,14 @@ def test_keep_in_frame_moves_and_shrinks_the_dancer_smoothly_and_leaves_others_a
     assert np.all(height < 150) and np.ptp(height) < 1e-3  # shrunk, and the same every frame
 
 
+def test_keep_in_frame_measures_a_dancer_without_hips_by_the_joints_it_has():
+    low = _walking(40, 0.0) + np.array([0.0, 400.0, 0.0], np.float32)  # joints 436 to 600 px, hips missing
+    low[:, 11:13] = 0.0
+    # the robot (about 50 px of torso, 15 px of shadow below) fits a 630 px canvas as it is: it was
+    # moved up 25 px when the missing hips' zeros counted into its height (a torso of 182 px)
+    np.testing.assert_array_equal(keep_in_frame(low, (300, 630)), low)
+
+
 def test_keep_in_frame_eases_the_robot_in_from_where_the_user_was():
     tall = _walking(60, 0.0) - np.array([0.0, 30.0, 0.0], np.float32)  # joints 6 to 170 px: the helmet is cut off
     eased = keep_in_frame(tall, (300, 175), ease_in=True)

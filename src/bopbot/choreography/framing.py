@@ -64,6 +64,12 @@ def _centre(xy: np.ndarray, part: str) -> np.ndarray:
         return np.nanmean(xy[:, [INDEX[f"left_{part}"], INDEX[f"right_{part}"]]], axis=1)
 
 
+def _height(xy: np.ndarray) -> np.ndarray:
+    """(T,) the height of the present joints of (T, 17, 2) joints (NaN where missing), top to bottom:
+    about 3.3 torso lengths for a standing dancer. Every frame must have a joint."""
+    return np.nanmax(xy[:, :, 1], axis=1) - np.nanmin(xy[:, :, 1], axis=1)
+
+
 def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
     """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
     (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
@@ -88,7 +94,7 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     xy = np.where(present[..., None], keypoints[:, :, :2], np.nan).astype(np.float64)
     hips = _centre(xy, "hip")
     torso = np.linalg.norm(_centre(xy, "shoulder") - hips, axis=1)
-    torso = np.where(np.isnan(torso), np.ptp(np.nan_to_num(xy[:, :, 1]), axis=1) / 3.3, torso)
+    torso = np.where(np.isnan(torso), _height(xy) / 3.3, torso)
     hips = np.where(np.isnan(hips), np.nanmean(xy, axis=1), hips)
     robot = tuple(margin * torso for margin in ROBOT_MARGINS)
     fitted = _fit(xy, hips, robot, size, FIT, frames)
