@@ -255,3 +255,25 @@ def test_a_lively_users_step_is_carried_on_no_longer_than_the_calmer_new_dances_
     assert median_step(lively[-21:, :, :2]) > 2 * median_step(new[:, :, :2])
     assert np.linalg.norm(new[0, :, :2] - lively[-1, :, :2], axis=1).mean() <= median_step(new[:, :, :2])
     assert join_ratio(lively, new) <= 1.0
+
+
+def test_a_new_dance_that_starts_far_from_the_user_gets_there_at_its_own_pace(tiny_model, small_corpus):
+    """A first word's pose 0.3 torso lengths from a gentle user's last was reached in a fixed half
+    second, up to 9 times as fast as the new dance then moved (held-out phone clip xdyna_driving_3,
+    seeds 0 to 2): a lurch. The handover now lasts until the way is gone at the new dance's own pace,
+    3 s at most, and the first frame still carries on the user's own step."""
+    from bopbot.choreography.choreograph import LONGEST_HANDOVER_SECONDS, median_step
+
+    vocabulary = PoseVocabulary.load(tiny_model)
+    poses = next(Corpus(small_corpus).sequences()).poses
+    context = poses[:120]
+    slow = np.linspace(0, 39, 200)  # another stretch of the dance at a fifth of its speed
+    keyframes = np.stack([np.interp(slow, np.arange(40), poses[160:200, j, c]) for j in range(17) for c in range(3)],
+                         axis=1).reshape(200, 17, 3).astype(np.float32)
+    new = join_smoothly(vocabulary, context, keyframes, low_pass=False)
+    steps = np.linalg.norm(np.diff(np.concatenate([context[-1:], new])[:, :, :2], axis=0), axis=2).mean(axis=1)
+    own = median_step(new[:, :, :2])
+    assert np.linalg.norm(keyframes[0, :, :2] - context[-1, :, :2], axis=1).mean() > 10 * own  # far away
+    assert steps.max() <= 1.6 * own  # got there no faster than it dances
+    longest = round(LONGEST_HANDOVER_SECONDS * 20)
+    np.testing.assert_allclose(new[longest:], keyframes[longest:], atol=1e-5)  # then its own dance

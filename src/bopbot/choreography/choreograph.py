@@ -19,8 +19,10 @@ from .new_dance import NewDance
 from .pace import Pace, at_pace
 from .user_dance import Music, UserDance
 
-#: How long the new dance takes to hand over from the user's motion to its own.
+#: How long the new dance takes to hand over from the user's motion to its own (the poses: at least this).
 HANDOVER_SECONDS = 0.5
+#: The longest the poses take to hand over, however far the new dance starts from the user's pose.
+LONGEST_HANDOVER_SECONDS = 3.0
 #: Each frame of the handover, the user's carried-on velocity keeps this share of the last.
 CARRY_DECAY = 0.8
 #: A dance played at a rate (written frames per shown frame) in this range is not written again for
@@ -152,21 +154,35 @@ def ordinary_step(path: np.ndarray, new_path: np.ndarray | None = None) -> np.nd
     return steps[-1] * min(1.0, ordinary / max(float(sizes[-1]), 1e-12))
 
 
+def handover_frames(last: np.ndarray, moving: np.ndarray) -> int:
+    """How many frames the poses hand over in, from the user's `last` pose ((J, 2)) to the new
+    dance's `moving` ones ((T, J, 2)): `HANDOVER_SECONDS` at least, and long enough that the
+    smoothstep's steepest frame (1.5 times the mean gap per frame) goes no faster than the new dance's
+    median step, `LONGEST_HANDOVER_SECONDS` at most. A fixed half second closed a first word's pose
+    0.3 torso lengths away from a gentle user's at up to 9 times the dance's own speed: a lurch."""
+    shortest, longest = (round(seconds * CORPUS_FPS) for seconds in (HANDOVER_SECONDS, LONGEST_HANDOVER_SECONDS))
+    if len(moving) < 2:
+        return shortest
+    gap = float(np.linalg.norm(moving[0] - last, axis=1).mean())
+    return int(np.clip(np.ceil(1.5 * gap / max(median_step(moving), 1e-9)), shortest, longest))
+
+
 def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None,
                   low_pass: bool = True) -> np.ndarray:
     """The new keyframe poses as movement that carries on from the context, without a jump.
 
     The context's last second leads in, and `smooth` turns lead-in and keyframes into movement
     (its low-pass only where `low_pass`: not for a decoder's poses, which are movement already).
-    Over the first `HANDOVER_SECONDS` the dancer then hands over from the real motion carried on
-    (the last real pose moving on with its last velocity, slowing down, no longer than an ordinary
+    Over its first frames (`handover_frames`) the dancer then hands over from the real motion carried
+    on (the last real pose moving on with its last velocity, slowing down, no longer than an ordinary
     step: `ordinary_step`) to that movement, with a smoothstep weight: so the first new frame is
-    one ordinary step from the last real one, in the direction the dancer was already moving. Only
+    one ordinary step from the last real one, in the direction the dancer was already moving, and the
+    way from the user's pose to the new dance's is gone at no more than the new dance's own pace. Only
     the new part is returned.
     """
     lead = lead_in(vocabulary, context, context_ids)
     moving = smooth(np.concatenate([lead, keyframes]), smoothing_seconds=SMOOTHING_SECONDS if low_pass else 0.0)[len(lead):]
-    frames = min(len(moving), round(HANDOVER_SECONDS * CORPUS_FPS))
+    frames = min(len(moving), handover_frames(lead[-1, :, :2], moving[:, :, :2]))
     if frames and len(lead) > 1:
         carry, weight = _handover(frames)
         carried = lead[-1, :, :2] + ordinary_step(lead[:, :, :2], moving[:, :, :2]) * np.cumsum(carry)[:, None, None]
