@@ -496,6 +496,17 @@ def _temporary_of(output: Path, pid: int) -> Path:
     return output.parent / f"{TMP_PREFIX}{output.name}-{pid}-{_host()}-abcd1234{output.suffix}"
 
 
+def test_a_reader_that_goes_away_ends_the_run_quietly():
+    """`bopbot tokens TAKE | head`, its reader gone before the words are printed: the run ends as
+    other tools do, with 141 (SIGPIPE's) and nothing said, not the catch-all line kept for bugs."""
+    take = Path(__file__).parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
+    run = subprocess.Popen(BOPBOT + ["tokens", str(take)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run.stdout.close()  # long before the words come: Python and the model take a second to start
+    said = run.stderr.read()
+    assert run.wait(timeout=120) == 141, said
+    assert said == ""
+
+
 def test_a_killed_dance_leaves_no_temporary_after_the_next_run(tmp_path):
     take = _dancer(tmp_path / "take.npy")
     leftover = _written(_temporary_of(tmp_path / "out.mp4", _dead_pid()), b"half a video")  # a killed run's
