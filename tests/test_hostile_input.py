@@ -341,6 +341,14 @@ def test_any_number_is_checked_before_the_work(tmp_path, capsys, option, value):
     assert option in lines[0] or "missing.bvh" in lines[0] or "no-corpus" in lines[0] or "no-model" in lines[0], lines
 
 
+@pytest.mark.parametrize("option, verb, value", [("-k", "vocab", "0"), ("--niter", "vocab", "0"),
+                                                 ("--top-k", "dance", "-1")])
+def test_a_number_out_of_range_is_named_as_it_is_spelled(tmp_path, capsys, option, verb, value):
+    """The option refused is named as the user can type it: `-k`, never `--k`, which is no option."""
+    line = _one_line(capsys, _run(_argv(verb, option, value, tmp_path)), 1, option)
+    assert line.startswith(f"bopbot: error: {option} must be "), line
+
+
 @pytest.mark.parametrize("generator, options, named", [
     ("nearest", ["--temperature", "0.5"], "--temperature: the nearest generator does not read it"),
     ("lstm", ["--top-k", "5", "--echo", "3"], "--top-k, --echo: the lstm generator does not read them"),
@@ -486,6 +494,17 @@ def _temporary_of(output: Path, pid: int) -> Path:
     from bopbot.files import TMP_PREFIX, _host
 
     return output.parent / f"{TMP_PREFIX}{output.name}-{pid}-{_host()}-abcd1234{output.suffix}"
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly():
+    """`bopbot tokens TAKE | head`, its reader gone before the words are printed: the run ends as
+    other tools do, with 141 (SIGPIPE's) and nothing said, not the catch-all line kept for bugs."""
+    take = Path(__file__).parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
+    run = subprocess.Popen(BOPBOT + ["tokens", str(take)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run.stdout.close()  # long before the words come: Python and the model take a second to start
+    said = run.stderr.read()
+    assert run.wait(timeout=120) == 141, said
+    assert said == ""
 
 
 def test_a_killed_dance_leaves_no_temporary_after_the_next_run(tmp_path):

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an input or option was bad (one line on stderr says which and why);
 2 the command line itself was wrong; 3 a batch finished but some inputs failed (they are listed
-and the rest landed); 130 interrupted (run the same command again to resume).
+and the rest landed); 130 interrupted (run the same command again to resume); 141 the reader of
+its output went away (`| head`), said by nothing, as other tools end.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import sys
 import warnings
 
@@ -17,7 +19,7 @@ from ..errors import BopBotError, os_error, shown
 from ..files import made_folders, remove_made_folders
 from .limits import check_numbers
 from .verbs import dance, demo, evaluate, extract, serve, tokens, train, vocab
-from .verbs.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from .verbs.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NO_READER
 
 #: The verbs that carry on from where an interrupted run stopped.
 RESUMABLE = ("extract", "train")
@@ -33,6 +35,16 @@ def _forget_an_interrupted_exec() -> None:
     8 of 60 interrupted `evaluate`s, none of 70 with this). Each `exec` of a string clears that note
     as it starts: this one clears it, and does nothing else."""
     exec("")
+
+
+def _reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (`| head` that read what it wanted)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # stdout replaced by something with no descriptor
+        return False
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_numbers(args)
         code = VERBS[args.verb].run(args)
+        sys.stdout.flush()  # a reader gone before the last line is found here, not at Python's exit
     except BopBotError as exc:
         code = _fail(str(exc))
     except KeyboardInterrupt:
@@ -85,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         loop = re.fullmatch(r"Symlink loop from '(.*)'", str(exc)) if isinstance(exc, RuntimeError) else None
+        if isinstance(exc, BrokenPipeError) and _reader_gone():  # nothing wrong, nobody to tell
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left goes nowhere at exit
+            return EXIT_NO_READER
         if isinstance(exc, OSError) and exc.filename is not None:  # the system refused a file: ordinary
             code = _fail(str(os_error(exc)))
         elif loop:  # pathlib's resolve() says so for a loop of symbolic links (Python 3.11)

@@ -27,9 +27,11 @@ LIMITS = {
 
 
 def check_numbers(args: argparse.Namespace) -> None:
-    """Raise a BopBotError naming the first option of `LIMITS` that `args` holds outside its range."""
+    """Raise a BopBotError naming the first option of `LIMITS` that `args` holds outside its range,
+    as it is spelled on the command line (`-k`, `--top-k`)."""
     for name in LIMITS:
-        check_number(name, getattr(args, name, None), f"--{name.replace('_', '-')}")
+        dashes = "-" if len(name) == 1 else "--"  # a one-letter option is only ever a short one
+        check_number(name, getattr(args, name, None), dashes + name.replace("_", "-"))
 
 
 def check_number(name: str, value, called: str) -> None:

@@ -250,12 +250,15 @@ def _frame_strips(samples: dict, path: Path, frames: int = 8, cell: int = 160) -
         Image.fromarray(np.concatenate(rows, axis=0)).save(tmp, format="PNG")
 
 
-#: The files `write_report` writes into its folder.
-REPORT_FILES = ("metrics.png", "joint_speed.png", "samples.png", "report.md", "results.json", "features.npz")
+#: The files `write_report` can write into its folder (beat_shift.png only where the takes have music):
+#: `bopbot evaluate` checks every one against its inputs before the work.
+REPORT_FILES = ("metrics.png", "joint_speed.png", "samples.png", "beat_shift.png", "report.md", "results.json",
+                "features.npz")
 
 
 def write_report(result: dict, folder: str | Path, command: str) -> Path:
-    """Write report.md, results.json and the three plots into `folder`; returns the report's path."""
+    """Write report.md, results.json and the plots (beat_shift.png too where the takes have music) into
+    `folder`; returns the report's path."""
     folder = Path(folder)
     make_folder(folder)
     _metric_bars(result["table"], folder / "metrics.png")

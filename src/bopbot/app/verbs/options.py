@@ -12,6 +12,8 @@ from ...models.generators import NAMES as GENERATOR_NAMES
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
+#: The reader of stdout went away (`bopbot tokens ... | head`): what a shell shows for a tool SIGPIPE ended.
+EXIT_NO_READER = 141
 
 
 def show_progress(args: argparse.Namespace) -> bool:
