@@ -6,7 +6,8 @@ context, then the real next 10 s; the mocap filmed by a camera following the dan
 the phone clips as filmed). Each context is given to `choreograph`, the function `bopbot dance`
 calls, with `--seconds 10 --seed 0` and the model's default sampling. Per stretch: the new dance's
 mean joint speed and acceleration over the user's context and over the real continuation
-(`continuity.motion_ratio`), the join (first new step over the median step), how much the dancer
+(`continuity.motion_ratio`), the join (first new step over the median step), the handover (the
+fastest step of the first 3 s over the median step after them), how much the dancer
 grew or shrank (towards or away from the camera) from the context's last frame to the end, the share of its
 words that the context's last 10 s used, its longest copy of the context, and how fast its hips
 travel beside the user's own hips over the context's last 8 s (`continuity.root_speed`). Each figure: the
@@ -60,6 +61,7 @@ def figures(context: np.ndarray, continuation: np.ndarray, real: np.ndarray, voc
         "accel. / user": continuity.motion_ratio(context, continuation, 2),
         "accel. / real next": continuity.motion_ratio(real, continuation, 2),
         "join": continuity.join_ratio(context, continuation),
+        "handover": continuity.handover_ratio(context, continuation),
         "size change (abs. log)": abs(float(np.log(size(continuation[-1]) / size(context[-1])))),
         "user's words": float(np.isin(new_ids, recent).mean()),
         "copy of context (s)": CopyIndex(np.append(context_ids, -1)).longest_copy(new_ids) / CORPUS_FPS,

@@ -92,6 +92,15 @@ def test_keep_in_frame_eases_the_robot_in_from_where_the_user_was():
     assert continuity.inside_frame(cut_off[20:], (300, 150)) == 1.0  # every joint in from the first second
 
 
+def test_a_lurch_after_the_first_frame_shows_in_the_handover_not_in_the_join():
+    context, steady = _walking(40, 2.0), _walking(100, 2.0, start=80.0)
+    assert continuity.handover_ratio(context, steady) == pytest.approx(1.0)
+    lurching = steady.copy()
+    lurching[5:, :, 0] += 40.0  # twenty steps' worth between the 5th and 6th new frames
+    assert continuity.join_ratio(context, lurching) == pytest.approx(1.0)
+    assert continuity.handover_ratio(context, lurching) == pytest.approx(21.0)
+
+
 def test_the_placement_hands_over_from_the_users_own_step():
     context = np.tile(np.array([100.0, 200.0, 50.0], np.float32), (20, 1))
     context[:, 0] += 4.0 * np.arange(20)  # the user walks right 4 px a frame

@@ -6,7 +6,8 @@ Distances are in torso lengths of the context's last frame, speeds per second.
 
 * `join_ratio`: how far the first new frame is from the last real one (mean joint distance, the
   whole body placed), over the continuation's own median step. A real continuation scores about 1;
-  a jump scores several.
+  a jump scores several. `handover_ratio`: the fastest step of its first 3 s over its median step
+  after them, for a lurch into the new dance that the first frame does not show.
 * `side_on_fraction`: the share of frames seen side-on (shoulders less than `SIDE_ON` torso lengths
   apart horizontally); `view_shift` is the continuation's share less the context's last
   `VIEW_SECONDS`, for contexts that were frontal (side-on in under `FRONTAL` of their frames).
@@ -42,14 +43,28 @@ def _reference_scale(context: np.ndarray) -> float:
     return float(normalise(context[-1:])[1][0, 2])
 
 
-def join_ratio(context: np.ndarray, continuation: np.ndarray) -> float:
-    """First-frame displacement over the continuation's median frame-to-frame step."""
+def _steps(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
+    """The mean joint step into each frame of the continuation, the first from the context's last
+    frame (joints seen in both frames; NaN where none is)."""
     both = np.concatenate([context[-1:], continuation])[:, :, :2].astype(np.float64)
     seen = (np.concatenate([context[-1:], continuation])[:, :, 2] > 0)
-    steps = np.array([np.linalg.norm(both[t + 1] - both[t], axis=1)[seen[t] & seen[t + 1]].mean()
-                      if (seen[t] & seen[t + 1]).any() else np.nan for t in range(len(both) - 1)])
+    return np.array([np.linalg.norm(both[t + 1] - both[t], axis=1)[seen[t] & seen[t + 1]].mean()
+                     if (seen[t] & seen[t + 1]).any() else np.nan for t in range(len(both) - 1)])
+
+
+def join_ratio(context: np.ndarray, continuation: np.ndarray) -> float:
+    """First-frame displacement over the continuation's median frame-to-frame step."""
+    steps = _steps(context, continuation)
     median = np.nanmedian(steps[1:]) if len(steps) > 1 else np.nan
     return float(steps[0] / max(median, 1e-9 * _reference_scale(context)))
+
+
+def handover_ratio(context: np.ndarray, continuation: np.ndarray, frames: int = 60) -> float:
+    """The fastest step of the continuation's first `frames` (its first from the context's last
+    frame included) over its median step after them: a lurch into the new dance reads high."""
+    steps = _steps(context, continuation)
+    median = np.nanmedian(steps[frames:]) if len(steps) > frames else np.nan
+    return float(np.nanmax(steps[:frames]) / max(median, 1e-9 * _reference_scale(context)))
 
 
 def side_on_fraction(keypoints: np.ndarray) -> float:
