@@ -68,6 +68,10 @@ OUTPUTS = ("dx", "dy", "dlog_scale")
 PACE_SECONDS = 8.0
 #: ...and the model's steps are scaled to it by no less and no more than this.
 PACE_RANGE = (0.05, 5.0)
+#: A path that takes the hips farther than this many torso lengths (at the starting scale) from where
+#: they started, or grows or shrinks the dancer more than this many times, comes from a damaged model:
+#: ten minutes of the liveliest travel is a few thousand torso lengths.
+FARTHEST = 1e5
 #: The joints a placement is measured from: shoulders and hips.
 PLACED = [INDEX[name] for name in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
@@ -169,7 +173,8 @@ def travel_path(model: Travel | None, lead: np.ndarray, poses: np.ndarray, start
     With the user's `speed` (`user_speed`), the hips' steps and changes of scale are scaled so that
     the mean step is that speed (the scale within `PACE_RANGE`): the model says where and when the
     dancer steps, the user how fast they travel. A BopBotError names the model's file where the path
-    is not finite (`runtime.finite`: finite but absurd weights)."""
+    is not finite (`runtime.finite`: finite but absurd weights) or leads past `FARTHEST`, where it
+    would be drawn at pixels no canvas has."""
     from .runtime import finite
 
     start = np.asarray(start, dtype=np.float64)
@@ -186,4 +191,11 @@ def travel_path(model: Travel | None, lead: np.ndarray, poses: np.ndarray, start
         for t, (dx, dy, dlog) in enumerate(steps):
             current = np.array([current[0] + dx * current[2], current[1] + dy * current[2], current[2] * np.exp(dlog)])
             placement[t] = current
-        return finite(placement.astype(np.float32), model.path)
+        placement = finite(placement.astype(np.float32), model.path)
+        size = max(float(start[2]), 1e-9)
+        reach = float(np.abs(placement[:, :2] - start[:2]).max()) / size
+        growth = float(np.abs(np.log(placement[:, 2] / size)).max())
+    if not (reach <= FARTHEST and growth <= np.log(FARTHEST)):
+        raise BopBotError(model.path, f"led the dancer {reach:.3g} torso lengths away (at most {FARTHEST:g}), or grew "
+                                      f"or shrank them {FARTHEST:g} times or more: is it damaged?")
+    return placement
