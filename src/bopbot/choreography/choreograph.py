@@ -157,8 +157,8 @@ def ordinary_step(path: np.ndarray, new_path: np.ndarray | None = None) -> np.nd
 def handover_frames(last: np.ndarray, moving: np.ndarray) -> int:
     """How many frames the poses hand over in, from the user's `last` pose ((J, 2)) to the new
     dance's `moving` ones ((T, J, 2)): `HANDOVER_SECONDS` at least, and long enough that the
-    smoothstep's steepest frame (1.5 times the mean gap per frame) goes no faster than the new dance's
-    median step, `LONGEST_HANDOVER_SECONDS` at most. A fixed half second closed a first word's pose
+    smoothstep's steepest frame (which covers 1.5 / frames of the mean joint gap) goes no faster than
+    the new dance's median step, `LONGEST_HANDOVER_SECONDS` at most. A fixed half second closed a first word's pose
     0.3 torso lengths away from a gentle user's at up to 9 times the dance's own speed: a lurch."""
     shortest, longest = (round(seconds * CORPUS_FPS) for seconds in (HANDOVER_SECONDS, LONGEST_HANDOVER_SECONDS))
     if len(moving) < 2:

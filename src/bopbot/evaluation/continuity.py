@@ -43,7 +43,7 @@ def _reference_scale(context: np.ndarray) -> float:
     return float(normalise(context[-1:])[1][0, 2])
 
 
-def _steps(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
+def joint_steps(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
     """The mean joint step into each frame of the continuation, the first from the context's last
     frame (joints seen in both frames; NaN where none is)."""
     both = np.concatenate([context[-1:], continuation])[:, :, :2].astype(np.float64)
@@ -54,7 +54,7 @@ def _steps(context: np.ndarray, continuation: np.ndarray) -> np.ndarray:
 
 def join_ratio(context: np.ndarray, continuation: np.ndarray) -> float:
     """First-frame displacement over the continuation's median frame-to-frame step."""
-    steps = _steps(context, continuation)
+    steps = joint_steps(context, continuation)
     median = np.nanmedian(steps[1:]) if len(steps) > 1 else np.nan
     return float(steps[0] / max(median, 1e-9 * _reference_scale(context)))
 
@@ -62,7 +62,7 @@ def join_ratio(context: np.ndarray, continuation: np.ndarray) -> float:
 def handover_ratio(context: np.ndarray, continuation: np.ndarray, frames: int = 60) -> float:
     """The fastest step of the continuation's first `frames` (its first from the context's last
     frame included) over its median step after them: a lurch into the new dance reads high."""
-    steps = _steps(context, continuation)
+    steps = joint_steps(context, continuation)
     median = np.nanmedian(steps[frames:]) if len(steps) > frames else np.nan
     return float(np.nanmax(steps[:frames]) / max(median, 1e-9 * _reference_scale(context)))
 

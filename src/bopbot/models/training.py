@@ -154,9 +154,9 @@ def check_memory(what: str, parameters: int, window_floats: int, batch_size: int
     """A BopBotError, before any work, where training `what` cannot fit in `device`'s memory: its
     `parameters` take `TRAINING_BYTES` each, and each of a step's `batch_size` windows keeps at least
     `window_floats` float32 activations for the backward pass (each model's own lower bound, held to
-    what autograd keeps by tests/test_language_model.py). Such a run was otherwise stopped by the
-    out-of-memory killer, with no word of why. Under `torchrun` on CPUs every process of this machine
-    holds the model and its share of the batch; on GPUs each process has a GPU of its own."""
+    what autograd keeps by tests/test_language_model.py). Such a run otherwise went on until memory
+    ran out. Under `torchrun` on CPUs every process of this machine holds the model and its share of
+    the batch; on GPUs each process has a GPU of its own."""
     import torch
 
     world, local = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
