@@ -507,6 +507,18 @@ def test_a_reader_that_goes_away_ends_the_run_quietly():
     assert said == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_full_output_is_said_in_one_line():
+    """`bopbot tokens TAKE > /dev/full`: the words cannot be written, and the line says why, not the
+    catch-all kept for bugs."""
+    take = Path(__file__).parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(BOPBOT + ["tokens", str(take)], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert run.returncode == 1
+    assert run.stderr.strip() == ("bopbot: error: cannot write: No space left on device "
+                                  "(the standard output, or the disk written to, is full)")
+
+
 def test_a_killed_dance_leaves_no_temporary_after_the_next_run(tmp_path):
     take = _dancer(tmp_path / "take.npy")
     leftover = _written(_temporary_of(tmp_path / "out.mp4", _dead_pid()), b"half a video")  # a killed run's

@@ -9,6 +9,7 @@ its output went away (`| head`), said by nothing, as other tools end.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import select
@@ -103,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_NO_READER
         if isinstance(exc, OSError) and exc.filename is not None:  # the system refused a file: ordinary
             code = _fail(str(os_error(exc)))
+        elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # no file named:
+            code = _fail(f"cannot write: {exc.strerror} (the standard output, or the disk written to, is full)")
         elif loop:  # pathlib's resolve() says so for a loop of symbolic links (Python 3.11)
             code = _fail(str(BopBotError(loop[1], "is a loop of symbolic links (it leads back to itself)")))
         elif os.environ.get("BOPBOT_DEBUG"):
