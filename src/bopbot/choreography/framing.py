@@ -16,6 +16,8 @@ from ..data.skeleton import INDEX
 ROBOT_MARGINS = (0.35, 0.3, 0.15)
 #: A dancer taller or wider than this share of the picture is shrunk to it.
 FIT = 0.95
+#: The longest the robot takes to ease into the frame, however far the frame moves it.
+LONGEST_EASE_SECONDS = 3.0
 
 
 def _smallest_scale(required: np.ndarray, frames: int) -> np.ndarray:
@@ -70,6 +72,24 @@ def _height(xy: np.ndarray) -> np.ndarray:
     return np.nanmax(xy[:, :, 1], axis=1) - np.nanmin(xy[:, :, 1], axis=1)
 
 
+def _ease_frames(start: np.ndarray, fitted: np.ndarray, shortest: int, longest: int) -> int:
+    """How many frames the robot eases into the frame over, from the user's framing of the first
+    frame (`start`, (17, 2)) to the `fitted` dance's ((T, 17, 2), NaN where missing): `shortest` at
+    least, and long enough that the smoothstep's steepest frame (1.5 / frames of the mean joint
+    correction) goes no faster than the fitted dance's median step, `longest` at most, as the poses
+    hand over (`choreograph.handover_frames`). A dance shorter than twice `longest` eases in over
+    its first half at most."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a joint missing throughout
+        correction = np.nanmean(np.linalg.norm(fitted[0] - start, axis=1))
+        steps = np.nanmean(np.linalg.norm(np.diff(fitted, axis=0), axis=2), axis=1)
+    longest = max(shortest, min(longest, len(fitted) // 2))
+    if not np.isfinite(correction) or correction == 0 or len(fitted) < 2:
+        return shortest
+    median = np.nanmedian(steps) if np.isfinite(steps).any() else 0.0
+    return int(np.clip(np.ceil(1.5 * correction / max(median, 1e-9)), shortest, longest))
+
+
 def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:
     """Pixel keypoints of the bopbot dancer moved and scaled, smoothly, so that the whole robot
     (helmet, limbs and the shadow at its feet) stays inside a `size` canvas in every frame.
@@ -80,11 +100,12 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     gently rather than jumping.
 
     With `ease_in` the first frame is left where it is and the correction grows to its whole over
-    `seconds` (smoothstep): a continuation of a user who fills the picture starts where the user was
+    `seconds` or longer (smoothstep; `_ease_frames`, up to `LONGEST_EASE_SECONDS`): a continuation of a user who fills the picture starts where the user was
     and moves its helmet and shadow into the frame, instead of shrinking at the join. Joints the
     user's frame cut off (their feet, say) start where they were, outside, and come in with the same
-    ease: moving them in at once was a jump of 6 to 12 steps at the join on cut-off phone clips.
-    Every frame from `seconds` on has the whole robot in.
+    ease: moving them in at once was a jump of 6 to 12 steps at the join on cut-off phone clips, and
+    easing them in over a fixed second made the first half second move 7.7 times the dance's median
+    step on one (docs/handover_trial.py). Every frame from the ease's end on has the whole robot in.
     """
     keypoints = np.asarray(keypoints, dtype=np.float32).copy()
     present = keypoints[:, :, 2] > 0
@@ -99,7 +120,8 @@ def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float =
     robot = tuple(margin * torso for margin in ROBOT_MARGINS)
     fitted = _fit(xy, hips, robot, size, FIT, frames)
     if ease_in:
-        ramp = np.clip(np.arange(len(xy)) / frames, 0.0, 1.0)
+        ease = _ease_frames(xy[0], fitted, frames, max(frames, round(LONGEST_EASE_SECONDS * CORPUS_FPS)))
+        ramp = np.clip(np.arange(len(xy)) / ease, 0.0, 1.0)
         weight = (ramp * ramp * (3 - 2 * ramp))[:, None, None]
         fitted = xy + weight * (fitted - xy)
         eased_hips = _centre(fitted, "hip")
