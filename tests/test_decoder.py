@@ -171,6 +171,9 @@ def test_the_learning_rate_given_reaches_the_decoder_and_the_travel_model(small_
     assert main(["train", str(small_corpus), "--model", str(folder), "--travel", "--eval-every", "5"]) == 1
     assert capsys.readouterr().err.strip() == ("bopbot: error: --eval-every: not used in training the travel model; "
                                                "leave it out")
+    assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--device", "cuda"]) == 1
+    assert capsys.readouterr().err.strip() == ("bopbot: error: --device: not used in training the word decoder; "
+                                               "leave it out")  # it trains on the CPU: cuda was silently not used
     assert sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in tiny_model.iterdir())
 
 

@@ -72,7 +72,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--dropout", type=float, default=size.dropout, help=f"GPT-2 dropout (default {size.dropout:g})")
     parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction,
                         help=f"share of the inputs held out for validation (default {settings.validation_fraction:g})")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--device", default=None,
+                        help="where the GPT-2 or the LSTM trains: auto (CUDA when present; the default), cpu or cuda")
     parser.add_argument("--seed", type=int, default=settings.seed, help=f"random seed (default {settings.seed})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -117,8 +118,8 @@ OUT_OF_MEMORY = ("can't allocate memory", "DefaultCPUAllocator", "out of memory"
 
 #: The options, without a default of their own here, that a training does not read: given, they are
 #: refused rather than silently ignored.
-UNUSED = {"decoder": ("eval_every",), "travel": ("eval_every",),
-          "baseline": ("steps", "batch_size", "learning_rate", "eval_every")}
+UNUSED = {"decoder": ("eval_every", "device"), "travel": ("eval_every", "device"),
+          "baseline": ("steps", "batch_size", "learning_rate", "eval_every", "device")}
 
 
 def _refuse_unused_options(args: argparse.Namespace) -> None:
@@ -143,7 +144,7 @@ def _train_gpt2(args: argparse.Namespace) -> int:
     settings = TrainSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
         learning_rate=args.learning_rate or defaults.learning_rate, eval_every=args.eval_every or defaults.eval_every,
-        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
+        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device or "auto",
     )
     music = args.generator == "gpt2-music"
     report = train(args.corpus, args.model, size, settings, progress=show_progress(args), music=music)
@@ -165,7 +166,7 @@ def _train_lstm(args: argparse.Namespace) -> int:
     settings = LSTMSettings(
         steps=args.steps or defaults.steps, batch_size=args.batch_size or defaults.batch_size,
         learning_rate=args.learning_rate or defaults.learning_rate, eval_every=args.eval_every or defaults.eval_every,
-        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device,
+        validation_fraction=args.validation_fraction, seed=args.seed, device=args.device or "auto",
     )
     report = train_lstm(args.corpus, args.model, settings=settings, progress=show_progress(args))
     update_pipeline_info(args.model, lstm=vars(report))
