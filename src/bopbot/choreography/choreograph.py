@@ -14,6 +14,7 @@ from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
 from ..models.model_folder import Choreographer
 from ..models.sampling import Sampling
+from ..models.travel import travel_path, user_speed
 from .framing import keep_in_frame
 from .new_dance import NewDance
 from .pace import Pace, at_pace
@@ -221,8 +222,6 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     when the model folder has no travel model), and kept inside the frame from its first second on
     (eased in: a user cut off by the frame is continued from where they were). The `keyframes` are
     low-passed as `join_smoothly` says."""
-    from ..models.travel import travel_path, user_speed  # scipy: imported only once a dance is written
-
     if context_ids is None:
         context_ids = vocabulary.encode(context)
     poses = join_smoothly(vocabulary, context, keyframes, context_ids, low_pass)

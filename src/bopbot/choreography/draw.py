@@ -8,7 +8,7 @@ length, so the robot looks the same at any scale. `render` writes the frames as 
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -123,13 +123,8 @@ def _draw_head(canvas: np.ndarray, point: dict, torso: float, width: int) -> Non
     cv2.ellipse(canvas, _fixed(eyes), glow, angle, 0, 360, VISOR_GLOW, -1, cv2.LINE_AA, SHIFT)
 
 
-def dancer_frames(sequence: PoseSequence, size: tuple[int, int] | None = None,
-                  backdrops: Iterable[np.ndarray] | None = None) -> Iterator[np.ndarray]:
-    """RGB frames of the bopbot dancer, on the stage or on the given backdrops."""
-    width, height = size or sequence.size
-    stage = background(width, height)
-    backdrops = iter(backdrops) if backdrops is not None else None
+def dancer_frames(sequence: PoseSequence) -> Iterator[np.ndarray]:
+    """RGB frames of the bopbot dancer on the stage, at the sequence's size."""
+    stage = background(*sequence.size)
     for frame in sequence.keypoints:
-        canvas = next(backdrops, None) if backdrops is not None else None
-        canvas = stage.copy() if canvas is None else np.ascontiguousarray(canvas)
-        yield draw_dancer(canvas, frame)
+        yield draw_dancer(stage.copy(), frame)

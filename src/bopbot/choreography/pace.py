@@ -14,7 +14,7 @@ scales with the square of the rate.
 Why time and not the size of the moves: scaling each joint's excursion would shorten the limbs
 (the mean of an arm raised and lowered is a short arm), and time keeps the generator's poses as
 they are. Measured with `docs/user_trial.py` (docs/command-line.md): phone dancers were continued at
-4.2x the real next 10 s' joint speed, now at 1.06x; frontal mocap at 0.97x, its acceleration 1.09x.
+4.2x the real next 10 s' joint speed, now at 0.98x; frontal mocap at 0.97x, its acceleration 1.09x.
 
 The rate is kept within `PACE_RANGE`: a user standing still is continued slowly, not frozen, and
 the generator is asked for `PACE_RANGE[1]` times the frames shown (`frames_to_write`), so a dance

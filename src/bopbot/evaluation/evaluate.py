@@ -33,8 +33,9 @@ Every row is scored the same way against the same reference, the training pool (
 `seconds`-long stretches of the training split): FID_k/FID_g say how far a set is from real
 training dance, Div_k/Div_g how varied it is. Word counts and copies use the row's final poses
 encoded with the vocabulary, jitter the final poses. The Beat Align Score is given only to
-dances made with their music (the real rows, `gpt2-music` and the `+beats` rows, on takes that have music), beside the same dances
-scored against the music shifted by 1 to 5 s (`bopbot.beats`). Perplexity is that of the real
+dances made with their music (the real rows, the oracle words at the real timing, `gpt2-music`
+and the `+beats` rows, on takes that have music), beside the same dances scored against the
+music shifted by 1 to 5 s (`bopbot.music.beats`). Perplexity is that of the real
 continuations, each word given everything before it that the model's window holds.
 
 Each figure comes with a 95% bootstrap interval over stretches (`bootstrap.py`), and rows scored
@@ -74,7 +75,7 @@ from .word_metrics import CopyIndex, unique_words_per
 REAL = "real (held-out)"
 #: Held-out videos (the view phone users film) get a table of their own from this many stretches.
 MIN_PHONE_STRETCHES = 3
-#: The user's moves are the words of the context's last seconds...
+#: The user's moves are the words of the context's last this many seconds (the `user_words` figure).
 USER_SECONDS = 10.0
 #: Music shifts, in seconds, at which the real dances' Beat Align Score is drawn as a curve.
 CURVE_SHIFTS = np.round(np.arange(-5.0, 5.0001, 0.05), 2)

@@ -78,7 +78,7 @@ as real dancing.
 
 Other choices are documented where they are made: the Fréchet distance and diversity z-score with
 the real set's statistics (as Bailando's FID_k/FID_g and Div_k/Div_g do). Beats are in
-`bopbot.beats`, word statistics in `bopbot.word_metrics`.
+`bopbot.music.beats`, word statistics in `bopbot.evaluation.word_metrics`.
 """
 
 from __future__ import annotations

@@ -237,32 +237,18 @@ def pooled_vector_strength(times: list[np.ndarray], periods: float | list[float]
 
 
 def music_envelope(audio_path: str | os.PathLike, fps: float = CORPUS_FPS, start: float = 0.0,
-                   duration: float | None = None, kind: str = "rms") -> np.ndarray:
+                   duration: float | None = None) -> np.ndarray:
     """The music's energy at `fps` frames a second from `start` s into the file (for `duration` s,
-    all when None): "rms", the root mean square of the mono samples over each frame (full scale 1),
-    or "onset", librosa's onset strength (as `beats.music_beats` reads it) averaged over each frame."""
+    all when None): the root mean square of the mono samples over each frame (full scale 1)."""
     from ..music.audio import read_audio
 
-    if kind not in ("rms", "onset"):
-        raise ValueError(f"the envelope is 'rms' or 'onset', not {kind!r}")
     if not (np.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, not {fps}")
     samples = read_audio(audio_path, AUDIO_RATE, channels=1, start=start, duration=duration).mono().astype(np.float64)
     frames = int(len(samples) / AUDIO_RATE * fps)
     edges = np.round(np.arange(frames + 1) * AUDIO_RATE / fps).astype(int)
-    if kind == "rms":
-        squares = np.concatenate([[0.0], np.cumsum(samples**2)])
-        return np.sqrt((squares[edges[1:]] - squares[edges[:-1]]) / np.maximum(np.diff(edges), 1))
-    from ..music.onsets import onset_strength
-
-    hop = 512
-    onset = onset_strength(samples.astype(np.float32), AUDIO_RATE, hop)
-    onset_times = np.arange(len(onset)) * hop / AUDIO_RATE
-    frame_of = np.floor(onset_times * fps).astype(int)
-    keep = frame_of < frames
-    totals = np.bincount(frame_of[keep], weights=onset[keep], minlength=frames)
-    counts = np.bincount(frame_of[keep], minlength=frames)
-    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
+    squares = np.concatenate([[0.0], np.cumsum(samples**2)])
+    return np.sqrt((squares[edges[1:]] - squares[edges[:-1]]) / np.maximum(np.diff(edges), 1))
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ class PoseDetector:
     so it locks back onto our dancer instead of following someone else.
     """
 
-    def __init__(self, tracker: DancerTracker | None = None):
+    def __init__(self):
         with _quiet_native_logs():
             self._video = mp_pose.Pose(
                 static_image_mode=False,
@@ -217,7 +217,7 @@ class PoseDetector:
             )
             _wait_until_started(self._video)
             _wait_until_started(self._still)
-        self.tracker = tracker or DancerTracker()
+        self.tracker = DancerTracker()
         self._steer_to: np.ndarray | None = None
 
     def __enter__(self) -> "PoseDetector":

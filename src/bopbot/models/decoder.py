@@ -11,8 +11,9 @@ own words with losses on the positions, the velocities and the accelerations.
 What it reads per frame: the word's pose, `word_motion`'s curve there, a learned vector of the
 word, and where the frame sits in its run of one word (the share of the run behind it, and the
 run's length). Over those, a stack of residual 1D convolutions with growing dilation sees about
-`RECEPTIVE_SECONDS` either side (it is not causal: a sentence is decoded once written), and its
-output is an offset from the curve, initialised at zero, so an untrained decoder is `word_motion`.
+1.5 s either side (30 frames, with the default `DecoderSize`; it is not causal: a sentence is
+decoded once written), and its output is an offset from the curve, initialised at zero, so an
+untrained decoder is `word_motion`.
 
 The pipeline decodes the context's last words together with the new ones and keeps the new part,
 so the new dance's first frames are decoded in the flow of the user's.

@@ -39,7 +39,7 @@ def pipeline_info(**extra) -> dict:
         "fps": CORPUS_FPS,
         "skeleton": "COCO-17",
         "joints": list(JOINTS),
-        "normalisation": "per frame: centred on mid-hip, divided by torso length (see bopbot.normalise)",
+        "normalisation": "per frame: centred on mid-hip, divided by torso length (see bopbot.data.normalise)",
         **extra,
     }
 

@@ -144,7 +144,7 @@ class GPT2Runtime:
         heads, size = config.n_head, config.n_embd // config.n_head
         end = start + new
         mask = np.triu(np.full((new, end), -np.inf, dtype=np.float32), k=start + 1)
-        for layer, (keys_values, p) in enumerate(zip(cache.store, self.layers)):
+        for keys_values, p in zip(cache.store, self.layers):
             h = layer_norm(x, p["ln_1.weight"], p["ln_1.bias"], eps) @ p["attn.c_attn.weight"] + p["attn.c_attn.bias"]
             q, k, v = (h[:, :, i * config.n_embd:(i + 1) * config.n_embd].reshape(batch, new, heads, size).transpose(0, 2, 1, 3)
                        for i in range(3))

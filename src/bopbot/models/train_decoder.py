@@ -184,7 +184,7 @@ def _measure(network: WordDecoder, vocabulary: PoseVocabulary, sentences: list) 
     """Mean joint error and speed ratio to the real dances, for the decoder and for the curve."""
     decoder = as_decoder(network)
     errors, speeds = {"decoder": [], "word_motion": []}, {"decoder": [], "word_motion": [], "real": []}
-    for ids, curve, _, poses in sentences:
+    for ids, _, _, poses in sentences:
         seen = poses[:, :, 2] > 0
         both = seen[1:] & seen[:-1]
         for name, moved in (("decoder", decode_words(decoder, vocabulary, ids)), ("word_motion", word_motion(vocabulary, ids))):
