@@ -219,8 +219,8 @@ def continue_on_canvas(vocabulary, travel, context: np.ndarray, context_placemen
     """The new dance as pixel keypoints on the user's `size` canvas: joined to the context without a
     jump, travelling on from the context's last placement along the path the travel model reads
     from the poses at the speed the user's hips went (`travel.user_speed`; the dancer stays there
-    when the model folder has no travel model), and kept inside the frame from its first second on
-    (eased in: a user cut off by the frame is continued from where they were). The `keyframes` are
+    when the model folder has no travel model), and kept inside the frame once eased in (over 1 to
+    3 s, `framing.keep_in_frame`: a user cut off by the frame is continued from where they were). The `keyframes` are
     low-passed as `join_smoothly` says."""
     if context_ids is None:
         context_ids = vocabulary.encode(context)
