@@ -83,6 +83,9 @@ def _dance(frames: int = 80, fps: float = 20.0, meta=None) -> PoseSequence:
     ({"temperature": "hot"}, "temperature= must be a number, got 'hot'"),
     ({"music": 5}, "music= must name a file (a str or a Path), got 5"),
     ({"source": 5}, "source= must name a file (a str or a Path), got 5"),
+    # an array's repr ran over many lines into the one-line message
+    ({"source": _dance().keypoints}, ("source= must name a file (a str or a Path), got an array of shape (80, 17, 3); "
+                                      "keypoints in memory dance as a PoseSequence")),
     ({"layout": "bogus"}, "the layout must be one of "),
     # a PoseSequence is held to what `extract` takes from a pose file, before it is resampled
     ({"source": _dance(fps=0.05)}, "source (a PoseSequence): a frame rate of 0.05 fps is not a dance's (0.1 to 1000"),

@@ -144,7 +144,15 @@ class NewDanceResult:
 def _check_file(keyword: str, value) -> None:
     """Raise a BopBotError naming `keyword` unless `value` names a file (a str or a path)."""
     if not isinstance(value, (str, os.PathLike)):
-        raise BopBotError(None, f"{keyword}= must name a file (a str or a Path), got {value!r:.60}")
+        shape = getattr(value, "shape", None)
+        if shape is not None:  # an array's repr runs over many lines: name its type and shape
+            got = f"an array of shape {tuple(shape)}"
+            if keyword == "source":
+                got += ("; keypoints in memory dance as a PoseSequence: "
+                        "bopbot.data.pose_sequence.PoseSequence(keypoints, fps, (width, height))")
+        else:
+            got = " ".join(repr(value).split())[:60]
+        raise BopBotError(None, f"{keyword}= must name a file (a str or a Path), got {got}")
 
 
 def _check_sequence(sequence: PoseSequence, max_seconds: float | None) -> None:
