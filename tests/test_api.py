@@ -165,6 +165,17 @@ def test_a_clip_that_fails_while_its_video_is_begun_leaves_nothing(dancer, tmp_p
     assert sorted(p.name for p in empty.parent.iterdir()) == ["empty.mp4"]
 
 
+def test_the_rest_of_a_clips_own_sound_is_too_short_to_dance_to(dancer, puppet_video_with_song, tmp_path):
+    """`seconds=None` dances the rest of the song; a clip's own sound ends with the clip, and the few
+    hundredths of a second left made a dance of one frame (0.05 s) without a word. A song with
+    seconds of it left still lasts the rest (`test_music.py`)."""
+    new = dancer.dance(puppet_video_with_song, seconds=None, seed=0)
+    with pytest.raises(BopBotError, match=r"puppet_song\.mp4: the song ends 0\.\d\d s after the new dance starts, "
+                                          r"too soon to dance to: say how many --seconds to dance$"):
+        new.save(tmp_path / "next.mp4")
+    assert not (tmp_path / "next.mp4").exists()
+
+
 def test_the_api_is_imported_only_when_asked_for():
     """`import bopbot` stays light (the command line's --help depends on it)."""
     code = "import sys, bopbot; assert 'bopbot.app.api' not in sys.modules; bopbot.Dancer; " \

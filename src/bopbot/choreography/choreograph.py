@@ -31,6 +31,9 @@ CARRY_DECAY = 0.8
 RATE_WRITTEN_AS_SHOWN = (0.8, 1.25)
 #: With a song and no `seconds`, the new dance lasts the rest of the song, up to this many seconds.
 MAX_SONG_SECONDS = 60.0
+#: ... and at least this many: a clip's own sound ends with the clip, and the rest of it, a few
+#: hundredths of a second, made a dance of one frame.
+MIN_SONG_SECONDS = 1.0
 
 
 def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | None, sampling: Sampling,
@@ -45,7 +48,7 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
     that `tests/test_music.py` asks). The generator
     hears the music too (only `gpt2-music` listens): the user's dance hears what of the song lies
     before the new dance's start, silence before the song. With music, `seconds` None is the rest
-    of the song (`MAX_SONG_SECONDS` at most)."""
+    of the song (`MIN_SONG_SECONDS` at least, `MAX_SONG_SECONDS` at most)."""
     from ..music.beats import music_beats, music_frames
     from ..music.retime import beat_warp, play
 
@@ -60,6 +63,9 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
         if not seconds > 0:
             raise BopBotError(music.path, f"the song is {track.seconds:.1f} s long: it ends before the new "
                                           "dance starts")
+        if seconds < MIN_SONG_SECONDS:
+            raise BopBotError(music.path, f"the song ends {seconds:.2f} s after the new dance starts, too soon "
+                                          "to dance to: say how many --seconds to dance")
     count = max(1, round(seconds * CORPUS_FPS))
     beats = track.between(music.start, count / CORPUS_FPS) if track is not None else np.zeros(0)
     vocabulary = choreographer.vocabulary
