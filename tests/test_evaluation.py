@@ -164,6 +164,21 @@ def test_evaluate_follow_films_the_held_out_mocap_from_the_front_and_scores_the_
     assert again["ngram"]["FID_k"]["plug_in"] == pytest.approx(ngram["FID_k"]["plug_in"])
 
 
+def test_the_generators_evaluate_takes_are_named_with_their_beat_rows(tmp_path, capsys):
+    """`--generators` is checked against the generators and their `+beats` rows, and both its help
+    and its error list them: the help said only "comma-separated", the error left `+beats` out."""
+    from bopbot.evaluation.evaluate import evaluate
+
+    with pytest.raises(BopBotError) as raised:
+        evaluate(tmp_path / "model", tmp_path / "corpus", ["take.bvh"], ["gpt2+beats", "gtp2"])
+    assert str(raised.value) == ("unknown generator(s) gtp2; known: gpt2, gpt2-music, lstm, random, ngram, nearest, "
+                                 "each also with +beats (gpt2+beats: played on the beat)")
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    assert "comma-separated, from gpt2, gpt2-music, lstm, random, ngram, nearest, each also with +beats" in helped
+
+
 def test_a_damaged_or_foreign_features_file_is_one_error_naming_it(tmp_path):
     damaged = tmp_path / "features.npz"
     damaged.write_bytes(b"PK\x03\x04 not a zip")

@@ -337,7 +337,8 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     """Score every row (see the module docs); returns the table, the comparisons and samples for the report."""
     unknown = [g for g in generators if g.removesuffix(ON_THE_BEAT) not in NAMES]
     if unknown:
-        raise BopBotError(None, f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
+        raise BopBotError(None, f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(NAMES)}, "
+                                f"each also with {ON_THE_BEAT} (gpt2{ON_THE_BEAT}: played on the beat)")
     vocabulary = PoseVocabulary.load(model_folder)
     corpus = Corpus(corpus_folder)
     held_out = cut_stretches(held_out_views(heldout, settings), settings)

@@ -32,8 +32,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--corpus", required=True, help="the corpus the model was trained on (the training pool)")
     parser.add_argument("--generators", default=None,
-                        help="comma-separated (default: all the model folder has, and gpt2+beats and "
-                             "gpt2-music+beats: those GPT-2s' dances played on the beat of the take's music)")
+                        help=f"comma-separated, from {', '.join(GENERATOR_NAMES)}, each also with +beats (its "
+                             "dances played on the beat of the take's music; default: all the model folder has, "
+                             "and gpt2+beats and gpt2-music+beats)")
     parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
     parser.add_argument("--yaws", type=yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
     parser.add_argument("--follow", action="store_true",
