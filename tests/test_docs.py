@@ -85,3 +85,16 @@ def test_every_option_of_every_verb_is_in_the_command_line_page():
                for name, verb in verbs.items() for action in verb._actions
                if action.option_strings and action.dest != "help" and not written & set(action.option_strings)]
     assert not missing, "not in docs/command-line.md:\n" + "\n".join(missing)
+
+
+def test_the_command_line_page_lists_the_files_a_folder_walk_picks_up():
+    """`bopbot extract FOLDER` takes files by suffix and passes over the rest (a photo, a song, a text
+    file) without a word: the page says which, from the list the walk uses."""
+    from bopbot.ingest.extract import INPUT_SUFFIXES, VIDEO_SUFFIXES
+
+    page = " ".join((DOCS / "command-line.md").read_text(encoding="utf-8").split())
+    videos = " ".join(sorted(VIDEO_SUFFIXES))
+    assert f"for videos by their suffix ({videos})" in page
+    for suffix in INPUT_SUFFIXES - VIDEO_SUFFIXES:
+        assert f"`{suffix}`" in page
+    assert "are passed over without a word" in page
