@@ -430,6 +430,39 @@ def test_a_clips_sound_carries_on_in_a_loop_on_the_dances_beat(puppet_video_with
     assert not (heard > clip + 0.3).sum() < len(past_the_end) - 1  # the sound goes on to the end
 
 
+def test_a_song_that_lasts_the_dance_is_heard_to_its_end(fixtures, tiny_model, tmp_path, capsys):
+    """`--music song` without `--seconds` dances the rest of the song; a song whose last seconds have
+    no beat (an outro) had them replaced by the loop meant for a dance that outlasts its song, from
+    its last beat on. Now the song plays to its end, and only a longer dance carries it on."""
+    rate, song = 44100, tmp_path / "outro.wav"
+    _click_track(song, seconds=8.0)
+    with av.open(str(song)) as container:
+        clicks = np.concatenate([frame.to_ndarray().ravel() for frame in container.decode(audio=0)])
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate)  # 3 s without a beat
+    samples = np.concatenate([clicks / 32767, tone])
+    with av.open(str(song), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray((samples[None] * 32767).astype(np.int16), format="s16", layout="mono")
+        frame.sample_rate = rate
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    take = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
+    for seconds, looped in ((None, False), (13.0, True)):
+        output = tmp_path / f"{seconds}.mp4"
+        more = ["--seconds", str(seconds)] if seconds else []
+        assert main(["dance", take, "-o", str(output), "--model", str(tiny_model), "--music", str(song),
+                     "--layout", "dancer-only", "--seed", "0", *more]) == 0
+        assert ("play again and again" in capsys.readouterr().out) == looped
+        with av.open(str(output)) as container:
+            heard = np.concatenate([frame.to_ndarray().mean(axis=0) for frame in container.decode(audio=0)])
+            heard_rate = container.streams.audio[0].rate
+        def loudness(start: float, end: float) -> float:
+            return float(np.sqrt(np.mean(heard[int(start * heard_rate):int(end * heard_rate)] ** 2)))
+
+        assert (loudness(9.0, 10.5) > 2 * loudness(2.0, 7.0)) == (not looped)  # the steady tone, or clicks again
+
+
 def test_the_loop_is_whole_eight_counts_spliced_on_a_beat(tmp_path):
     from puppet import write_song
 

@@ -94,10 +94,7 @@ class NewDanceResult:
         """Where the music ends under the new dance, how its sound carries on: from `splice` s into
         the music file, its `seconds` from `start` again and again, on the beat (`TrackBeats.sound_loop`);
         None where the music lasts, or is none."""
-        music, loop = self._planned.music, self.written.music_loop
-        if music is None or loop is None or loop[0] >= music.start + len(self.keypoints) / 20:
-            return None
-        return loop
+        return next((piece.loop for piece in self._planned.audio if piece.loop is not None), None)
 
     @property
     def unheard_seconds(self) -> float:

@@ -327,15 +327,25 @@ class Dance:
         """The soundtrack's pieces. Where the music ends before the video does (a phone clip's sound
         ends with the clip), the piece that plays it carries it on in a loop on its beat
         (`NewDance.music_loop`, found by the model from the decoded song: a header's length can be
-        wrong), so the video waits for the new dance before its sound."""
+        wrong), so the video waits for the new dance before its sound. Only there: the loop splices
+        at the last beat heard, and a song that lasts the video (a dance as long as the song) was cut
+        there, its beatless last seconds never heard."""
         if self._audio is None:
             pieces = self._pieces
             if self.music is not None and pieces and str(pieces[-1].path) == str(self.music.path):
-                loop = self.new.music_loop
-                if loop is not None:
-                    pieces = [*pieces[:-1], dataclasses.replace(pieces[-1], loop=loop)]
+                loop, song = self.new.music_loop, pieces[-1]
+                heard_to = song.offset + self.video_seconds() - sum(piece.seconds or 0.0 for piece in pieces[:-1])
+                if loop is not None and heard_to > self.new.music_seconds + 1 / CORPUS_FPS:
+                    pieces = [*pieces[:-1], dataclasses.replace(song, loop=loop)]
             self._audio = pieces
         return self._audio
+
+    def video_seconds(self) -> float:
+        """How long the video of the layout lasts: the user's part and the new dance one after the
+        other (`continue`, `skeleton`), the longer of the two side by side, or the new dance alone."""
+        user, new = len(self.user.sequence.keypoints), len(self.new.keypoints)
+        frames = {"continue": user + new, "skeleton": user + new, "dancer-only": new}.get(self.layout, max(user, new))
+        return frames / CORPUS_FPS
 
     @property
     def new(self) -> NewDance:
