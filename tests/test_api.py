@@ -87,6 +87,8 @@ def _dance(frames: int = 80, fps: float = 20.0, meta=None) -> PoseSequence:
     ({"source": _dance().keypoints}, ("source= must name a file (a str or a Path), got an array of shape (80, 17, 3); "
                                       "keypoints in memory dance as a PoseSequence")),
     ({"layout": "bogus"}, "the layout must be one of "),
+    # raised when the dance was first asked for (at `save`), not by `dance`
+    ({"seconds": None}, "seconds=None dances the rest of the song, and there is no song: give seconds= or music="),
     # a PoseSequence is held to what `extract` takes from a pose file, before it is resampled
     ({"source": _dance(fps=0.05)}, "source (a PoseSequence): a frame rate of 0.05 fps is not a dance's (0.1 to 1000"),
     ({"source": _dance(fps=1e-300)}, "source (a PoseSequence): a frame rate of 1e-300 fps is not a dance's"),

@@ -249,6 +249,9 @@ class Dancer:
             else:
                 user = read_user_dance(source, progress=self.progress, max_seconds=max_seconds, watch=begun)
             result = NewDanceResult(Dance(self.model, user, seconds, sampling, layout, music, music_from_start))
+            if seconds is None and result._planned.music is None:  # said now, not when the dance is first asked for
+                raise BopBotError(None, "seconds=None dances the rest of the song, and there is no song: "
+                                        "give seconds= or music=")
         except BaseException:
             if begun is not None:
                 begun.abort()
