@@ -132,11 +132,13 @@ def test_a_run_that_ends_with_threads_inside_opencv_exits_cleanly(tmp_path):
         assert run.returncode == 7 and run.stderr.strip() == "ending", (run.returncode, run.stderr)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["dance", "--help"], ["demo", "--help"], ["extract", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["dance", "--help"], ["demo", "--help"], ["extract", "--help"],
+                                  ["evaluate", "--help"]])
 def test_help_imports_neither_torch_nor_mediapipe(argv):
-    """The parser builds only the verb asked for, so help never pays for torch (2 s) or MediaPipe (1 s)."""
+    """The parser builds only the verb asked for, so help never pays for torch (2 s), MediaPipe (1 s)
+    or the evaluation's SciPy (`evaluate --help` took 1.3 s for its defaults)."""
     probe = ("import sys\nfrom bopbot.app.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-             "heavy = [m for m in ('torch', 'transformers', 'mediapipe', 'scipy.interpolate') if m in sys.modules]\n"
+             "heavy = [m for m in ('torch', 'transformers', 'mediapipe', 'scipy.interpolate', 'scipy.signal') if m in sys.modules]\n"
              "print(','.join(heavy) or 'none')" % argv)
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -70,6 +70,7 @@ from ..vocabulary.vocabulary import PoseVocabulary
 from ..models.decoder import WordMover, load_decoder
 from .bootstrap import RowScores, cluster_mean, compare_rows, keep_stretches, summarise
 from .rhythm import music_figures
+from .settings import EvalSettings
 from .word_metrics import CopyIndex, unique_words_per
 
 REAL = "real (held-out)"
@@ -85,28 +86,6 @@ ORACLE = "oracle words"
 ON_THE_BEAT = "+beats"
 #: The generator that hears the take's music as it writes (its rows get a Beat Align Score).
 HEARS_MUSIC = "gpt2-music"
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """What is generated, how it is sampled, and how the noise is measured."""
-
-    context_seconds: float = 8.0
-    seconds: float = 10.0
-    min_context_seconds: float = 4.0
-    yaws: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
-    #: The 3D takes filmed by cameras that turn with the dancer (`mocap.VirtualCamera.follow`):
-    #: `yaws` are then measured from where the dancer faces, the views phone users film.
-    follow: bool = False
-    seeds: int = 3
-    pool_stretches: int = 2000
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    echo: float = Sampling.echo
-    validation_fraction: float = 0.1
-    split_seed: int = 0
-    resamples: int = 1000
 
 
 @dataclass

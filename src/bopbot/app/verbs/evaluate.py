@@ -13,7 +13,7 @@ SUMMARY = "score generated dances against real held-out dances, with intervals"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    from ...evaluation.evaluate import EvalSettings
+    from ...evaluation.settings import EvalSettings
 
     settings = EvalSettings()
     parser = verbs.add_parser(
