@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..data.motion import SMOOTHING_SECONDS, smooth
+from ..data.motion import SMOOTHING_SECONDS, smooth, smoothstep_frames
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
@@ -171,7 +171,7 @@ def handover_frames(last: np.ndarray, moving: np.ndarray) -> int:
     if len(moving) < 2:
         return shortest
     gap = float(np.linalg.norm(moving[0] - last, axis=1).mean())
-    return int(np.clip(np.ceil(1.5 * gap / max(median_step(moving), 1e-9)), shortest, longest))
+    return smoothstep_frames(gap, median_step(moving), shortest, longest)
 
 
 def join_smoothly(vocabulary, context: np.ndarray, keyframes: np.ndarray, context_ids: np.ndarray | None = None,

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..data import filters
+from ..data.motion import smoothstep_frames
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX
 
@@ -75,10 +76,9 @@ def _height(xy: np.ndarray) -> np.ndarray:
 def _ease_frames(start: np.ndarray, fitted: np.ndarray, shortest: int, longest: int) -> int:
     """How many frames the robot eases into the frame over, from the user's framing of the first
     frame (`start`, (17, 2)) to the `fitted` dance's ((T, 17, 2), NaN where missing): `shortest` at
-    least, and long enough that the smoothstep's steepest frame (1.5 / frames of the mean joint
-    correction) goes no faster than the fitted dance's median step, `longest` at most, as the poses
-    hand over (`choreograph.handover_frames`). A dance shorter than twice `longest` eases in over
-    its first half at most."""
+    least, and long enough that the smoothstep's steepest frame goes no faster than the fitted
+    dance's median step (`motion.smoothstep_frames`), `longest` at most. A dance shorter than twice
+    `longest` eases in over its first half at most."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a joint missing throughout
         correction = np.nanmean(np.linalg.norm(fitted[0] - start, axis=1))
@@ -86,8 +86,7 @@ def _ease_frames(start: np.ndarray, fitted: np.ndarray, shortest: int, longest: 
     longest = max(shortest, min(longest, len(fitted) // 2))
     if not np.isfinite(correction) or correction == 0 or len(fitted) < 2:
         return shortest
-    median = np.nanmedian(steps) if np.isfinite(steps).any() else 0.0
-    return int(np.clip(np.ceil(1.5 * correction / max(median, 1e-9)), shortest, longest))
+    return smoothstep_frames(correction, np.nanmedian(steps) if np.isfinite(steps).any() else 0.0, shortest, longest)
 
 
 def keep_in_frame(keypoints: np.ndarray, size: tuple[int, int], seconds: float = 1.0, ease_in: bool = False) -> np.ndarray:

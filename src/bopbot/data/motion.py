@@ -47,3 +47,11 @@ def mean_motion(poses: np.ndarray, order: int = 1) -> float:
         seen = seen[1:] & seen[:-1]
     moves = np.linalg.norm(np.diff(poses[:, :, :2].astype(np.float64), n=order, axis=0), axis=2)
     return float(moves[seen].mean()) if seen.any() else float("nan")
+
+
+def smoothstep_frames(gap: float, step: float, shortest: int, longest: int) -> int:
+    """How many frames a smoothstep needs to close `gap` with its steepest frame (which covers
+    1.5 / frames of the gap) no longer than `step`: `shortest` at least, `longest` at most. The
+    poses' handover (`choreograph.handover_frames`) and the frame's ease (`framing.keep_in_frame`)
+    both go at the new dance's own pace by it."""
+    return int(np.clip(np.ceil(1.5 * gap / max(step, 1e-9)), shortest, longest))
