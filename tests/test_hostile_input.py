@@ -1053,6 +1053,21 @@ def test_a_corpus_is_never_written_among_other_files(tmp_path, capsys):
     assert "holds files but no corpus" in line and mine.read_bytes() == b'{"mine": 1}'
 
 
+def test_two_exports_in_one_folder_or_of_one_kind_are_refused_before_the_work(tmp_path, capsys):
+    """openpose and openpose-coco18 in one folder wrote the second's frames over the first's, any two
+    kinds there mixed their frames, and a kind given twice wrote only its last folder, all with exit 0."""
+    take = _dancer(tmp_path / "take.npy")
+    for exports, culprit, said in [(["openpose", "a", "openpose-coco18", "a/"], "a", "give each export a folder"),
+                                   (["openpose", "a", "skeleton-png", "a/png"], "a/png", "give each export a folder"),
+                                   (["skeleton-png", "a/png", "openpose", "a"], "a", "give each export a folder"),
+                                   (["openpose", "a", "openpose", "b"], "--export openpose", "given twice")]:
+        pairs = [arg for kind, folder in zip(exports[::2], exports[1::2])
+                 for arg in ("--export", kind, str(tmp_path / folder))]
+        line = _one_line(capsys, _run(["dance", str(take), "-o", str(tmp_path / "o.mp4"), *pairs]), 1, culprit)
+        assert said in line
+        assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "o.mp4").exists()
+
+
 def test_an_export_folder_named_as_the_output_is_refused_before_the_work(tmp_path, capsys):
     line = _one_line(capsys, _run(["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(tmp_path / "o.mp4"),
                                    "--export", "openpose", str(tmp_path / "o.mp4")]), 1, "o.mp4")

@@ -205,7 +205,7 @@ def same_place(one: str | os.PathLike, other: str | os.PathLike) -> bool:
         return os.path.realpath(one) == os.path.realpath(other)
 
 
-def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+def inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """True when `path` is `folder` or lies somewhere inside it (links followed)."""
     real, inner = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
     return real == inner or inner in real.parents or same_place(path, folder)
@@ -230,7 +230,7 @@ def check_apart(inputs: Iterable[str | os.PathLike | None], files: Iterable[str 
         if any(same_place(output, file) for file in files):
             raise BopBotError(output, "is also an output file: give the folder another name")
         for source in inputs:
-            if same_place(output, source) or (source.is_dir() and _inside(output, source)):
+            if same_place(output, source) or (source.is_dir() and inside(output, source)):
                 raise BopBotError(output, f"is inside the input folder {source}: writing there would mix "
                                           "the output into the input; give another folder")
 

@@ -17,7 +17,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..data.pose_sequence import CORPUS_FPS, PoseSequence, resampled_count
 from ..errors import BopBotError
-from ..files import check_apart
+from ..files import check_apart, inside
 from ..models.sampling import Sampling
 from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
 from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
@@ -62,6 +62,23 @@ def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = Fa
             raise BopBotError(folder, "--export writes into a new or empty folder, and this one holds files: "
                                       "a tool reading the folder would take them for frames of the dance; give "
                                       "another folder (or --force to write among them)")
+    return exports
+
+
+def export_folders(pairs: Iterable[tuple[str, str | os.PathLike]]) -> dict[str, str | os.PathLike]:
+    """`--export KIND DIR` pairs as {kind: folder}, each kind once and each folder apart from the
+    others': a kind given twice wrote only its last folder, and two kinds in one folder wrote over
+    or among each other's frames (openpose and openpose-coco18 have the same file names)."""
+    exports: dict[str, str | os.PathLike] = {}
+    for kind, folder in pairs:
+        if kind in exports:
+            raise BopBotError(None, f"--export {kind} is given twice ({exports[kind]} and {folder}): "
+                                    "give each kind once")
+        for other_kind, other in exports.items():
+            if inside(folder, other) or inside(other, folder):
+                raise BopBotError(folder, f"is or holds or lies in the --export {other_kind} folder {other}: "
+                                          "give each export a folder of its own")
+        exports[kind] = folder
     return exports
 
 

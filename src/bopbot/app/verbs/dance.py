@@ -45,7 +45,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import check_exports, output_files
+    from ...choreography.dance import check_exports, export_folders, output_files
     from ...choreography.model_process import ModelProcess
     from ...ingest.extract import kind_of
     from ..api import Dancer
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() != ".mp4":
         raise BopBotError(args.output, "the output must be an .mp4 file")
     is_video = kind_of(Path(args.input)) == "video"
-    exports = check_exports(dict(args.export), args.force)
+    exports = check_exports(export_folders(args.export), args.force)
     outputs = output_files(args.output, args.gif, args.save_poses)
     check_apart([args.input, args.music], outputs, exports.values())
     for output in outputs:
