@@ -104,6 +104,21 @@ def test_values_the_page_does_not_offer_get_a_message_naming_the_field(page, cap
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_a_file_not_uploaded_to_the_page_gets_a_message(page, capfd):
+    """A script naming a file on the server, or a file field that names none, got an empty error and
+    a traceback in the server's terminal (Gradio's own refusal); now a message, and a quiet terminal."""
+    import json
+
+    for video in ({"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "x", {"url": 3}):
+        data = [video, 1, "ngram", 1.0, 0, "continue", None, False, []]
+        call = urllib.request.Request(f"{page}gradio_api/call/dance", data=json.dumps({"data": data}).encode(),
+                                      headers={"Content-Type": "application/json"})
+        event = json.load(urllib.request.urlopen(call, timeout=30))["event_id"]
+        answer = urllib.request.urlopen(f"{page}gradio_api/call/dance/{event}", timeout=60).read().decode()
+        assert "event: error" in answer and "must be files uploaded to the page" in answer, answer
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_the_demo_dances_without_an_upload(page):
     from gradio_client import Client
 

@@ -328,6 +328,7 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
         outputs = [out_video, out_gif, words, summary, files, danced]
         go.click(run, inputs, outputs, api_name="dance").success(run_gif, danced, out_gif, api_name="gif")
         demo.click(run_demo, inputs, outputs, api_name="demo").success(run_gif, danced, out_gif, api_name="demo_gif")
+    _files_checked_on_the_page(app)
     return app
 
 
@@ -367,6 +368,26 @@ def _checked_on_the_page(field) -> None:
             raise gr.Error(f"{field.label}: takes {takes}, not {sent}", print_exception=False) from None
 
     field.preprocess = preprocess
+
+
+def _files_checked_on_the_page(app) -> None:
+    """Gradio refuses a file that was not uploaded to the page (a script naming a path on the server)
+    or a file field that names no file, before any field's own check: with a traceback in the
+    server's terminal and no message on the page. Here the page says so, and the terminal stays quiet."""
+    import gradio as gr
+    from gradio.exceptions import InvalidPathError
+    from pydantic import ValidationError
+
+    gradio_preprocess = app.preprocess_data
+
+    async def preprocess_data(*args, **kwargs):
+        try:
+            return await gradio_preprocess(*args, **kwargs)
+        except (InvalidPathError, ValidationError):
+            raise gr.Error("your dance and the song must be files uploaded to the page: upload them, then dance",
+                           print_exception=False) from None
+
+    app.preprocess_data = preprocess_data
 
 
 def _plain(number: float) -> str:
