@@ -158,6 +158,8 @@ INPUTS = {
                                                 "its meta's 'audio_offset' must be seconds"),
     "keypoint array at NaN fps": (lambda d: _fps_npz(d / "nanfps.npz", float("nan")), "'fps' must be one number"),
     "keypoint array at -5 fps": (lambda d: _fps_npz(d / "negfps.npz", -5.0), "'fps' must be one number"),
+    "keypoint array at two fps (was read at --source-fps)": (lambda d: _fps_npz(d / "twofps.npz", [20.0, 30.0]),
+                                                             "'fps' must be one number of 0.1 to 1000, got [20.0, 30."),
     "OpenPose first frame a number": (lambda d: _written(d / "op" / "clip_000000000000_keypoints.json", b"5").parent,
                                       "not an OpenPose frame"),
 }
@@ -181,7 +183,7 @@ def _pose_file(path: Path, keypoints: np.ndarray | None = None, meta: dict | Non
     return path
 
 
-def _fps_npz(path: Path, fps: float) -> Path:
+def _fps_npz(path: Path, fps: float | list[float]) -> Path:
     np.savez(path, keypoints=np.load(_dancer(path.with_suffix(".npy"))), fps=np.array(fps))
     return path
 

@@ -52,13 +52,14 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
         return loaded, None
     with loaded:
         try:
-            fps = float(loaded["fps"]) if "fps" in loaded.files and loaded["fps"].size == 1 else None
+            fps = loaded["fps"] if "fps" in loaded.files else None
             keypoints = loaded[name]
         except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:  # object arrays, damage
             raise BopBotError(path, f"unreadable keypoint file ({' '.join(str(exc).split())})") from None
-    if fps is not None and not 0.1 <= fps <= 1000:  # NaN fails too
-        raise BopBotError(path, f"'fps' must be one number of 0.1 to 1000, got {fps:g}")
-    return keypoints, fps
+    # several numbers were taken for no fps at all: the dance played at --source-fps
+    if fps is not None and (fps.size != 1 or fps.dtype.kind not in "iuf" or not 0.1 <= float(fps) <= 1000):
+        raise BopBotError(path, f"'fps' must be one number of 0.1 to 1000, got {fps.tolist()!r:.60}")
+    return keypoints, None if fps is None else float(fps)
 
 
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:
