@@ -1070,6 +1070,15 @@ def test_two_exports_in_one_folder_or_of_one_kind_are_refused_before_the_work(tm
         assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "o.mp4").exists()
 
 
+def test_a_pose_file_named_in_capitals_is_one_pose_file(tmp_path):
+    """`-o OUT.NPZ` made a corpus folder of that name, and a pose file named `TAKE.NPZ` was read as a
+    bare array: its size and its music were dropped."""
+    take = _pose_file(tmp_path / "take.npz", meta={"audio_offset": 2.0}).rename(tmp_path / "TAKE.NPZ")
+    assert _run(["extract", str(take), "-o", str(tmp_path / "OUT.NPZ")]) == 0
+    back = PoseSequence.load(tmp_path / "OUT.NPZ")
+    assert (tmp_path / "OUT.NPZ").is_file() and back.size == (160, 240) and back.meta["audio_offset"] == 2.0
+
+
 def test_an_export_folder_named_as_the_output_is_refused_before_the_work(tmp_path, capsys):
     line = _one_line(capsys, _run(["dance", str(_dancer(tmp_path / "take.npy")), "-o", str(tmp_path / "o.mp4"),
                                    "--export", "openpose", str(tmp_path / "o.mp4")]), 1, "o.mp4")

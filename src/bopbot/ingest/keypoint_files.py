@@ -65,7 +65,7 @@ def _read_array(path: Path) -> tuple[np.ndarray, float | None]:
 def load_keypoint_file(path: str | Path, fps: float) -> PoseSequence:
     """Read a `.npz`/`.npy` keypoint file as a PoseSequence (see the module docs for layouts)."""
     path = Path(path)
-    if path.suffix == ".npz" and {"keypoints", "fps", "size", "joints"} <= set(array_names(path)):
+    if path.suffix.lower() == ".npz" and {"keypoints", "fps", "size", "joints"} <= set(array_names(path)):
         return PoseSequence.load(path)
     array, stored_fps = _read_array(path)
     if not np.issubdtype(array.dtype, np.number):

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                              facing=args.facing, follow=args.follow)
     inputs = expand_inputs(args.inputs)
     output = Path(args.output)
-    if output.suffix == ".npz":
+    if output.suffix.lower() == ".npz":
         check_apart(inputs, files=[output])
         if args.ray:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
