@@ -34,7 +34,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", nargs=2, action="append", default=[], metavar=("KIND", "DIR"),
                         help="also write the user's dance and the new one, frame by frame at the source's size, into "
                              "DIR: openpose (OpenPose JSON, BODY_25), openpose-coco18, or skeleton-png; may be given "
-                             "more than once; DIR must be new or empty")
+                             "once per kind, each into a folder of its own; DIR must be new or empty")
     parser.add_argument("--force", action="store_true",
                         help="--export into a folder that already holds files (files of the same names are replaced)")
     parser.add_argument("--save-poses", action="store_true", help="also write the new dance as a PoseSequence .npz")
