@@ -86,6 +86,10 @@ def _dance(frames: int = 80, fps: float = 20.0, meta=None) -> PoseSequence:
     # an array's repr ran over many lines into the one-line message
     ({"source": _dance().keypoints}, ("source= must name a file (a str or a Path), got an array of shape (80, 17, 3); "
                                       "keypoints in memory dance as a PoseSequence")),
+    # an empty name was the current folder: searched for OpenPose frames, or written into
+    ({"source": ""}, "source= names no file: the name is empty"),
+    ({"music": ""}, "music= names no file: the name is empty"),
+    ({"save_to": ""}, "save_to= names no file: the name is empty"),
     ({"layout": "bogus"}, "the layout must be one of "),
     # raised when the dance was first asked for (at `save`), not by `dance`
     ({"seconds": None}, "seconds=None dances the rest of the song, and there is no song: give seconds= or music="),
@@ -103,6 +107,23 @@ def test_a_bad_argument_is_named_as_python_calls_it(dancer, keywords, message):
     with pytest.raises(BopBotError, match=re.escape(message)) as raised:
         dancer.dance(**{"source": _dance(), "seconds": 2, **keywords})
     assert "--" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_dance_is_written_only_under_a_name_of_its_kind(dancer, tmp_path, monkeypatch):
+    """`save_poses("poses.txt")` wrote the poses there, a file `bopbot extract` then read as a list of
+    inputs; an empty name was the current folder ("cannot write it: Device or resource busy", or an
+    export among the user's own files)."""
+    monkeypatch.chdir(tmp_path)
+    new = dancer.dance(_dance(), seconds=1, seed=0)
+    with pytest.raises(BopBotError, match=re.escape("poses.txt: the poses must be an .npz file")):
+        new.save_poses(tmp_path / "poses.txt")
+    for write, keyword in ((new.save, "path"), (new.save_poses, "path"), (lambda name: new.export("openpose", name),
+                                                                         "folder")):
+        with pytest.raises(BopBotError, match=re.escape(f"{keyword}= names no file: the name is empty")):
+            write("")
+    with pytest.raises(BopBotError, match=re.escape("path= names no file: the name is empty")):
+        bopbot.extract("")
+    assert not list(tmp_path.iterdir())
 
 
 def test_extract_holds_max_seconds_to_a_number(tmp_path):

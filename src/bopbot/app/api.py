@@ -120,13 +120,17 @@ class NewDanceResult:
     def save(self, path: str | os.PathLike, gif: bool = False, progress: bool = False) -> int:
         """The video of the layout chosen at `dance` as an H.264 `.mp4` at `path`, with its music (and
         a GIF beside it, from the same frames, if `gif`). Returns the number of frames written."""
+        _check_file("path", path)
         return self._planned.save_video(_mp4(path), gif, progress)
 
     def save_poses(self, path: str | os.PathLike) -> Path:
         """The new dance as a PoseSequence `.npz` (what `bopbot extract` reads back)."""
         from ..files import check_apart
 
+        _check_file("path", path)
         path = Path(path)
+        if path.suffix.lower() != ".npz":  # numpy would write "poses.txt" as poses, which extract reads as a list
+            raise BopBotError(path, "the poses must be an .npz file (what `bopbot extract` reads back)")
         check_apart(self._planned.inputs(), [path])
         self.poses.save(path)
         return path
@@ -135,11 +139,14 @@ class NewDanceResult:
         """The user's dance and the new one, frame by frame at the source's size, into `folder`:
         `kind` is "openpose" (BODY_25 JSON), "openpose-coco18" or "skeleton-png". The folder must be
         new or empty unless `force`. Returns the number of frames written."""
+        _check_file("folder", folder)
         return self._planned.export(kind, folder, force)
 
 
 def _check_file(keyword: str, value) -> None:
     """Raise a BopBotError naming `keyword` unless `value` names a file (a str or a path)."""
+    if isinstance(value, str) and not value:  # Path("") is the current folder: read or written there, it surprised
+        raise BopBotError(None, f"{keyword}= names no file: the name is empty")
     if not isinstance(value, (str, os.PathLike)):
         shape = getattr(value, "shape", None)
         if shape is not None:  # an array's repr runs over many lines: name its type and shape
