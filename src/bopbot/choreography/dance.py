@@ -47,21 +47,23 @@ MAX_SIDE, MIN_SIDE = 960, 240
 EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
 
 
-def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = False) -> dict[str, str | os.PathLike]:
+def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = False,
+                  named: tuple[str, str] = ("--export", "--force")) -> dict[str, str | os.PathLike]:
     """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write
     into that are new or empty (unless `force`): frames written among others' would be read back as
-    one dance with them."""
+    one dance with them. `named`: what the refusals call the export and `force` (Python's names there)."""
+    export, forced = named
     exports = dict(exports or {})
     for kind, folder in exports.items():
         if kind not in EXPORTS:
             raise BopBotError(None, f"the export kind must be one of {', '.join(EXPORTS)}, got {kind!r}")
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
-            raise BopBotError(folder, "--export writes into a folder, and this is a file")
+            raise BopBotError(folder, f"{export} writes into a folder, and this is a file")
         if not force and folder.is_dir() and any(folder.iterdir()):
-            raise BopBotError(folder, "--export writes into a new or empty folder, and this one holds files: "
+            raise BopBotError(folder, f"{export} writes into a new or empty folder, and this one holds files: "
                                       "a tool reading the folder would take them for frames of the dance; give "
-                                      "another folder (or --force to write among them)")
+                                      f"another folder (or {forced} to write among them)")
     return exports
 
 
@@ -426,7 +428,7 @@ class Dance:
     def export(self, kind: str, folder: str | os.PathLike, force: bool = False) -> int:
         """The user's dance and the new one, frame by frame at the source's size, into `folder` as
         `kind` (one of `EXPORTS`); new or empty unless `force`. The number of frames written."""
-        check_exports({kind: folder}, force)
+        check_exports({kind: folder}, force, ("export()", "force=True"))  # the command line checked its own before
         check_apart(self.inputs(), [], [folder])
         both = np.concatenate([self.user.sequence.keypoints, self.new.keypoints])
         # the frames are named after the input file (a pose file's `source` is only a description)
