@@ -129,6 +129,18 @@ def test_a_dance_is_written_only_under_a_name_of_its_kind(dancer, tmp_path, monk
     assert not list(tmp_path.iterdir())
 
 
+def test_a_setting_the_generator_does_not_read_is_refused_not_ignored():
+    """`Dancer.load(generator="nearest").dance(..., temperature=0.5)` danced as with 1, without a word;
+    `bopbot dance` refuses such an option (docs/command-line.md, Sampling), and so does Python now."""
+    nearest, lstm = bopbot.Dancer.load(generator="nearest"), bopbot.Dancer.load(generator="lstm")
+    with pytest.raises(BopBotError, match=re.escape("temperature=: the nearest generator does not read it; leave it out")):
+        nearest.dance(_dance(), seconds=1, temperature=0.5)
+    with pytest.raises(BopBotError, match=re.escape("top_k=, echo=: the lstm generator does not read them")):
+        lstm.dance(_dance(), seconds=1, top_k=5, echo=0)
+    assert nearest.generator == "nearest" and len(nearest.dance(_dance(), seconds=1, temperature=1.0).keypoints) == 20
+    assert len(lstm.dance(_dance(), seconds=1, temperature=0.5, seed=0).keypoints) == 20
+
+
 def test_extract_holds_max_seconds_to_a_number(tmp_path):
     """`bopbot.extract` took a NaN `max_seconds` as no limit at all."""
     np.save(tmp_path / "dance.npy", _dance().keypoints)

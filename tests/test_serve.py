@@ -127,6 +127,16 @@ def test_the_demo_dances_without_an_upload(page):
     assert _seconds(video) > 1.0 and len(words.split()) == 20 and "by `ngram`" in said
 
 
+def test_a_generator_that_reads_no_temperature_dances_whatever_the_slider_says(page):
+    """The page shows its temperature slider for every generator; `nearest` reads none, which the
+    Python API refuses when given, so the page gives it none."""
+    from gradio_client import Client
+
+    video, gif, words, said, files = Client(page, verbose=False).predict(None, 1, "nearest", 0.5, 0, "continue", None,
+                                                                  api_name="/demo")
+    assert _seconds(video) > 1.0 and "by `nearest`" in said
+
+
 def test_the_gif_is_made_from_the_video_in_a_step_of_its_own(page):
     """The page sends the dance as soon as its video is written; its GIF, frame for frame the video,
     is the next step (`/demo_gif`, which the page's button chains), made from this session's dance only."""

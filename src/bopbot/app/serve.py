@@ -174,6 +174,7 @@ class Dancer:
         from ..choreography.dance import EXPORTS
         from ..choreography.render import LAYOUTS, gif_start
         from ..ingest.extract import kind_of
+        from ..models.generators import READS
         from ..models.sampling import Sampling
         from .api import Dancer
 
@@ -200,7 +201,8 @@ class Dancer:
         try:  # the clip's part of the video is encoded while the clip is read
             new = Dancer(self.model(generator), progress=True).dance(
                 None if primer else video, seconds, music, sampling.seed, layout=layout,
-                music_from_start=bool(music_from_start and music), temperature=temperature,
+                music_from_start=bool(music_from_start and music),  # the page's slider is there for every generator
+                temperature=temperature if "temperature" in READS.get(generator, ()) else Sampling().temperature,
                 max_seconds=max_clip_seconds, save_to=video_file)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)

@@ -88,6 +88,8 @@ class ModelProcess:
         folder = None if folder is None else os.fspath(folder)
         #: The model folder (None: the embedded one).
         self.folder = folder
+        #: The name of its generator.
+        self.generator = generator
         self._in_place = "transformers" in sys.modules  # see the module docs
         self._ready = False
         self._asked: tuple | None = None  # the dance the worker is writing (`ask`)

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from .sampling import Sampling
 
 NAMES = ("gpt2", "gpt2-music", "lstm", "random", "ngram", "nearest")
+#: The sampling settings each generator reads, beside the seed: the GPT-2s every one; the LSTM, `random`
+#: and `ngram` the temperature; `nearest` (which continues a training dance) none. One it does not
+#: read is refused (`bopbot dance`, `Dancer.dance`) rather than silently ignored.
+READS = {"gpt2": ("temperature", "top_k", "top_p", "echo"), "gpt2-music": ("temperature", "top_k", "top_p", "echo"),
+         "lstm": ("temperature",), "random": ("temperature",), "ngram": ("temperature",), "nearest": ()}
 #: Where in a model folder the music-aware GPT-2 lives.
 MUSIC_FOLDER = "music"
 

@@ -8,6 +8,7 @@ import sys
 import warnings
 
 from ...models.generators import NAMES as GENERATOR_NAMES
+from ...models.generators import READS
 
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
@@ -83,12 +84,6 @@ def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, g
                                  "last 4 s of your dance, then the new one)")
     parser.add_argument("--music", metavar="FILE", default=None,
                         help="dance to this song (any audio or video file with sound) instead of the input's own music")
-
-
-#: The sampling options each generator reads, beside --seed: the GPT-2s every one; the LSTM, `random`
-#: and `ngram` the temperature; `nearest` (which continues a training dance) none.
-READS = {"gpt2": ("temperature", "top_k", "top_p", "echo"), "gpt2-music": ("temperature", "top_k", "top_p", "echo"),
-         "lstm": ("temperature",), "random": ("temperature",), "ngram": ("temperature",), "nearest": ()}
 
 
 def sampling_options(args: argparse.Namespace):
