@@ -400,6 +400,18 @@ def test_bad_music_gets_one_line_and_silence_a_warning(fixtures, tiny_model, tmp
     assert _audio_seconds(tmp_path / "q.mp4") == pytest.approx(4.0, abs=0.1)
 
 
+def test_a_dance_before_the_songs_first_beat_is_not_told_the_song_has_none(fixtures, tmp_path, capsys):
+    """A song whose beat starts after the new dance has ended (an intro) was said to have "no beat
+    found in the music"; it has one, at 120 beats a minute, and the warning now says where it is not."""
+    song = tmp_path / "intro.wav"
+    _click_track(song, seconds=12.0, first=6.0)
+    take = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
+    assert main(["dance", take, "-o", str(tmp_path / "out.mp4"), "--music", str(song), "--seconds", "2",
+                 "--layout", "dancer-only", "--seed", "0"]) == 0
+    said = capsys.readouterr().err
+    assert "intro.wav: none of its beats falls in the 2 s of new dance" in said and "no beat found" not in said
+
+
 def test_demo_dances_to_a_song(fixtures, tiny_model, click, tmp_path, capsys):
     song, _ = click
     primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"

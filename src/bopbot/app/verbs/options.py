@@ -126,8 +126,11 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
           f"after {new.written.context_words / 20:g} s from the input")
     if new.music is None:
         print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
-    elif not new.beats:
+    elif not new.tempo:
         warnings.warn(f"{new.music}: no beat found in the music; the new dance keeps its own time")
+    elif not new.beats:  # a dance that ends before the song's first beat, or a short one between two
+        warnings.warn(f"{new.music}: none of its beats falls in the {len(new.keypoints) / 20:g} s of new dance; "
+                      "the new dance keeps its own time")
     else:
         print(f"danced to {shown(new.music.name)}: {new.beats} beat{'s' if new.beats != 1 else ''} at "
               f"{new.tempo:.0f} beats a minute, "
