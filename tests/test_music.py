@@ -400,6 +400,19 @@ def test_bad_music_gets_one_line_and_silence_a_warning(fixtures, tiny_model, tmp
     assert _audio_seconds(tmp_path / "q.mp4") == pytest.approx(4.0, abs=0.1)
 
 
+@pytest.mark.parametrize("bpm", [120.0, 140.0])
+def test_a_dance_is_told_the_tempo_its_song_keeps(fixtures, tmp_path, capsys, bpm):
+    """The tempo said was the tempogram's estimate, whose bins lie 2.5% apart: a 120 bpm click track
+    was danced "at 117 beats a minute", a 140 one at 144. It is now the tempo the beats keep."""
+    song = tmp_path / f"click_{bpm:g}.wav"
+    _click_track(song, bpm=bpm, seconds=12.0)
+    assert music_beats(str(song)).beats_per_minute == pytest.approx(bpm, abs=0.5)
+    take = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
+    assert main(["dance", take, "-o", str(tmp_path / "out.mp4"), "--music", str(song), "--seconds", "3",
+                 "--layout", "dancer-only", "--seed", "0"]) == 0
+    assert f"beats at {bpm:.0f} beats a minute" in capsys.readouterr().out
+
+
 def test_a_dance_before_the_songs_first_beat_is_not_told_the_song_has_none(fixtures, tmp_path, capsys):
     """A song whose beat starts after the new dance has ended (an intro) was said to have "no beat
     found in the music"; it has one, at 120 beats a minute, and the warning now says where it is not."""

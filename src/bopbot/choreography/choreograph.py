@@ -86,7 +86,8 @@ def choreograph(choreographer: Choreographer, user: UserDance, seconds: float | 
            if new.ids is not None else None)
     words = vocabulary.words_of(ids) if ids is not None else []
     return NewDance(len(context), ids, keypoints, words, choreographer.generator.name,
-                    track.tempo if track is not None else 0.0, len(beats), int(np.sum(phrases < count / CORPUS_FPS)),
+                    track.beats_per_minute if track is not None else 0.0, len(beats),
+                    int(np.sum(phrases < count / CORPUS_FPS)),
                     sum(first < count for first, _, _ in sampling.repeats),
                     track.sound_loop() if len(beats) else None, track.seconds if track is not None else 0.0)
 
