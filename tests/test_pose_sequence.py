@@ -28,6 +28,13 @@ def test_npz_round_trip(tmp_path):
         assert tuple(raw["joints"]) == JOINTS and raw["keypoints"].dtype == np.float32
 
 
+def test_a_sequence_prints_as_one_line():
+    """`print(bopbot.extract("me.mp4"))`, the README's second call, printed every keypoint: 50 lines."""
+    sequence = _walking_sequence(30, 20)
+    sequence.keypoints[3] = 0
+    assert repr(sequence) == "PoseSequence(30 frames at 20 fps, 1.5 s, 640x360, 1 without a dancer, source='walk')"
+
+
 def test_resample_30_to_20_fps_interpolates_in_time():
     sequence = _walking_sequence(31, 30).resample(20)  # one second
     assert len(sequence) == 21 and sequence.fps == 20

@@ -54,6 +54,11 @@ class PoseSequence:
 
     joints = JOINTS
 
+    def __repr__(self) -> str:
+        """One line (the dataclass's printed every keypoint: `print(bopbot.extract("me.mp4"))` ran to 50 lines)."""
+        return (f"PoseSequence({len(self)} frames at {self.fps:g} fps, {self.duration:g} s, "
+                f"{self.size[0]}x{self.size[1]}, {self.frames_without_dancer} without a dancer, source={self.source!r})")
+
     def __len__(self) -> int:
         return len(self.keypoints)
 
