@@ -425,6 +425,15 @@ def test_a_dance_before_the_songs_first_beat_is_not_told_the_song_has_none(fixtu
     assert "intro.wav: none of its beats falls in the 2 s of new dance" in said and "no beat found" not in said
 
 
+def test_demos_help_speaks_of_no_input_of_its_own(capsys):
+    """`bopbot demo --help` said --music dances "instead of the input's own music": the demo reads no input."""
+    for verb, said in (("demo", "(default: no music)"), ("dance", "instead of the input's own music")):
+        with pytest.raises(SystemExit):
+            main([verb, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert said in text and ("input's own music" in text) == (verb == "dance")
+
+
 def test_demo_dances_to_a_song(fixtures, tiny_model, click, tmp_path, capsys):
     song, _ = click
     primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"

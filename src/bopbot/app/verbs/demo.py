@@ -21,7 +21,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         description="Continue the few seconds of dance stored with the model and write bopbot-demo.mp4 and .gif.",
     )
     parser.add_argument("-o", "--output", default="bopbot-demo", help="output folder (default ./bopbot-demo)")
-    sampling_arguments(parser, seconds=DEMO_SECONDS, gif_option=False, seed=0)
+    sampling_arguments(parser, seconds=DEMO_SECONDS, gif_option=False, seed=0, has_input=False)
 
 
 def run(args: argparse.Namespace) -> int:

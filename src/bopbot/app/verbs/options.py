@@ -58,10 +58,10 @@ def positive(text: str) -> float:
 
 
 def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, gif_option: bool = True,
-                       seed: int | None = None) -> None:
+                       seed: int | None = None, has_input: bool = True) -> None:
     """The options `dance` and `demo` share; `seconds` is the new dance's default length, `gif_option`
-    offers --gif (the demo always writes its GIF), and `seed` is the default seed (None: a new dance
-    each time)."""
+    offers --gif (the demo always writes its GIF), `seed` is the default seed (None: a new dance
+    each time), and `has_input` says the verb reads an input, whose music --music replaces."""
     parser.add_argument("--model", default=None, help="model folder (default: the model embedded in BopBot)")
     parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
                         help="gpt2 (default), gpt2-music (the GPT-2 that hears the music, where the model has one), "
@@ -83,7 +83,8 @@ def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, g
                             help="also write a GIF beside the MP4, for sharing (continue and skeleton layouts: the "
                                  "last 4 s of your dance, then the new one)")
     parser.add_argument("--music", metavar="FILE", default=None,
-                        help="dance to this song (any audio or video file with sound) instead of the input's own music")
+                        help="dance to this song (any audio or video file with sound)"
+                             + (" instead of the input's own music" if has_input else " (default: no music)"))
 
 
 def sampling_options(args: argparse.Namespace):
