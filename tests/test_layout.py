@@ -14,9 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bopbot"
 
-#: What any module may use: errors, atomic files, the read-ahead thread, starting worker processes.
+#: What any module may use: errors, atomic files, checked reading, the read-ahead thread, starting worker processes.
 #: They import nothing else of ours.
-PLUMBING = {"errors", "files", "ahead", "workers"}
+PLUMBING = {"errors", "files", "reading", "ahead", "workers"}
 #: The stages each stage may import, in the order data flows (see the package's docstring).
 STAGES = {
     "data": set(),

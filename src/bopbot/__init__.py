@@ -3,8 +3,9 @@
 The package is grouped by stage, in the order data flows; each imports only the stages above it
 (`tests/test_layout.py` checks this and that no module imports itself back):
 
-- `errors`, `files`, `ahead`, `workers`: the plumbing every stage may use (one-line errors, atomic
-  writes, work done ahead in a thread, worker processes started safely under Ctrl-C);
+- `errors`, `files`, `reading`, `ahead`, `workers`: the plumbing every stage may use (one-line
+  errors, atomic writes, files read as checked, work done ahead in a thread, worker processes
+  started safely under Ctrl-C);
 - `data`: the skeleton, PoseSequence, normalisation, movement limits, the corpus on disk;
 - `ingest`: videos, keypoint and mocap files in, as PoseSequences; many inputs into a corpus;
 - `music`: songs, their beats and per-frame features, a dance played on the beat;

@@ -21,7 +21,8 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import TMP_PREFIX, read_json, write_npz
+from ..files import TMP_PREFIX, write_npz
+from ..reading import read_json
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
 from .skeleton import JOINTS, NUM_JOINTS

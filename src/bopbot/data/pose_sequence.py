@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import array_header, array_names, write_npz
+from ..files import write_npz
+from ..reading import array_header, array_names
 from .skeleton import JOINTS, NUM_JOINTS
 
 #: Frames per second every sequence is resampled to before it enters the corpus.

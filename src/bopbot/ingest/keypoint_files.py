@@ -18,7 +18,7 @@ import numpy as np
 from ..data.pose_sequence import MAX_SIDE, PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import to_coco17
 from ..errors import BopBotError
-from ..files import array_header, array_names
+from ..reading import array_header, array_names
 
 #: Joint counts of the layouts read (see the module docs).
 LAYOUT_JOINTS = (17, 18, 25, 33)

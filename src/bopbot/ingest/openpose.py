@@ -18,7 +18,7 @@ import numpy as np
 from ..data.pose_sequence import MAX_SIDE, PoseSequence, check_coordinates, check_frame_count
 from ..data.skeleton import FROM_BODY25, FROM_COCO18, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import open_media, read_json
+from ..reading import open_media, read_json
 
 _LAYOUTS = {75: FROM_BODY25, 54: FROM_COCO18}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_json
+from ..reading import read_json
 from .mocap import FACE_JOINTS, Motion3D, check_finite, face_points, unit
 
 #: Frame rate of the music positions in `config.json`, and of cha-cha and rumba motion.

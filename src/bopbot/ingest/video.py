@@ -23,7 +23,7 @@ import av
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import open_media
+from ..reading import open_media
 
 #: Frame rate assumed for frames without timestamps when the stream declares none.
 FALLBACK_FPS = 25.0

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import read_tensors, write_tensors
+from ..files import write_tensors
+from ..reading import read_tensors
 from ..vocabulary.vocabulary import PoseVocabulary
 
 SENTENCES = "sentences.safetensors"

@@ -37,7 +37,7 @@ from ..data.motion import SMOOTHING_SECONDS, smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_json
+from ..reading import read_json
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
 from .training import optional_model_file

@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from ..errors import BopBotError
-from ..files import check_shapes, file_problem, read_json, read_tensors, tensor_shapes
+from ..reading import check_shapes, file_problem, read_json, read_tensors, tensor_shapes
 
 END_OF_DANCE = "<eod>"
 PAD = "<pad>"

@@ -57,7 +57,8 @@ from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
 from ..errors import BopBotError
-from ..files import check_shapes, file_problem, read_json, write_tensors, write_text_atomic
+from ..files import write_tensors, write_text_atomic
+from ..reading import check_shapes, file_problem, read_json
 from .training import (check_memory, check_split, finite_loss, hold_out, is_validation, load_optimizer_state,
                        resumable_checkpoint, save_checkpoint, training_device)
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import JOINTS
 from ..errors import BopBotError
-from ..files import folder_problem, read_json, write_text_atomic
+from ..files import folder_problem, write_text_atomic
+from ..reading import read_json
 from ..vocabulary.vocabulary import PoseVocabulary
 
 PIPELINE_FILE = "bopbot.json"

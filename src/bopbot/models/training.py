@@ -136,7 +136,7 @@ def finite_loss(loss: float, step: int) -> float:
 def optional_model_file(path: Path, what: str) -> bool:
     """Whether the optional model file `path` (`what` it holds) is there: False where it is missing,
     a BopBotError where something else is in its place or it cannot be read."""
-    from ..files import file_problem
+    from ..reading import file_problem
 
     problem = file_problem(path)
     if problem == "missing":

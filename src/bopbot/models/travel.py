@@ -52,7 +52,7 @@ from ..data import filters
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_json
+from ..reading import read_json
 from .training import optional_model_file
 
 WEIGHTS = "travel.safetensors"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import open_media
+from ..reading import open_media
 
 #: Sample rates music may have, in Hz: below, no beat can be heard; above, it is no sound file's.
 MIN_RATE, MAX_RATE = 4000, 768000

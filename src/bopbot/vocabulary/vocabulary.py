@@ -32,7 +32,8 @@ import numpy as np
 
 from ..data.skeleton import INDEX, NUM_JOINTS
 from ..errors import BopBotError
-from ..files import read_tensors, write_tensors
+from ..files import write_tensors
+from ..reading import read_tensors
 from .words import made_up_words
 
 DIMS = NUM_JOINTS * 2
