@@ -228,7 +228,8 @@ class Dancer:
         the clip's part of a `continue` video is encoded while the clip is read; `frames_saved`
         then says how many frames it has.
         """
-        from ..choreography.dance import BegunVideo, Dance, output_files
+        from ..choreography.begun_video import BegunVideo
+        from ..choreography.dance import Dance, output_files
         from ..choreography.user_dance import primer_dance, read_user_dance, user_dance_of
         from ..data.pose_sequence import PoseSequence
         from ..files import check_apart

@@ -171,7 +171,7 @@ class Dancer:
         """(MP4, the new dance's words, what happened, [its poses as .npz, and the `exports` as a zip
         if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Its GIF is `gif`'s
         work, a step of its own after the video shows."""
-        from ..choreography.dance import EXPORTS
+        from ..choreography.export import EXPORTS
         from ..choreography.render import LAYOUTS, gif_start
         from ..ingest.extract import kind_of
         from ..models.generators import READS
@@ -265,7 +265,7 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     import matplotlib  # noqa: F401  Gradio reads its backend at every request: imported for real before the
     # warm-up imports mediapipe, which would otherwise stand it in while it imports (`pose_detector`)
 
-    from ..choreography.dance import EXPORTS
+    from ..choreography.export import EXPORTS
     from ..choreography.render import LAYOUTS
     from ..models.generators import MUSIC_FOLDER, NAMES
     from ..models.model_folder import DEFAULT_MODEL

@@ -10,91 +10,38 @@ OpenPose JSON or skeleton PNGs (`export`).
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import os
 import re
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..data.pose_sequence import CORPUS_FPS, PoseSequence, resampled_count
+from ..data.pose_sequence import CORPUS_FPS, PoseSequence
 from ..errors import BopBotError
-from ..files import check_apart, inside
+from ..files import check_apart
 from ..models.sampling import Sampling
-from ..music.audio import MAX_RATE, MIN_RATE, audio_rate
-from .export import skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
+from .export import check_exports, skeleton_canvas, skeleton_frames, write_openpose, write_skeleton_pngs
 from .model_process import ModelProcess
 from .new_dance import NewDance
 from .draw import background, dancer_frames, draw_dancer
-from .render import LAYOUTS, AudioPiece, GifWriter, Mp4Writer, gif_frame, gif_lead_frames, gif_start, write_mp4
-from .user_dance import Music, UserDance
+from .render import LAYOUTS, AudioPiece, GifWriter, gif_start, output_scale, write_mp4
+from .soundtrack import soundtrack
+from .user_dance import UserDance
 
 if TYPE_CHECKING:
+    from .begun_video import BegunVideo
     from ..models.model_folder import Choreographer
-
-#: Output videos are scaled so their long side is at most MAX_SIDE pixels; a source whose long side
-#: is under MIN_SIDE (keypoints in a unit square, say) is scaled up to it, so a dancer is drawn, not a dot.
-MAX_SIDE, MIN_SIDE = 960, 240
-
-
-#: What a dance can export besides the video (`Dance.export`): OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
-EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
-
-
-def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = False,
-                  named: tuple[str, str] = ("--export", "--force")) -> dict[str, str | os.PathLike]:
-    """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write
-    into that are new or empty (unless `force`): frames written among others' would be read back as
-    one dance with them. `named`: what the refusals call the export and `force` (Python's names there)."""
-    export, forced = named
-    exports = dict(exports or {})
-    for kind, folder in exports.items():
-        if kind not in EXPORTS:
-            raise BopBotError(None, f"the export kind must be one of {', '.join(EXPORTS)}, got {kind!r}")
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise BopBotError(folder, f"{export} writes into a folder, and this is a file")
-        if not force and folder.is_dir() and any(folder.iterdir()):
-            raise BopBotError(folder, f"{export} writes into a new or empty folder, and this one holds files: "
-                                      "a tool reading the folder would take them for frames of the dance; give "
-                                      f"another folder (or {forced} to write among them)")
-    return exports
-
-
-def export_folders(pairs: Iterable[tuple[str, str | os.PathLike]]) -> dict[str, str | os.PathLike]:
-    """`--export KIND DIR` pairs as {kind: folder}, each kind once and each folder apart from the
-    others': a kind given twice wrote only its last folder, and two kinds in one folder wrote over
-    or among each other's frames (openpose and openpose-coco18 have the same file names)."""
-    exports: dict[str, str | os.PathLike] = {}
-    for kind, folder in pairs:
-        if kind in exports:
-            raise BopBotError(None, f"--export {kind} is given twice ({exports[kind]} and {folder}): "
-                                    "give each kind once")
-        for other_kind, other in exports.items():
-            if inside(folder, other) or inside(other, folder):
-                raise BopBotError(folder, f"is or holds or lies in the --export {other_kind} folder {other}: "
-                                          "give each export a folder of its own")
-        exports[kind] = folder
-    return exports
 
 
 def output_files(output: str | os.PathLike, gif: bool = False, save_poses: bool = False) -> list[Path]:
     """Every file `dance` writes for `output`: the MP4, and beside it the GIF and the poses if asked."""
     output = Path(output)
     return [output, *([output.with_suffix(".gif")] if gif else []), *([output.with_suffix(".npz")] if save_poses else [])]
-
-
-def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
-    """Scale factor and output size (even sides of at least 2) with the long side from MIN_SIDE to `max_side`."""
-    long_side = max(1, *size)
-    factor = min(1.0, max_side / long_side) if long_side >= MIN_SIDE else MIN_SIDE / long_side
-    return factor, (max(2, int(size[0] * factor) // 2 * 2), max(2, int(size[1] * factor) // 2 * 2))
 
 
 def _scaled(keypoints: np.ndarray, factor: float) -> np.ndarray:
@@ -165,157 +112,6 @@ def new_dancer_frames(user: UserDance, keypoints: np.ndarray) -> Iterator[np.nda
     """The bopbot dancer dancing `keypoints` (pixels of the user's canvas) at the output's size."""
     factor, size = output_scale(user.sequence.size)
     yield from dancer_frames(PoseSequence(_scaled(keypoints, factor), CORPUS_FPS, size))
-
-
-def soundtrack(user: UserDance, layout: str, song: str | os.PathLike | None = None,
-               song_from_start: bool = False) -> tuple[Music | None, list[AudioPiece]]:
-    """The music the new dance follows, and the audio the output carries.
-
-    Without a `song`, the input's own music (a video's sound, a take's song) plays under the whole
-    output, and the new dance follows it from where it starts in it: past the end of a clip's sound
-    its beats carry on at its tempo. With a `song`, in the `continue` and `skeleton` layouts the clip keeps its own
-    sound and the song starts with the new dance, or (`song_from_start`) the song plays from the
-    start and the new dance picks it up where the clip ends; in the other layouts, where the new
-    dance starts with the video, the song plays from the start.
-    """
-    one_after_other = layout in ("continue", "skeleton")  # the user's part first, then the new dance
-    before = len(user.sequence.keypoints) / CORPUS_FPS if one_after_other else 0.0
-    return _soundtrack(user.audio, user.audio_offset, before, one_after_other, song, song_from_start)
-
-
-def _soundtrack(audio: Path | None, audio_offset: float, before: float, one_after_other: bool,
-                song: str | os.PathLike | None, song_from_start: bool) -> tuple[Music | None, list[AudioPiece]]:
-    """`soundtrack` of a user's dance whose music is `audio` from `audio_offset`, its part of the
-    output `before` seconds long."""
-    if song is None:
-        rate = audio_rate(audio) if audio is not None else None
-        if not rate:
-            return None, []
-        if not MIN_RATE <= rate <= MAX_RATE:
-            warnings.warn(f"{audio}: its sound is sampled at {rate:,} Hz, which is no music's; left out")
-            return None, []
-        return Music(Path(audio), audio_offset + before), [AudioPiece(audio, audio_offset)]
-    song = Path(song)
-    if not one_after_other or song_from_start:
-        return Music(song, before), [AudioPiece(song)]
-    under_clip = AudioPiece(audio, audio_offset, before) if audio else AudioPiece(None, 0.0, before)
-    return Music(song, 0.0), [under_clip, AudioPiece(song)]
-
-
-class BegunVideo:
-    """The `continue` video of a dance of the video clip `clip`, begun before the clip is read:
-    `read_user_dance` hands it each frame the detector sees (`append`), and a thread encodes the
-    clip's part of the output (with the GIF's, if `gif`) while the detector works on the next;
-    `Dance.save_video` adds the new dance after it and closes it.
-
-    Reading a phone clip leaves 0.2 to 0.8 of the two cores idle (MediaPipe waits on itself), and
-    the clip's part is 240 of the 440 frames of a 12 s clip's video; drawn after the reading, it
-    took 2 s of both cores. The thread runs at low priority (`ahead.Behind`), so the detector keeps
-    the cores it uses (the whole command, alternated with drawing after the reading, 6 rounds on
-    the benchmark clip: 1.42 to 2.92 s faster). The frames are the same as `video_frames` makes
-    of the kept frames: each is shown from its tick of the 20 fps grid on, never more ticks than
-    the poses will have frames (`resampled_count` of the times so far, which the end can only
-    raise), and the last held to the end of the user's dance. The GIF shows the clip's last
-    `render.GIF_LEAD_SECONDS` only: its frames wait in a ring of that length until the clip ends.
-    """
-
-    def __init__(self, output: str | os.PathLike, clip: str | os.PathLike, song: str | os.PathLike | None = None,
-                 song_from_start: bool = False, gif: bool = False):
-        from ..ahead import Behind
-        from ..ingest.video import probe
-        from .user_dance import KEEP_FRAMES_BYTES
-
-        info = probe(clip)
-        self.output = Path(output)
-        self.size = output_scale((info.width, info.height))[1]
-        with warnings.catch_warnings():  # said by the dance's own soundtrack, once the clip is read
-            warnings.simplefilter("ignore")
-            sound = [piece.path for piece in _soundtrack(Path(clip), 0.0, 0.0, True, song, song_from_start)[1]]
-        self._video = Mp4Writer(self.output, CORPUS_FPS, self.size, sound)
-        try:
-            self._gif = GifWriter(self.output.with_suffix(".gif"), CORPUS_FPS) if gif else None
-        except BaseException:
-            self._video.abort()
-            raise
-        frame_bytes = self.size[0] * self.size[1] * 3
-        self._encoder = Behind(self._encode, depth=KEEP_FRAMES_BYTES // frame_bytes, low_priority=True)
-        # the clip's last frames, for the GIF
-        self._gif_lead = collections.deque(maxlen=gif_lead_frames(CORPUS_FPS)) if gif else None
-        self._first: float | None = None
-        self._due: collections.deque = collections.deque()  # frames given ticks, not yet sent
-        self._ticks = self._sent = 0
-        self._last: np.ndarray | None = None
-
-    def _encode(self, image: np.ndarray | None) -> None:
-        """Encode the next frame; None marks the clip's end, where the GIF begins with its last frames."""
-        if image is None:
-            while self._gif_lead:
-                self._gif.add(self._gif_lead.popleft())
-            self._gif_lead = None
-            return
-        self._video.add(image)
-        if self._gif_lead is not None:
-            self._gif_lead.append(gif_frame(image))
-        elif self._gif is not None:
-            self._gif.add(image)
-
-    def append(self, item: tuple[float, np.ndarray]) -> None:
-        """The clip's next frame as the detector saw it: (seconds, RGB)."""
-        seconds, image = item
-        if self._first is None:
-            self._first = seconds
-        if image.shape[1::-1] != self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self._last = image
-        while self._ticks / CORPUS_FPS <= seconds + 0.5 / CORPUS_FPS:
-            self._due.append(image)
-            self._ticks += 1
-        self._send(resampled_count(self._first, seconds, CORPUS_FPS))
-
-    def _send(self, count: int) -> None:
-        """Encode the frames due, up to tick `count`."""
-        while self._sent < count and self._due:
-            self._encoder.put(self._due.popleft())
-            self._sent += 1
-
-    def end_clip(self, frames: int) -> None:
-        """The clip is read, and the user's dance has `frames` frames: its part of the video is that long."""
-        if self._sent > frames or self._last is None:
-            raise RuntimeError(f"{self.output}: the clip's part of the video has {self._sent} frames, its dance {frames}")
-        self._send(frames)
-        while self._sent < frames:  # the last frame held
-            self._encoder.put(self._last)
-            self._sent += 1
-        self._due.clear()
-        self._encoder.put(None)
-
-    def add(self, image: np.ndarray) -> None:
-        """The next frame after the clip's part."""
-        self._encoder.put(image)
-
-    def sound_ahead(self, audio: list[AudioPiece], frames: int) -> None:
-        """Encode the soundtrack `audio` of the whole video, `frames` long, while its last frames are made
-        (`Mp4Writer.sound_ahead`)."""
-        self._video.sound_ahead(audio, frames)
-
-    def close(self, audio: list[AudioPiece]) -> int:
-        """Finish the video (and the GIF) with the soundtrack `audio`; the number of frames written."""
-        try:
-            self._encoder.finish()
-        except BaseException:
-            self.abort()
-            raise
-        if self._gif is not None:
-            with self._gif:
-                pass
-        return self._video.close(audio)
-
-    def abort(self) -> None:
-        """Stop, and leave no video or GIF behind."""
-        self._encoder.stop()
-        self._video.abort()
-        if self._gif is not None:
-            self._gif.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
 class Dance:

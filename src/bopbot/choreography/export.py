@@ -14,6 +14,9 @@ with one person whose `pose_keypoints_2d` holds flat (x, y, confidence) triples 
 tools' pose guides share: on black, COCO-18 joints as filled dots of radius 4 in `JOINT_COLOURS`,
 then the first 17 of `LIMBS` as ellipses 8 px wide between their joints in `JOINT_COLOURS[limb]`,
 each blended over the picture at 0.6 (so a limb on black shows 0.6 of its colour). Colours are RGB.
+
+Where the frames go is checked before any work (`check_exports`, `export_folders`): a new or empty
+folder for each kind, apart from the other kinds' folders.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import cv2
 import numpy as np
 
 from ..data.skeleton import to_openpose
-from ..files import atomic_path, make_folder, write_text_atomic
+from ..errors import BopBotError
+from ..files import atomic_path, inside, make_folder, write_text_atomic
 
 #: The COCO-18 joints' colours (RGB), one per joint and per limb, as in ControlNet's annotator.
 JOINT_COLOURS = (
@@ -50,6 +54,47 @@ JOINT_RADIUS, LIMB_HALF_WIDTH, LIMB_OPACITY = 4, 4, 0.6
 MAX_SKELETON_SIDE = 2048
 #: OpenPose's JSON format version, as its own files say.
 OPENPOSE_VERSION = 1.3
+
+
+#: What a dance can export besides the video (`Dance.export`): OpenPose JSON (BODY_25 or COCO-18) or skeleton PNGs.
+EXPORTS = ("openpose", "openpose-coco18", "skeleton-png")
+
+
+def check_exports(exports: dict[str, str | os.PathLike] | None, force: bool = False,
+                  named: tuple[str, str] = ("--export", "--force")) -> dict[str, str | os.PathLike]:
+    """`exports` (kind: folder) checked before any work: known kinds, and folders, not files, to write
+    into that are new or empty (unless `force`): frames written among others' would be read back as
+    one dance with them. `named`: what the refusals call the export and `force` (Python's names there)."""
+    export, forced = named
+    exports = dict(exports or {})
+    for kind, folder in exports.items():
+        if kind not in EXPORTS:
+            raise BopBotError(None, f"the export kind must be one of {', '.join(EXPORTS)}, got {kind!r}")
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise BopBotError(folder, f"{export} writes into a folder, and this is a file")
+        if not force and folder.is_dir() and any(folder.iterdir()):
+            raise BopBotError(folder, f"{export} writes into a new or empty folder, and this one holds files: "
+                                      "a tool reading the folder would take them for frames of the dance; give "
+                                      f"another folder (or {forced} to write among them)")
+    return exports
+
+
+def export_folders(pairs: Iterable[tuple[str, str | os.PathLike]]) -> dict[str, str | os.PathLike]:
+    """`--export KIND DIR` pairs as {kind: folder}, each kind once and each folder apart from the
+    others': a kind given twice wrote only its last folder, and two kinds in one folder wrote over
+    or among each other's frames (openpose and openpose-coco18 have the same file names)."""
+    exports: dict[str, str | os.PathLike] = {}
+    for kind, folder in pairs:
+        if kind in exports:
+            raise BopBotError(None, f"--export {kind} is given twice ({exports[kind]} and {folder}): "
+                                    "give each kind once")
+        for other_kind, other in exports.items():
+            if inside(folder, other) or inside(other, folder):
+                raise BopBotError(folder, f"is or holds or lies in the --export {other_kind} folder {other}: "
+                                          "give each export a folder of its own")
+        exports[kind] = folder
+    return exports
 
 
 def openpose_frames(keypoints: np.ndarray, layout: str = "BODY_25") -> Iterator[dict]:

@@ -57,6 +57,18 @@ class AudioPiece:
     loop: tuple[float, float, float] | None = None
 
 
+#: Output videos are scaled so their long side is at most MAX_SIDE pixels; a source whose long side
+#: is under MIN_SIDE (keypoints in a unit square, say) is scaled up to it, so a dancer is drawn, not a dot.
+MAX_SIDE, MIN_SIDE = 960, 240
+
+
+def output_scale(size: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[float, tuple[int, int]]:
+    """Scale factor and output size (even sides of at least 2) with the long side from MIN_SIDE to `max_side`."""
+    long_side = max(1, *size)
+    factor = min(1.0, max_side / long_side) if long_side >= MIN_SIDE else MIN_SIDE / long_side
+    return factor, (max(2, int(size[0] * factor) // 2 * 2), max(2, int(size[1] * factor) // 2 * 2))
+
+
 class Mp4Writer:
     """An H.264 MP4 at `path` written frame by frame (atomically: it appears when `close`d, and an
     `abort`, or an error inside `with`, leaves nothing), `size` (width, height; odd sides lose a

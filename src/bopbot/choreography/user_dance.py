@@ -73,7 +73,7 @@ def read_user_dance(path: str | os.PathLike, progress: bool = False, max_seconds
     """Extract the user's dance (first view for mocap) with its placement, video and music; a
     dance longer than `max_seconds` is refused (a video as soon as decoding gets there). A video's
     frames are kept (`KeptFrames`), or, with `watch`, handed to its `append` as the detector sees
-    them (`dance.BegunVideo` encodes them) and not kept."""
+    them (`begun_video.BegunVideo` encodes them) and not kept."""
     path = Path(path)
     is_video = kind_of(path) == "video"
     kept = KeptFrames(KEEP_FRAMES_BYTES) if is_video and watch is None else None

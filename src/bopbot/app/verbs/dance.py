@@ -45,7 +45,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...choreography.dance import check_exports, export_folders, output_files
+    from ...choreography.dance import output_files
+    from ...choreography.export import check_exports, export_folders
     from ...choreography.model_process import ModelProcess
     from ...ingest.extract import kind_of
     from ..api import Dancer
