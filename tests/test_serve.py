@@ -20,7 +20,8 @@ import av
 import numpy as np
 import pytest
 
-from bopbot.app.serve import Results, serve
+from bopbot.app.results import Results
+from bopbot.app.serve import serve
 from bopbot.data.pose_sequence import PoseSequence
 
 
@@ -183,7 +184,7 @@ def test_the_page_imports_the_real_matplotlib_before_anything_can_stand_it_in():
     """Gradio reads matplotlib's backend at every request; a stand-in put there while mediapipe
     imports (`pose_detector`, in the page's warm-up or a first dance) failed the request it met."""
     code = ("import sys, types\n"
-            "from bopbot.app.serve import Results, build_app\n"
+            "from bopbot.app.results import Results\nfrom bopbot.app.serve import build_app\n"
             "results = Results()\n"
             "build_app(results=results)\n"
             "module = sys.modules.get('matplotlib')\n"
