@@ -181,7 +181,7 @@ def test_trains_help_gives_each_trainings_own_defaults():
     """`bopbot train --help` names the LSTM's, the decoder's and the travel model's defaults without
     importing torch to read them: they must be the ones those trainings use."""
     from bopbot.app.verbs.train import OTHER_DEFAULTS
-    from bopbot.models.lstm import LSTMSettings
+    from bopbot.models.train_lstm import LSTMSettings
     from bopbot.models.train_travel import TravelSettings
 
     settings = {"LSTM": LSTMSettings(), "--decoder": DecoderSettings(), "--travel": TravelSettings()}

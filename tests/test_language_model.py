@@ -299,8 +299,9 @@ def test_each_networks_memory_floor_is_below_what_autograd_keeps_and_near_it():
     PyTorch keeps more of each step than the gates, cell and output any LSTM needs)."""
     from bopbot.models.decoder import DIMS, DecoderSize
     from bopbot.models.language_model import GPT2Size, new_gpt2
-    from bopbot.models.lstm import DIMENSIONS, LSTMSize, PoseLSTM, mdn_loss
-    from bopbot.models.lstm import window_floats as lstm_floats
+    from bopbot.models.lstm import DIMENSIONS, LSTMSize, PoseLSTM
+    from bopbot.models.train_lstm import mdn_loss
+    from bopbot.models.train_lstm import window_floats as lstm_floats
     from bopbot.models.train import window_floats as gpt2_floats
     from bopbot.models.train_decoder import WordDecoder
     from bopbot.models.train_decoder import window_floats as decoder_floats

@@ -10,7 +10,8 @@ import torch
 
 from bopbot.data.corpus import Corpus
 from bopbot.errors import BopBotError
-from bopbot.models.lstm import LSTMSettings, LSTMSize, PoseLSTM, load_lstm, mdn_loss, sample_poses, train_lstm
+from bopbot.models.lstm import LSTMSize, PoseLSTM, load_lstm, sample_poses
+from bopbot.models.train_lstm import LSTMSettings, mdn_loss, train_lstm
 
 TINY = LSTMSize(hidden=32, layers=1, mixtures=3)
 

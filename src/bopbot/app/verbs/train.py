@@ -159,7 +159,7 @@ def _train_gpt2(args: argparse.Namespace) -> int:
 
 
 def _train_lstm(args: argparse.Namespace) -> int:
-    from ...models.lstm import LSTMSettings, train_lstm
+    from ...models.train_lstm import LSTMSettings, train_lstm
     from ...models.model_folder import update_pipeline_info
 
     defaults = LSTMSettings()
