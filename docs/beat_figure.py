@@ -25,7 +25,8 @@ from bopbot.choreography.choreograph import choreograph
 from bopbot.choreography.user_dance import Music, UserDance
 from bopbot.data.normalise import normalise
 from bopbot.data.pose_sequence import CORPUS_FPS, PoseSequence
-from bopbot.evaluation.evaluate import EvalSettings, cut_stretches, held_out_views
+from bopbot.evaluation.settings import EvalSettings
+from bopbot.evaluation.stretches import cut_stretches, held_out_views
 from bopbot.models.model_folder import Choreographer
 from bopbot.models.sampling import Sampling
 from bopbot.music.beats import MOTION_SMOOTHING_SECONDS, mean_joint_speed, music_beats

@@ -34,7 +34,8 @@ from bopbot.choreography.choreograph import choreograph
 from bopbot.choreography.user_dance import Music, UserDance
 from bopbot.data.normalise import normalise
 from bopbot.data.pose_sequence import CORPUS_FPS, PoseSequence
-from bopbot.evaluation.evaluate import EvalSettings, cut_stretches, held_out_views
+from bopbot.evaluation.settings import EvalSettings
+from bopbot.evaluation.stretches import cut_stretches, held_out_views
 from bopbot.evaluation.rhythm import (
     READINGS,
     energy_correlation,

@@ -28,7 +28,9 @@ from bopbot.choreography.user_dance import UserDance
 from bopbot.data.normalise import normalise
 from bopbot.data.pose_sequence import CORPUS_FPS, PoseSequence
 from bopbot.evaluation import continuity
-from bopbot.evaluation.evaluate import USER_SECONDS, EvalSettings, cut_stretches, held_out_views
+from bopbot.evaluation.evaluate import USER_SECONDS
+from bopbot.evaluation.settings import EvalSettings
+from bopbot.evaluation.stretches import cut_stretches, held_out_views
 from bopbot.evaluation.word_metrics import CopyIndex
 from bopbot.models.model_folder import Choreographer
 from bopbot.models.sampling import Sampling

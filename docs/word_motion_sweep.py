@@ -28,7 +28,8 @@ from bopbot.data.motion import smooth
 from bopbot.data.pose_sequence import CORPUS_FPS
 from bopbot.evaluation import metrics
 from bopbot.evaluation.bootstrap import RowScores, summarise
-from bopbot.evaluation.evaluate import EvalSettings, cut_stretches, held_out_views, training_pool
+from bopbot.evaluation.settings import EvalSettings
+from bopbot.evaluation.stretches import cut_stretches, held_out_views, training_pool
 from bopbot.models.decoder import WordMover, load_decoder
 from bopbot.vocabulary.vocabulary import PoseVocabulary
 

@@ -10,7 +10,8 @@ import pytest
 from bopbot.app.cli import main
 from bopbot.errors import BopBotError
 from bopbot.evaluation.bootstrap import RowScores, compare_rows, keep_stretches, summarise
-from bopbot.evaluation.evaluate import EvalSettings, View, cut_stretches, held_out_views
+from bopbot.evaluation.settings import EvalSettings
+from bopbot.evaluation.stretches import View, cut_stretches, held_out_views
 from bopbot.evaluation.report import REPORT_FILES, read_features
 
 
