@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,17 @@ def test_bad_npz_is_a_clear_error(tmp_path):
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(BopBotError, match="broken.npz"):
         PoseSequence.load(broken)
+
+
+@pytest.mark.parametrize("fps, size, said", [("20", (10, 10), "fps must be a positive number, got '20'"),
+                                             (float("nan"), (10, 10), "fps must be a positive number, got nan"),
+                                             (True, (10, 10), "fps must be a positive number, got True"),
+                                             (20, "10x10", "size must be the source's (width, height)"),
+                                             (20, (10,), "size must be the source's (width, height)"),
+                                             (20, (10, -1), "size must be the source's (width, height)")])
+def test_a_sequence_built_with_a_wrong_rate_or_size_says_which(fps, size, said):
+    with pytest.raises(ValueError, match=re.escape(said)):
+        PoseSequence(np.zeros((3, 17, 3), np.float32), fps, size)
 
 
 def test_nan_keypoints_are_refused():

@@ -48,10 +48,15 @@ class PoseSequence:
             raise ValueError(f"keypoints must be (T, {NUM_JOINTS}, 3), got {self.keypoints.shape}")
         if not np.isfinite(self.keypoints).all():
             raise ValueError("keypoints hold NaN or infinite values")
-        if not self.fps > 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
+        number = (int, float, np.integer, np.floating)
+        if isinstance(self.fps, bool) or not isinstance(self.fps, number) or not 0 < self.fps < np.inf:
+            raise ValueError(f"fps must be a positive number, got {self.fps!r}")
         self.fps = float(self.fps)
-        self.size = (int(self.size[0]), int(self.size[1]))
+        size = tuple(self.size) if isinstance(self.size, (tuple, list, np.ndarray)) else ()
+        if len(size) != 2 or not all(isinstance(side, number) and not isinstance(side, bool) and 0 < side < np.inf
+                                     for side in size):
+            raise ValueError(f"size must be the source's (width, height) in pixels, got {self.size!r}")
+        self.size = (int(size[0]), int(size[1]))
 
     joints = JOINTS
 
