@@ -121,11 +121,16 @@ def test_a_file_not_uploaded_to_the_page_gets_a_message(page, capfd):
 
 
 def test_the_demo_dances_without_an_upload(page):
+    """Its line names the demo's primer: it said "4 s of your dance found (0 frames without a
+    dancer)" to a visitor who had given no dance."""
+    import re
+
     from gradio_client import Client
 
     video, gif, words, said, files = Client(page, verbose=False).predict(None, 1, "ngram", 1.0, 0, "continue", None,
                                                                   api_name="/demo")
     assert _seconds(video) > 1.0 and len(words.split()) == 20 and "by `ngram`" in said
+    assert re.match(r"the demo's [\d.]+ s primer, 1 s of new dance", said) and "your dance" not in said, said
 
 
 def test_a_generator_that_reads_no_temperature_dances_whatever_the_slider_says(page):

@@ -125,8 +125,10 @@ class Dancer:
             for kind in exports:
                 new.export(kind, folder / "exports" / kind)
             files.append(str(_zipped(folder / "exports", folder / "bopbot-dance-exports.zip")))
-        said = (f"{new.written.context_words / 20:g} s of your dance found ({new.user.frames_without_dancer} frames "
-                f"without a dancer), {len(new.keypoints) / 20:g} s of new dance by `{generator}`, "
+        found = (f"the demo's {new.written.context_words / 20:g} s primer" if primer else  # no dance of yours
+                 f"{new.written.context_words / 20:g} s of your dance found ({new.user.frames_without_dancer} frames "
+                 "without a dancer)")
+        said = (f"{found}, {len(new.keypoints) / 20:g} s of new dance by `{generator}`, "
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
