@@ -143,6 +143,20 @@ def test_a_generator_that_reads_no_temperature_dances_whatever_the_slider_says(p
     assert _seconds(video) > 1.0 and "by `nearest`" in said
 
 
+def test_the_page_keeps_no_run_history(page):
+    """Gradio's run history (a "Runs" link in the footer) kept, in the browser, links to dances the
+    page removes an hour later: "Load run" then showed an empty video and dead downloads. It also
+    offered to copy the dances into a Hugging Face bucket, past the page's private folder."""
+    import json
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{page}gradio_api/runs", timeout=30)
+    assert refused.value.code == 404
+    config = json.load(urllib.request.urlopen(f"{page}config", timeout=30))
+    assert config["run_history"] is False and "runs" not in config.get("footer_links", [])
+
+
 def test_the_gif_is_made_from_the_video_in_a_step_of_its_own(page):
     """The page sends the dance as soon as its video is written; its GIF, frame for frame the video,
     is the next step (`/demo_gif`, which the page's button chains), made from this session's dance only."""

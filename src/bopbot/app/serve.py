@@ -336,8 +336,11 @@ def serve(host: str = "127.0.0.1", port: int = 7860, model_folder: str | os.Path
     app = build_app(model_folder, max_clip_seconds, kept)
     app.queue(default_concurrency_limit=1, max_size=32)
     try:
+        # no run history: the browser kept links to dances swept an hour later ("Load run" showed an empty
+        # video and dead downloads), and offered to copy the dances into a Hugging Face bucket
         launched = app.launch(server_name=host, server_port=port, max_file_size=f"{max_upload_mb:g}mb",
-                              prevent_thread_lock=True, show_error=False, quiet=True, inbrowser=False)
+                              prevent_thread_lock=True, show_error=False, quiet=True, inbrowser=False,
+                              run_history=False)
     except OSError as exc:  # taken between the check and the start
         kept.close()
         raise BopBotError(None, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
