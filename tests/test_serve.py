@@ -143,6 +143,17 @@ def test_a_generator_that_reads_no_temperature_dances_whatever_the_slider_says(p
     assert _seconds(video) > 1.0 and "by `nearest`" in said
 
 
+def test_the_song_checkbox_says_which_layouts_it_changes(page):
+    """The side-by-side and dancer-only videos play the song from the start whatever the checkbox
+    says (`soundtrack`); it said nothing of it."""
+    import json
+
+    config = json.load(urllib.request.urlopen(f"{page}config", timeout=30))
+    box = next(component["props"] for component in config["components"]
+               if component["props"].get("label") == "the song plays under my clip too")
+    assert "continue and skeleton layouts" in box.get("info", ""), box
+
+
 def test_the_page_keeps_no_run_history(page):
     """Gradio's run history (a "Runs" link in the footer) kept, in the browser, links to dances the
     page removes an hour later: "Load run" then showed an empty video and dead downloads. It also

@@ -221,7 +221,9 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                     seed = gr.Number(value=-1, precision=0, minimum=-1, maximum=2**32 - 1,
                                      label="seed (-1: a new dance each time)")
                 with gr.Row():
-                    music_from_start = gr.Checkbox(False, label="the song plays under my clip too")
+                    music_from_start = gr.Checkbox(False, label="the song plays under my clip too",
+                                                   info="continue and skeleton layouts: the others always play "
+                                                        "the song from the start")
                     exports = gr.CheckboxGroup(list(EXPORTS), value=[], label="also export, as a zip",
                                                elem_id="exports")
                 with gr.Row():
