@@ -224,6 +224,16 @@ def test_the_page_imports_the_real_matplotlib_before_anything_can_stand_it_in():
     assert done.stdout.strip().splitlines()[-1:] == ["True"], done.stderr[-2000:]
 
 
+def test_the_servers_help_names_what_the_page_gives(capsys):
+    """It named the MP4, the GIF and the pose words; the page gives the poses and the exports too."""
+    from bopbot.app.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "exports" in said and "poses (.npz)" in said and "a zip" in said, said
+
+
 def test_the_server_refuses_bad_options(capsys):
     from bopbot.app.cli import main
 
