@@ -186,6 +186,13 @@ def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, pup
         assert container.streams.audio, "the clip's song is in the video"
 
 
+def test_the_bar_of_a_video_begun_while_its_clip_is_read_counts_to_the_new_dances_end(puppet_video, tmp_path, capsys):
+    """The web page shows these bars: "dancing" counted frames without an end ("41 frame")."""
+    bopbot.Dancer.load(progress=True).dance(puppet_video, seconds=2, seed=3, save_to=tmp_path / "next.mp4")
+    bars = re.findall(r"dancing: [^\r\n]*", capsys.readouterr().err)
+    assert bars and all(re.search(r" \d+/40 ", bar) for bar in bars), bars
+
+
 def test_a_clip_that_fails_while_its_video_is_begun_leaves_nothing(dancer, tmp_path):
     """Nobody in the clip: the one-line error, and no video, GIF or temporary file left beside it."""
     from bopbot.choreography.render import write_mp4

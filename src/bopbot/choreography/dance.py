@@ -201,7 +201,8 @@ class Dance:
             try:
                 begun.end_clip(len(self.user.sequence.keypoints))
                 begun.sound_ahead(self.audio, len(self.user.sequence.keypoints) + len(self.new.keypoints))
-                for frame in tqdm(new_dancer_frames(self.user, self.new.keypoints), desc="dancing", unit="frame",
+                new = self.new.keypoints  # the bar counts to its end (a page showed a bare count)
+                for frame in tqdm(new_dancer_frames(self.user, new), total=len(new), desc="dancing", unit="frame",
                                   disable=not progress, leave=False):
                     begun.add(frame)
             except BaseException:
