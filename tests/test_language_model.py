@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -200,6 +201,27 @@ def test_a_corpus_of_one_dance_trains_on_its_start_and_validates_on_its_end(fixt
     assert main(["train", str(corpus), "--model", str(model), "--steps", "2", "--n-layer", "1", "--n-head", "1",
                  "--n-embd", "16", "--context", "16", "--eval-every", "2", "-q"]) == 0
     assert "validation perplexity" in capsys.readouterr().out
+
+
+def test_every_file_training_writes_has_a_new_files_usual_mode(fixtures, tmp_path):
+    """The GPT-2's and the LSTM's weights, exported and in their checkpoints, are readable as the
+    user's umask allows, as every other file of the model folder is: safetensors' writer made them
+    0600, and a model trained by one account could not be served by another."""
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert main(["extract", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(corpus), "-q"]) == 0
+    assert main(["vocab", str(corpus), "-k", "16", "-o", str(model), "-q"]) == 0
+    umask = os.umask(0o022)
+    try:
+        assert main(["train", str(corpus), "--model", str(model), "--steps", "2", "--n-layer", "1", "--n-head", "1",
+                     "--n-embd", "16", "--context", "16", "--eval-every", "2", "-q"]) == 0
+        assert main(["train", str(corpus), "--model", str(model), "--generator", "lstm", "--steps", "2",
+                     "--eval-every", "2", "--batch-size", "4", "-q"]) == 0
+    finally:
+        os.umask(umask)
+    modes = {str(path.relative_to(model)): oct(path.stat().st_mode & 0o777) for path in model.rglob("*") if path.is_file()}
+    assert {"model.safetensors", "checkpoint/model.safetensors", "checkpoint/optimizer.safetensors",
+            "lstm-checkpoint/lstm.safetensors"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode != oct(0o644)} == {}
 
 
 @pytest.mark.parametrize("edit,expected", [

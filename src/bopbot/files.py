@@ -78,7 +78,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         # mkstemp makes 0600 (and some writers replace the file): give it a new file's usual mode
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        give_usual_mode(tmp_path)
         os.replace(tmp_path, path)
         if path.parent not in _swept:  # once a folder a process: a folder of 5,000 files was scanned 5,000 times
             remove_stale_temporaries(path.parent)
@@ -255,6 +255,12 @@ def write_npy(path: str | os.PathLike, array) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as out:
             np.save(out, array)
+
+
+def give_usual_mode(path: str | os.PathLike) -> None:
+    """Give the file `path` a new file's usual mode, 0666 less the umask: mkstemp and safetensors'
+    own writer (behind `save_pretrained` and `save_file`) make files only their owner can read."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

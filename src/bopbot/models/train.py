@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ..data.corpus import Corpus
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError, reason
-from ..files import make_folder, write_npy, write_text_atomic
+from ..files import give_usual_mode, make_folder, write_npy, write_text_atomic
 from ..vocabulary.vocabulary import PoseVocabulary
 from .language_model import GPT2Size, make_tokenizer, new_gpt2, quiet_transformers
 from .training import (
@@ -318,5 +318,6 @@ def export_model(model, vocabulary: PoseVocabulary, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise BopBotError(folder, f"cannot write the trained GPT-2: {reason(exc)}") from None
     for item in staging.iterdir():
+        give_usual_mode(item)  # safetensors writes model.safetensors for its owner alone, unlike every other file
         os.replace(item, folder / item.name)
     staging.rmdir()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import BopBotError, reason
+from ..files import give_usual_mode
 
 OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
@@ -40,6 +41,8 @@ def save_checkpoint(folder: Path, write_weights: Callable[[Path], None], optimiz
         }
         save_file(moments, str(fresh / OPTIMIZER))
         (fresh / STATE).write_text(json.dumps(state, indent=2))
+        for item in fresh.iterdir():
+            give_usual_mode(item)
     except Exception as exc:  # a full disk: safetensors and transformers raise kinds of their own for it
         shutil.rmtree(fresh, ignore_errors=True)
         raise BopBotError(folder, f"cannot write the checkpoint: {reason(exc)}") from None
