@@ -184,6 +184,11 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
                                 f"each also with {ON_THE_BEAT} (gpt2{ON_THE_BEAT}: played on the beat)")
     vocabulary = PoseVocabulary.load(model_folder)
     corpus = Corpus(corpus_folder)
+    travel = load_travel(model_folder)
+    mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
+    # every generator loaded before the held-out dances are read: one the folder lacks is said at once
+    loaded = {name: load_generator(name, model_folder, vocabulary, mover=mover)
+              for name in dict.fromkeys(g.removesuffix(ON_THE_BEAT) for g in generators)}
     held_out = cut_stretches(held_out_views(heldout, settings), settings)
     if not held_out.tests:
         raise BopBotError(None, "no held-out input is long enough: " + "; ".join(held_out.skipped))
@@ -201,8 +206,6 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
     scorer = Scorer(vocabulary, training_ids)
     count = round(settings.seconds * CORPUS_FPS)
     tests = held_out.tests
-    travel = load_travel(model_folder)
-    mover = WordMover(vocabulary, load_decoder(model_folder, vocabulary))
 
     def carry_on(test: Test, keyframes: np.ndarray, low_pass: bool = True) -> np.ndarray:
         """Poses joined, travelling and kept on the canvas exactly as `bopbot dance` does."""
@@ -224,7 +227,7 @@ def evaluate(model_folder: str | Path, corpus_folder: str | Path, heldout: list[
                disable=not progress)
     for name in generators:
         on_beat = name.endswith(ON_THE_BEAT)
-        generator = load_generator(name.removesuffix(ON_THE_BEAT), model_folder, vocabulary, mover=mover)
+        generator = loaded[name.removesuffix(ON_THE_BEAT)]
         dances, dance_tests = [], []
         for stretch in range(held_out.stretches):  # a stretch's cameras and seeds as one batch
             batch = [t for t in tests if t.stretch == stretch for _ in range(settings.seeds)]

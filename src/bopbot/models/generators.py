@@ -40,6 +40,19 @@ READS = {"gpt2": ("temperature", "top_k", "top_p", "echo"), "gpt2-music": ("temp
          "lstm": ("temperature",), "random": ("temperature",), "ngram": ("temperature",), "nearest": ()}
 #: Where in a model folder the music-aware GPT-2 lives.
 MUSIC_FOLDER = "music"
+#: What `bopbot train --generator NAME` leaves in a model folder for the generators a folder may go without
+#: (`lstm.WEIGHTS`, `lstm.DESCRIPTION`, `baselines.NGRAM`, `baselines.SENTENCES`; named here so as not to load torch).
+TRAINED_FILES = {"gpt2-music": (MUSIC_FOLDER,), "lstm": ("lstm.safetensors", "lstm.json"),
+                 "ngram": ("ngram.safetensors",), "nearest": ("sentences.safetensors",)}
+
+
+def trained_generators(folder: str | Path) -> list[str]:
+    """The generators the model folder `folder` has, in `NAMES`' order: the GPT-2 always (a folder
+    without it is not whole, and loading it says so), `random` always (it reads only the
+    vocabulary), and the others where any of their files is there (a damaged one is then loaded, and
+    said to be damaged, rather than passed over)."""
+    return [name for name in NAMES if name not in TRAINED_FILES
+            or any(os.path.lexists(Path(folder) / file) for file in TRAINED_FILES[name])]
 
 
 @dataclass

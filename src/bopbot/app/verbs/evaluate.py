@@ -71,12 +71,11 @@ def run(args: argparse.Namespace) -> int:
                             seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                             echo=args.echo, resamples=args.resamples)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
-    if generators is None:  # every generator, the music-aware GPT-2 where the folder has one
-        from ...models.generators import MUSIC_FOLDER
+    if generators is None:  # every generator the folder has (the README's model has no LSTM, n-gram or nearest)
+        from ...models.generators import trained_generators
 
-        music = (Path(args.model or DEFAULT_MODEL) / MUSIC_FOLDER).is_dir()
-        generators = [g for g in GENERATOR_NAMES if music or g != "gpt2-music"]
-        generators += ["gpt2+beats"] + (["gpt2-music+beats"] if music else [])
+        generators = trained_generators(args.model or DEFAULT_MODEL)
+        generators += [f"{g}+beats" for g in ("gpt2", "gpt2-music") if g in generators]
     walked = [item for item in args.heldout if Path(item).is_dir()]
     check_apart([*expand_inputs(args.heldout), *walked, args.corpus, args.model or DEFAULT_MODEL],
                 files=[Path(args.output) / name for name in REPORT_FILES], folders=[args.output])
