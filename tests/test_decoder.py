@@ -200,6 +200,24 @@ def test_a_corpus_of_one_dance_trains_the_decoder_and_the_travel_model(fixtures,
     assert load_decoder(model, PoseVocabulary.load(model)) is not None and (model / "travel.safetensors").is_file()
 
 
+def test_a_decoder_trained_after_the_travel_model_says_to_train_the_travel_model_again(fixtures, tmp_path, capsys):
+    """The travel model reads the dancer's steps from the decoder's movement: trained in the README's
+    order nothing is said; a decoder trained after it (again, or for the first time) leaves it
+    reading other movement than the dances show, and the decoder's training says so in one line."""
+    corpus, model = tmp_path / "corpus", tmp_path / "model"
+    assert main(["extract", str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh"), "-o", str(corpus), "-q"]) == 0
+    assert main(["vocab", str(corpus), "-k", "16", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    for training in ("--decoder", "--travel"):
+        assert main(["train", str(corpus), "--model", str(model), training, "--steps", "2", "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["train", str(corpus), "--model", str(model), "--decoder", "--steps", "2", "-q"]) == 0
+    assert capsys.readouterr().err == (
+        f"bopbot: warning: {model / 'travel.safetensors'}: the travel model was trained on the movement before this "
+        f"decoder, and reads the dancer's steps from it: train it again with `bopbot train {corpus} --model {model} "
+        "--travel`\n")
+
+
 def test_hips_that_never_move_give_no_r2_rather_than_minus_infinity(tmp_path, capsys):
     """A travel model validated on hips that hold still has nothing to explain: its R² is said to be
     n/a (it was -inf, written into travel.json as -Infinity, which JSON does not have)."""

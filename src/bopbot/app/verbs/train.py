@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -194,6 +195,7 @@ def _train_travel(args: argparse.Namespace) -> int:
 
 def _train_decoder(args: argparse.Namespace) -> int:
     from ...models.train_decoder import DecoderSettings, train_decoder
+    from ...models.travel import WEIGHTS as TRAVEL_WEIGHTS
     from ...models.model_folder import update_pipeline_info
 
     defaults = DecoderSettings()
@@ -207,6 +209,10 @@ def _train_decoder(args: argparse.Namespace) -> int:
           f"on the validation dances: joint error {learnt['joint_error']:.3f} torso lengths (word_motion "
           f"{curve['joint_error']:.3f}), joint speed {learnt['speed_ratio']:.2f}x the real (word_motion "
           f"{curve['speed_ratio']:.2f}x)")
+    if os.path.lexists(Path(args.model) / TRAVEL_WEIGHTS):  # it learnt from the movement before this decoder's
+        warnings.warn(f"{Path(args.model) / TRAVEL_WEIGHTS}: the travel model was trained on the movement before "
+                      f"this decoder, and reads the dancer's steps from it: train it again with `bopbot train "
+                      f"{args.corpus} --model {args.model} --travel`")
     return 0
 
 
