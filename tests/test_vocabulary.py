@@ -116,3 +116,47 @@ def test_too_few_frames_a_word_is_said_once_in_bopbots_words(small_corpus, tmp_p
     said = capfd.readouterr().err
     assert "bopbot: warning:" in said and "frames for 512 words" in said and "smaller -k" in said
     assert "please provide at least" not in said  # faiss's own line
+
+
+def _seen_on_a_terminal(command: list[str]) -> list[str]:
+    """The lines a terminal of 100 columns shows for `command`: its stdout and stderr on a pty, each
+    line as left after the carriage returns that redraw a progress bar."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    run = subprocess.Popen([sys.executable, "-m", "bopbot", *command], stdin=subprocess.DEVNULL, stdout=follower,
+                           stderr=follower)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the other end closed: the run is over
+            break
+        if not data:
+            break
+        out += data
+    os.close(leader)
+    assert run.wait(timeout=60) is not None
+    return [line.rsplit("\r", 1)[-1] for line in out.decode().replace("\r\n", "\n").split("\n") if line.rsplit("\r", 1)[-1]]
+
+
+def test_where_a_progress_bar_is_drawn_a_warning_or_an_error_is_a_line_of_its_own(small_corpus, tmp_path):
+    """On a terminal, the error came inside the bar's line ("sampling:   0%| ... bopbot: error: ...")
+    and the bar, closed only when collected, was drawn again after it; a warning landed inside the
+    bar's line the same way. The bar is closed first, and the error is the last line."""
+    seen = _seen_on_a_terminal(["vocab", str(small_corpus), "-k", "100000", "-o", str(tmp_path / "model")])
+    assert seen[-1].startswith("bopbot: error: ") and "cannot make 100000 words" in seen[-1]
+    assert seen[0].startswith("sampling:")  # the bar was drawn
+    assert not [line for line in seen if "bopbot:" in line and not line.startswith("bopbot:")]
+    seen = _seen_on_a_terminal(["vocab", str(small_corpus), "-k", "512", "-o", str(tmp_path / "model")])
+    assert any(line.startswith("bopbot: warning: ") and "frames for 512 words" in line for line in seen)
+    assert not [line for line in seen if "bopbot:" in line and not line.startswith("bopbot:")]
+    assert seen[-1].startswith("wrote ")

@@ -49,8 +49,28 @@ def _reader_gone() -> bool:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings as one line of BopBot's own, without the source location."""
-    print(f"bopbot: warning: {shown(message)}", file=sys.stderr)
+    """Warnings as one line of BopBot's own, without the source location, above any progress bar
+    being drawn (tqdm clears it, writes the line and draws it again), not inside the bar's line."""
+    _say(f"bopbot: warning: {shown(message)}")
+
+
+def _say(line: str) -> None:
+    """`line` on stderr, on a line of its own where progress bars are drawn there."""
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr)
+
+
+def _close_bars() -> None:
+    """Close the progress bars a run that ends in an error or a Ctrl-C left drawn, so that the line
+    saying why comes last, on a line of its own: it was written into the bar's line, and the bar,
+    closed only when collected, drawn again after it."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ())):
+        bar.close()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(str(exc))
     except KeyboardInterrupt:
         again = "; run the same command again to resume" if args.verb in RESUMABLE else ""
+        _close_bars()
         print(f"bopbot: interrupted{again}", file=sys.stderr)
         _forget_an_interrupted_exec()
         if args.verb not in RESUMABLE:  # nothing to resume into: the empty folders it made go
@@ -118,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(said: str) -> int:
+    _close_bars()
     print(f"bopbot: error: {said}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
