@@ -259,8 +259,10 @@ def write_npy(path: str | os.PathLike, array) -> None:
 
 def give_usual_mode(path: str | os.PathLike) -> None:
     """Give the file `path` a new file's usual mode, 0666 less the umask: mkstemp and safetensors'
-    own writer (behind `save_pretrained` and `save_file`) make files only their owner can read."""
-    os.chmod(path, 0o666 & ~_umask())
+    own writer (behind `save_pretrained` and `save_file`) make files only their owner can read.
+    A folder keeps its mode (0666 would shut it)."""
+    if not os.path.isdir(path):
+        os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:
