@@ -55,7 +55,8 @@ def stop_all(timeout: float = 10.0) -> None:
     for _, stop in live:
         stop()
     for thread, _ in live:
-        thread.join(timeout)
+        with contextlib.suppress(RuntimeError):  # "before it is started": a Ctrl-C came as it was listed
+            thread.join(timeout)
 
 
 atexit.register(stop_all)
