@@ -76,3 +76,15 @@ def test_generators_are_repeatable_per_seed_and_differ_between_seeds(tiny_model,
         np.testing.assert_array_equal(first, again, err_msg=name)
         others = [generator.continue_dance(context, 30, Sampling(seed=seed)).poses for seed in (4, 5, 6)]
         assert any(not np.array_equal(first, other) for other in others), f"{name} ignores the seed"
+
+
+@pytest.mark.parametrize("name, lacking", [("nearest", "sentences.safetensors"), ("ngram", "ngram.safetensors")])
+def test_a_generator_the_folder_lacks_is_named_with_the_command_that_trains_it(tiny_model, tmp_path, name, lacking):
+    import shutil
+
+    from bopbot.errors import BopBotError
+
+    folder = shutil.copytree(tiny_model, tmp_path / "model")
+    (folder / lacking).unlink()
+    with pytest.raises(BopBotError, match=f"{lacking}: missing: train it with .*--generator {name}`"):
+        load_generator(name, folder, PoseVocabulary.load(folder))

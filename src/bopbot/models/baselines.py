@@ -46,7 +46,7 @@ def save_sentences(folder: Path, train_ids: np.ndarray) -> None:
 def load_sentences(folder: Path) -> np.ndarray:
     path = Path(folder) / SENTENCES
     if not os.path.lexists(path):
-        raise BopBotError(path, "missing: train this generator first (`bopbot train CORPUS --model DIR --generator NAME`)")
+        raise BopBotError(path, "missing: train it with `bopbot train CORPUS --model DIR --generator nearest`")
     ids = read_tensors(path, "training sentences", ("ids",))["ids"]
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise BopBotError(path, f"damaged training sentences: 'ids' is {ids.dtype} {list(ids.shape)}, not one row of word ids")
