@@ -124,7 +124,8 @@ def test_demo_continues_the_primer(fixtures, tiny_model, tmp_path, capsys):
     primer = fixtures / "cmu_salsa" / "60_09_excerpt.bvh"
     assert main(["tokens", str(primer), "--model", str(tiny_model), "--seconds", "1.5", "--set-primer"]) == 0
     assert main(["demo", "-o", str(tmp_path / "show"), "--model", str(tiny_model), "--seconds", "2"]) == 0
-    assert str(tmp_path / "show") in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert str(tmp_path / "show") in said and "of new dance after 1.5 s of the demo's primer" in said, said
     assert _streams(tmp_path / "show" / "bopbot-demo.mp4")["frames"] == 30 + 40
     assert (tmp_path / "show" / "bopbot-demo.gif").is_file()
 

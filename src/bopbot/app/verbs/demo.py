@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
         new = Dancer(model, progress=watched).dance(None, new_dance_seconds(args, DEMO_SECONDS), args.music,
                                                     **sampling_keywords(sampling))
         frames = new.save(outputs[0], gif=True, progress=watched)
-    print_dance(new, outputs[0], frames, outputs[1])
+    print_dance(new, outputs[0], frames, outputs[1], continued="of the demo's primer")  # it reads no input
     print(f"the bopbot dancer is in {folder.resolve()}/")
     return 0

@@ -119,12 +119,14 @@ def sampling_keywords(sampling) -> dict:
             "top_p": sampling.top_p, "echo": sampling.echo}
 
 
-def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | None = None) -> None:
-    """What `bopbot dance` and `demo` wrote: `new` is the `api.NewDanceResult`, `video` its MP4."""
+def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | None = None,
+                continued: str = "from the input") -> None:
+    """What `bopbot dance` and `demo` wrote: `new` is the `api.NewDanceResult`, `video` its MP4;
+    `continued` says where the seconds it danced on from came from."""
     from ...errors import shown
 
     print(f"wrote {shown(video)} ({frames} frames at 20 fps): {len(new.keypoints) / 20:g} s of new dance "
-          f"after {new.written.context_words / 20:g} s from the input")
+          f"after {new.written.context_words / 20:g} s {continued}")
     if new.music is None:
         print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
     elif not new.tempo:
