@@ -187,10 +187,13 @@ def test_a_video_saved_while_its_clip_is_read_is_the_one_saved_after(dancer, pup
 
 
 def test_the_bar_of_a_video_begun_while_its_clip_is_read_counts_to_the_new_dances_end(puppet_video, tmp_path, capsys):
-    """The web page shows these bars: "dancing" counted frames without an end ("41 frame")."""
+    """The web page shows these bars: "dancing" counted frames without an end ("41 frame"), and the
+    model writing the dance showed a bare timer."""
     bopbot.Dancer.load(progress=True).dance(puppet_video, seconds=2, seed=3, save_to=tmp_path / "next.mp4")
-    bars = re.findall(r"dancing: [^\r\n]*", capsys.readouterr().err)
+    said = capsys.readouterr().err
+    bars = re.findall(r"dancing: [^\r\n]*", said)
     assert bars and all(re.search(r" \d+/40 ", bar) for bar in bars), bars
+    assert re.search(r"writing the new dance: +0%.* 0/1 ", said)  # the model's part has a name too
 
 
 def test_a_clip_that_fails_while_its_video_is_begun_leaves_nothing(dancer, tmp_path):

@@ -191,8 +191,9 @@ class Dance:
     def save_video(self, output: str | os.PathLike, gif: bool = False, progress: bool = False,
                    begun: BegunVideo | None = None) -> int:
         """The layout as an H.264 MP4 at `output` (with a GIF beside it if `gif`, made from the same
-        frames), with the soundtrack; the number of frames written. With `progress`, a bar counts the
-        frames drawn (a 600 s dance draws for minutes). `begun`: the `continue` video to `output`
+        frames), with the soundtrack; the number of frames written. With `progress`, bars show the
+        model writing (a video begun while its clip was read waits for it here) and count the frames
+        drawn (a 600 s dance draws for minutes). `begun`: the `continue` video to `output`
         begun while the user's clip was read, finished here."""
         output = Path(output)
         check_apart(self.inputs(), output_files(output, gif))
@@ -200,8 +201,11 @@ class Dance:
         if begun is not None:
             try:
                 begun.end_clip(len(self.user.sequence.keypoints))
-                begun.sound_ahead(self.audio, len(self.user.sequence.keypoints) + len(self.new.keypoints))
-                new = self.new.keypoints  # the bar counts to its end (a page showed a bare count)
+                with tqdm(total=1, desc="writing the new dance", unit="dance", disable=not progress,
+                          leave=False) as bar:  # the page showed a bare timer while the model wrote
+                    new = self.new.keypoints
+                    bar.update()
+                begun.sound_ahead(self.audio, len(self.user.sequence.keypoints) + len(new))
                 for frame in tqdm(new_dancer_frames(self.user, new), total=len(new), desc="dancing", unit="frame",
                                   disable=not progress, leave=False):
                     begun.add(frame)
