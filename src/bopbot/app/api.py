@@ -159,19 +159,6 @@ def _check_file(keyword: str, value) -> None:
         raise BopBotError(None, f"{keyword}= must name a file (a str or a Path), got {got}")
 
 
-def _check_read(generator: str | None, settings: dict[str, float]) -> None:
-    """Raise a BopBotError naming the `settings` (keyword: value) changed from their defaults that
-    `generator` does not read: `nearest` with temperature=0.5 danced as with 1, without a word."""
-    from ..models.generators import READS
-    from ..models.sampling import Sampling
-
-    unread = [f"{keyword}=" for keyword, value in settings.items()
-              if generator in READS and keyword not in READS[generator] and value != getattr(Sampling(), keyword)]
-    if unread:
-        them = "it" if len(unread) == 1 else "them"
-        raise BopBotError(None, f"{', '.join(unread)}: the {generator} generator does not read {them}; leave {them} out")
-
-
 def _check_sequence(sequence: PoseSequence, max_seconds: float | None) -> None:
     """Hold a PoseSequence given as the source to what `extract` takes from a file: a dance's frame
     rate and length, and the size, meta and joints a pose file may hold."""
@@ -234,6 +221,7 @@ class Dancer:
         from ..data.pose_sequence import PoseSequence
         from ..files import check_apart
         from ..ingest.extract import kind_of
+        from ..models.generators import check_reads
         from ..models.sampling import Sampling
         from ..music.audio import check_music
         from .limits import check_number
@@ -242,7 +230,9 @@ class Dancer:
                                ("top_k", top_k), ("top_p", top_p), ("echo", echo)):
             check_number(keyword, value, f"{keyword}=")
         check_number("max_clip_seconds", max_seconds, "max_seconds=")
-        _check_read(self.generator, {"temperature": temperature, "top_k": top_k, "top_p": top_p, "echo": echo})
+        changed = [keyword for keyword, value in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p),
+                                                  ("echo", echo)) if value != getattr(Sampling(), keyword)]
+        check_reads(self.generator, changed, lambda keyword: f"{keyword}=")
         for keyword, value in (("music", music), ("save_to", save_to)):
             if value is not None:
                 _check_file(keyword, value)

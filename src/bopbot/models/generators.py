@@ -35,9 +35,21 @@ if TYPE_CHECKING:
 NAMES = ("gpt2", "gpt2-music", "lstm", "random", "ngram", "nearest")
 #: The sampling settings each generator reads, beside the seed: the GPT-2s every one; the LSTM, `random`
 #: and `ngram` the temperature; `nearest` (which continues a training dance) none. One it does not
-#: read is refused (`bopbot dance`, `Dancer.dance`) rather than silently ignored.
+#: read is refused (`bopbot dance`, `Dancer.dance`: `check_reads`) rather than silently ignored.
 READS = {"gpt2": ("temperature", "top_k", "top_p", "echo"), "gpt2-music": ("temperature", "top_k", "top_p", "echo"),
          "lstm": ("temperature",), "random": ("temperature",), "ngram": ("temperature",), "nearest": ()}
+
+
+def check_reads(generator: str | None, given, named) -> None:
+    """Raise a BopBotError where the sampling settings `given` (their names) hold one `generator`
+    does not read, each said as `named(name)` says it ("--top-k", "top_k="): `nearest` with a
+    temperature danced as without one, without a word."""
+    unread = [named(name) for name in given if generator in READS and name not in READS[generator]]
+    if unread:
+        them = "it" if len(unread) == 1 else "them"
+        raise BopBotError(None, f"{', '.join(unread)}: the {generator} generator does not read {them}; leave {them} out")
+
+
 #: Where in a model folder the music-aware GPT-2 lives.
 MUSIC_FOLDER = "music"
 #: What `bopbot train --generator NAME` leaves in a model folder for the generators a folder may go without

@@ -8,7 +8,7 @@ import sys
 import warnings
 
 from ...models.generators import NAMES as GENERATOR_NAMES
-from ...models.generators import READS
+from ...models.generators import check_reads
 
 EXIT_BAD_INPUT = 1
 EXIT_PARTIAL = 3
@@ -90,15 +90,11 @@ def sampling_arguments(parser: argparse.ArgumentParser, seconds: float = 10.0, g
 def sampling_options(args: argparse.Namespace):
     """The `Sampling` the options ask for (its defaults where not given); an option the generator does
     not read is refused rather than silently ignored."""
-    from ...errors import BopBotError
     from ...models.sampling import Sampling
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "echo")
              if getattr(args, name) is not None}
-    unread = [f"--{name.replace('_', '-')}" for name in given if name not in READS[args.generator]]
-    if unread:
-        raise BopBotError(None, f"{', '.join(unread)}: the {args.generator} generator does not read "
-                                f"{'it' if len(unread) == 1 else 'them'}; leave {'it' if len(unread) == 1 else 'them'} out")
+    check_reads(args.generator, given, lambda name: f"--{name.replace('_', '-')}")
     sampling = Sampling(seed=args.seed, **given)
     sampling.check()
     if args.music is not None:
