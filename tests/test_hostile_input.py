@@ -368,8 +368,8 @@ def test_an_option_the_dance_would_not_read_is_refused(tmp_path, capsys, generat
 
 def test_sampling_options_not_given_are_the_samplings_defaults():
     from bopbot.app.cli import build_parser
-    from bopbot.app.verbs.options import READS, sampling_options
-    from bopbot.models.generators import NAMES
+    from bopbot.app.verbs.options import sampling_options
+    from bopbot.models.generators import NAMES, READS
     from bopbot.models.sampling import Sampling
 
     assert set(READS) == set(NAMES)  # every generator says which options it reads
