@@ -142,6 +142,31 @@ def test_beats_carry_on_at_the_tempo_past_the_end_of_the_song():
     assert len(TrackBeats(np.zeros(0), 10.0).between(0.0, 5.0)) == 0
 
 
+def test_beats_carry_on_back_to_the_songs_start_on_the_same_eight_counts():
+    """Beats before the first tracked one carry back along a line fitted to the first beats, not a
+    gap back from the first (here a stray, 0.15 s early), their indices counting back from it
+    (negative), so every eighth beat still starts an eight-count and the dancer hears each beat
+    where the warp puts it."""
+    track = TrackBeats(np.concatenate([[1.1], np.arange(1.75, 10.0, 0.5)]), 10.0, 120.0, phrase_phase=6)
+    indices, times = track.beats_from(0.0, 2.0)
+    np.testing.assert_allclose(times, [0.25, 0.75, 1.1, 1.75])
+    np.testing.assert_array_equal(indices, [-2, -1, 0, 1])
+    np.testing.assert_allclose(track.between(0.5, 1.0), [0.25, 0.6])
+    np.testing.assert_allclose(track.phrase_starts(0.0, 10.0), [0.25, 4.25, 8.25])
+    np.testing.assert_allclose(track.phase(np.array([0.0, 0.25, 0.5, 0.75])), [0.5, 0.0, 0.5, 0.0], atol=1e-9)
+
+
+def test_a_dance_from_a_songs_start_is_on_its_first_beats(click):
+    """The tracker keeps no beat at a song's start where its onsets are weak: it drops the click
+    track's first click, at 0.25 s, and a dance from the song's start had no beat before 0.77 s.
+    The beats carry back to the song's start, each within a frame of its click."""
+    song, clicks = click
+    track = music_beats(str(song))
+    assert track.times[0] > 0.5  # the tracker's first beat is the second click
+    np.testing.assert_allclose(track.between(0.0, 2.0), clicks[clicks < 2.0], atol=1 / 20)
+    assert (track.phase(track.between(0.0, 2.0)) == 0.0).all()  # the dancer hears each beat where the warp puts it
+
+
 def test_the_time_warp_puts_the_dancers_stops_on_the_beats_within_bounds():
     beats = np.arange(0.35, 12.0, 0.5)  # 120 beats a minute, off the dancer's phase
     written = _swaying(260, period=0.6)  # stops every 0.6 s: it drifts across the beat
@@ -197,7 +222,9 @@ def test_a_louder_passage_is_danced_faster():
 
 
 @pytest.mark.parametrize("bpm, accents, first", [(120, (0.4, 0.4, 1.0, 0.4, 0.4, 0.4, 0.7, 0.4), 2),
-                                                  (90, (0.5, 1.0, 0.5, 0.5, 0.5, 0.8, 0.5, 0.5), 1)])
+                                                  (90, (0.5, 1.0, 0.5, 0.5, 0.5, 0.8, 0.5, 0.5), 1),
+                                                  # the first click starts a phrase, and the tracker drops it
+                                                  (120, (1.0, 0.4, 0.4, 0.4, 0.7, 0.4, 0.4, 0.4), 0)])
 def test_eight_counts_start_on_the_loudest_downbeat(tmp_path, bpm, accents, first):
     song = tmp_path / "accented.wav"
     clicks = _click_track(song, bpm, 20.0, accents=accents)
@@ -413,16 +440,20 @@ def test_a_dance_is_told_the_tempo_its_song_keeps(fixtures, tmp_path, capsys, bp
     assert f"beats at {bpm:.0f} beats a minute" in capsys.readouterr().out
 
 
-def test_a_dance_before_the_songs_first_beat_is_not_told_the_song_has_none(fixtures, tmp_path, capsys):
-    """A song whose beat starts after the new dance has ended (an intro) was said to have "no beat
-    found in the music"; it has one, at 120 beats a minute, and the warning now says where it is not."""
+def test_a_dance_over_a_songs_intro_is_on_its_beat_and_one_between_two_beats_is_told_so(fixtures, tmp_path, capsys):
+    """A song whose beat starts after an intro (here 6 s of silence) was said to have "no beat found
+    in the music" under a dance that ends before its first beat; the beats now carry back over the
+    intro, and that dance is on them. A dance shorter than a beat, between two, has none of them,
+    and is told so rather than that the song has none."""
     song = tmp_path / "intro.wav"
-    _click_track(song, seconds=12.0, first=6.0)
+    _click_track(song, seconds=12.0, first=6.25)
     take = str(fixtures / "cmu_salsa" / "60_01_excerpt.bvh")
-    assert main(["dance", take, "-o", str(tmp_path / "out.mp4"), "--music", str(song), "--seconds", "2",
-                 "--layout", "dancer-only", "--seed", "0"]) == 0
-    said = capsys.readouterr().err
-    assert "intro.wav: none of its beats falls in the 2 s of new dance" in said and "no beat found" not in said
+    for seconds, said in (("2", "danced to intro.wav: 4 beats at 120 beats a minute"),
+                          ("0.2", "intro.wav: none of its beats falls in the 0.2 s of new dance")):
+        assert main(["dance", take, "-o", str(tmp_path / "out.mp4"), "--music", str(song), "--seconds", seconds,
+                     "--layout", "dancer-only", "--seed", "0"]) == 0
+        heard = capsys.readouterr()
+        assert said in heard.out + heard.err and "no beat found" not in heard.err
 
 
 def test_demos_help_speaks_of_no_input_of_its_own(capsys):

@@ -18,8 +18,8 @@ than frames so it holds at any frame rate:
   3 frames at 60 fps, 0.05 s).
 * **What the dancer hears** (`music_frames`), one row per frame at 20 fps: the beat phase (0 on a
   beat, rising to 1 just before the next; the beats carry on at the tempo before the first and
-  after the last) and the onset strength (librosa's envelope over its loudest 1% in the track,
-  0 to 1). A frame outside the track hears nothing: NaN phase, 0 onset.
+  after the last, as `TrackBeats.beats_from` carries them) and the onset strength (librosa's
+  envelope over its loudest 1% in the track, 0 to 1). A frame outside the track hears nothing: NaN phase, 0 onset.
 * **Loudness** (`TrackBeats.loudness`), one value per frame at 20 fps: the track's RMS,
   averaged over `LOUDNESS_SECONDS` around the frame (a passage, not a drum hit), over its median; the warp plays
   the dance faster where the song is louder (`retime`).
@@ -41,6 +41,7 @@ to real dances with their own music, never to generators that do not hear it.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -120,41 +121,58 @@ class TrackBeats:
 
     def beats_from(self, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
         """(indices, times) of the beats from `start` to `end` s into the track (`end` excluded), the
-        index counting from the track's first beat. Past the last beat they carry on at the tempo,
-        on a line robust to a stray beat: its period the median gap over eight beats (or as many as
-        there are) among the last 24, over eight, and its phase the median of the last 16 beats'.
-        Not from the last beat at the median gap of one: the tracker's 23 ms frames round each gap
-        (0.511 s for a 120 bpm click track, half a beat adrift after 12 s), and its last beat can be
-        off by several frames."""
-        indices, times = np.arange(len(self.times)), self.times
-        if len(times) >= 2 and end > times[-1]:
-            period, origin = self._line()
-            after = np.arange(max(len(times), int((start - origin) / period)), int((end - origin) / period) + 2)
-            indices, times = np.concatenate([indices, after]), np.concatenate([times, origin + period * after])
+        index counting from the track's first beat (negative before it, so every eighth beat still
+        starts an eight-count: `phrase_starts`). Before the first beat and past the last they carry
+        on at the tempo (`_carried`), each way on a line robust to a stray beat (`_line`).
+        Backwards because the tracker keeps a beat at the track's ends only where the onsets are
+        strong (librosa's trimming): a 120 bpm click track from 0.25 s was tracked from 0.77 s, and
+        a dance from the song's start had no beat before it. Not from the end beats at the median
+        gap of one: the tracker's 23 ms frames round each gap (0.511 s for a 120 bpm click track,
+        half a beat adrift after 12 s), and its first and last beats can be off by several frames."""
+        indices, times = self._carried(start, end)
         inside = (times >= start) & (times < end)
         return indices[inside], times[inside]
 
-    def _line(self) -> tuple[float, float]:
-        """(period, origin): the line the beats carry on along past the last, beat k at origin +
-        period * k (see `beats_from`). Needs two beats."""
+    def _carried(self, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, times) of the tracked beats and, where `start` lies before the first or `end`
+        past the last, of beats carried on there along `_line`, so that (with two beats or more)
+        one lies at or before `start` and one at or after `end`."""
+        indices, times = np.arange(len(self.times)), self.times
+        if len(times) < 2:
+            return indices, times
+        if start < times[0]:
+            period, origin = self._line(first=True)
+            before = np.arange(min(0, math.floor((start - origin) / period)), 0)
+            indices, times = np.concatenate([before, indices]), np.concatenate([origin + period * before, times])
+        if end > self.times[-1]:
+            period, origin = self._line()
+            after = np.arange(max(len(self.times), int((start - origin) / period)), int((end - origin) / period) + 2)
+            indices, times = np.concatenate([indices, after]), np.concatenate([times, origin + period * after])
+        return indices, times
+
+    def _line(self, first: bool = False) -> tuple[float, float]:
+        """(period, origin): the line the beats carry on along past the last (before the first, with
+        `first`), beat k at origin + period * k (see `beats_from`): its period the median gap over
+        eight beats (or as many as there are) among the last (first) 24, over eight, and its phase
+        the median of the last (first) 16 beats'. Needs two beats."""
         times, indices = self.times, np.arange(len(self.times))
         span = min(8, len(times) - 1)
-        recent = times[-24:]
-        period = float(np.median(recent[span:] - recent[:-span])) / span
-        return period, float(np.median(times[-16:] - period * indices[-16:]))
+        ends, fit = (slice(None, 24), slice(None, 16)) if first else (slice(-24, None), slice(-16, None))
+        period = float(np.median(times[ends][span:] - times[ends][:-span])) / span
+        return period, float(np.median(times[fit] - period * indices[fit]))
 
     @property
     def beats_per_minute(self) -> float:
-        """The tempo its beats keep: 60 s over the period of the line they carry on along (`beats_from`);
-        `tempo` (the tempogram's estimate) with under two beats. The tempogram's bins lie 2.5% apart
+        """The tempo its beats keep: 60 s over the period of the line they carry on along past the
+        last (`beats_from`); `tempo` (the tempogram's estimate) with under two beats. The tempogram's bins lie 2.5% apart
         near 120 (117.45, 123.05 beats a minute), so a 120 bpm song was said to be at 117 and a 140 one at 144."""
         return 60.0 / self._line()[0] if len(self.times) >= 2 else self.tempo
 
     def sound_loop(self) -> tuple[float, float, float] | None:
         """How the track's sound carries on, on its beat, under a dance that outlasts it: (splice,
-        start, seconds). At `splice`, the beat of the line the beats carry on along (`beats_from`)
-        at the last beat inside the track, the sound goes back to `start`, the beat a whole number
-        of eight-counts before (of four-beat bars, in a track shorter than nine beats), and plays
+        start, seconds). At `splice`, the beat of the line the beats carry on along past the last
+        (`beats_from`) at the last beat inside the track, the sound goes back to `start`, the beat
+        a whole number of eight-counts before (of four-beat bars, in a track shorter than nine beats), and plays
         that many beats of the line's period from there, again and again: each beat of the dance
         past the track's end then falls on a beat of the music, and each eight-count on one of its
         eight-counts. A video that ends before the splice never reaches it. None where the track
@@ -173,7 +191,8 @@ class TrackBeats:
 
     def phrase_starts(self, start: float, seconds: float) -> np.ndarray:
         """Where the eight-counts begin in the `seconds` from `start` s into the track, in seconds
-        from `start`; past the track's end the beats carry on at the tempo, and so do the phrases."""
+        from `start`; before its first beat and past its last the beats carry on at the tempo
+        (`beats_from`), and so do the phrases."""
         indices, times = self.beats_from(start, start + seconds)
         return times[indices % PHRASE_BEATS == self.phrase_phase % PHRASE_BEATS] - start
 
@@ -186,21 +205,19 @@ class TrackBeats:
         return self.loudness[index]
 
     def between(self, start: float, seconds: float) -> np.ndarray:
-        """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Past the
-        track's end (a clip's song stops where the clip does) the last beats carry on at the tempo."""
+        """The beats of the `seconds` from `start` s into the track, in seconds from `start`. Before
+        its first beat and past its last (a clip's song stops where the clip does) the beats carry
+        on at the tempo (`beats_from`)."""
         return self.beats_from(start, start + seconds)[1] - start
 
     def phase(self, times: np.ndarray) -> np.ndarray:
         """The beat phase at each of `times` (seconds from the track's start): 0 on a beat, rising
-        to 1 before the next; NaN outside the track, and everywhere in a track without beats."""
+        to 1 before the next, the beats carried on before the first and past the last as
+        `beats_from` carries them; NaN outside the track, and everywhere in a track without beats."""
         times = np.asarray(times, dtype=np.float64)
         if len(self.times) < 2:
             return np.full(times.shape, np.nan)
-        period = float(np.median(np.diff(self.times)))
-        before = int(max(0.0, self.times[0]) / period) + 2  # the grid carried on both ways at the tempo
-        after = int(max(0.0, self.seconds - self.times[-1]) / period) + 2
-        grid = np.concatenate([self.times[0] - period * np.arange(before, 0, -1), self.times,
-                               self.times[-1] + period * np.arange(1, after)])
+        grid = self._carried(0.0, self.seconds)[1]
         index = np.clip(np.searchsorted(grid, times, side="right") - 1, 0, len(grid) - 2)
         phase = np.clip((times - grid[index]) / (grid[index + 1] - grid[index]), 0.0, 1.0 - 1e-9)
         return np.where((times >= 0) & (times < self.seconds), phase, np.nan)

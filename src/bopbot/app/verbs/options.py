@@ -127,7 +127,7 @@ def print_dance(new, video, frames: int, gif=None, poses=None, exports: dict | N
         print("no music: the new dance keeps its own time (give --music FILE to dance to a song)")
     elif not new.tempo:
         warnings.warn(f"{new.music}: no beat found in the music; the new dance keeps its own time")
-    elif not new.beats:  # a dance that ends before the song's first beat, or a short one between two
+    elif not new.beats:  # a dance shorter than a beat, between two, or away from a song's only beat
         warnings.warn(f"{new.music}: none of its beats falls in the {len(new.keypoints) / 20:g} s of new dance; "
                       "the new dance keeps its own time")
     else:
