@@ -10,6 +10,13 @@ than frames so it holds at any frame rate:
   `tracker.py`: the same numbers and beats, without importing librosa or numba compiling its
   tracker in every process). Tracking a 10 s excerpt instead moves the beats
   (the tracker needs context), which alone moved the score by 0.08 in our old evaluation.
+  Every file is resampled to `AUDIO_RATE` and mixed to one channel first: the 40 songs and clips
+  with sound in ../shared/data written at 44.1 kHz stereo keep every beat within a frame (23 ms),
+  and so do clicks at 8 kHz mono. But a song sampled at 8 kHz has no sound above 4 kHz, where
+  hi-hats often carry the beat, and its tempo can be misread: 8 kHz mono copies of those 40 got
+  another tempo estimate than 44.1 kHz stereo ones on 10, their beats over 10% off on 5 (a rumba
+  at 160 beats a minute tracked at 111, a phone clip's 142 at 106), the very estimates the songs
+  low-passed at 4 kHz get. The sound is not in the file to be heard.
 * **Motion beats** are every local minimum of the dancer's mean joint speed, smoothed by a
   Gaussian of `MOTION_SMOOTHING_SECONDS` (AIST++'s 5 frames at 60 fps). No prominence filter:
   every dip counts, as in AIST++.
