@@ -868,6 +868,10 @@ def test_unreadable_files_and_folders_are_named(tmp_path, as_ordinary_user):
         assert "secret.npy: cannot read it: Permission denied" in batch.stdout
         assert "closed: cannot read this folder: Permission denied" in batch.stdout
         assert len(list((tmp_path / "corpus" / "shards").glob("*.npz"))) == 1
+        listed = _written(tmp_path / "inputs.txt", b"clips/secret.npy\n")
+        from_list = as_ordinary_user(["extract", str(listed), "-o", str(tmp_path / "o.npz")])
+        assert from_list.returncode == 1 and from_list.stderr.strip().endswith(
+            f"{listed} line 1: {secret}: cannot read it: Permission denied")
     finally:
         closed.chmod(0o755)
 
@@ -1036,6 +1040,26 @@ def test_many_missing_inputs_are_said_at_once(tmp_path, capsys):
     assert _run(["extract", str(listed), "-o", str(tmp_path / "c"), "-q"]) == 3  # the one that is there lands
     assert len(list((tmp_path / "c" / "shards").glob("*.npz"))) == 1
     capsys.readouterr()
+
+
+def test_an_input_a_list_names_that_is_not_there_is_said_with_the_list_and_line(tmp_path, capsys, small_corpus):
+    """`extract` and `evaluate` read `.txt` lists of inputs (paths relative to the list): a listed
+    input that was not there was said by its path alone, naming neither the list nor the line."""
+    take = _dancer(tmp_path / "take.npy")
+    holdout = _written(tmp_path / "holdout.txt", f"# held out\n{take}\n\nclips/foo.mp4\n".encode())
+    said = f"{holdout} line 4: {tmp_path / 'clips' / 'foo.mp4'}: no such file or folder"
+    evaluate = ["evaluate", str(holdout), "--corpus", str(small_corpus), "--generators", "ngram", "--seeds", "1",
+                "-o", str(tmp_path / "report"), "-q"]
+    assert _one_line(capsys, _run(evaluate), 1, "holdout.txt line 4") == f"bopbot: error: {said}"
+    assert not (tmp_path / "report").exists()
+    one = _written(tmp_path / "one.txt", b"# the clip\nclips/foo.mp4\n")
+    line = _one_line(capsys, _run(["extract", str(one), "-o", str(tmp_path / "one.npz")]), 1, "one.txt line 2")
+    assert line == f"bopbot: error: {one} line 2: {tmp_path / 'clips' / 'foo.mp4'}: no such file or folder"
+    everything = _written(tmp_path / "all.lst", b"holdout.txt\n")  # said by the list that names it
+    assert _run(["extract", str(everything), "-o", str(tmp_path / "corpus"), "-q"]) == 3  # the rest lands
+    assert f"failed: {said}" in capsys.readouterr().out
+    failures = [json.loads(p.read_text())["reason"] for p in (tmp_path / "corpus" / "failures").iterdir()]
+    assert failures == [said] and len(list((tmp_path / "corpus" / "shards").glob("*.npz"))) == 1
 
 
 def test_a_read_only_output_is_not_replaced(tmp_path, as_ordinary_user):

@@ -102,6 +102,23 @@ def test_values_the_page_does_not_offer_get_a_message_naming_the_field(page, cap
         assert str(raised.value).startswith(said)
     with pytest.raises(AppError, match="also export, as a zip: takes any of openpose, .*, not \\['gif'\\]"):
         client.predict(None, 2, "gpt2", 1.0, 0, "continue", None, False, ["gif"], api_name="/demo")
+    with pytest.raises(AppError, match="^top-p: takes a number from 0.01 to 1, not 0$"):
+        client.predict(None, 2, "gpt2", 1.0, 0, "continue", None, top_p=0, api_name="/demo")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_setting_past_the_command_lines_range_is_one_line_on_the_page(page, capfd):
+    """A script's NaN passes Gradio's range check (no comparison holds for it); the command line's
+    check (`limits.LIMITS`) refuses it, said by the field's name, whether or not the generator reads it."""
+    import json
+
+    for generator in ("gpt2", "ngram"):
+        data = [None, 1, generator, 1.0, 0, "continue", None, False, [], 0, float("nan"), 2.0]
+        call = urllib.request.Request(f"{page}gradio_api/call/demo", data=json.dumps({"data": data}).encode(),
+                                      headers={"Content-Type": "application/json"})
+        event = json.load(urllib.request.urlopen(call, timeout=30))["event_id"]
+        answer = urllib.request.urlopen(f"{page}gradio_api/call/demo/{event}", timeout=60).read().decode()
+        assert "event: error" in answer and "top-p must be above 0 and at most 1, got nan" in answer, answer
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -111,7 +128,7 @@ def test_a_file_not_uploaded_to_the_page_gets_a_message(page, capfd):
     import json
 
     for video in ({"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, "x", {"url": 3}):
-        data = [video, 1, "ngram", 1.0, 0, "continue", None, False, []]
+        data = [video, 1, "ngram", 1.0, 0, "continue", None, False, [], 0, 1.0, 2.0]
         call = urllib.request.Request(f"{page}gradio_api/call/dance", data=json.dumps({"data": data}).encode(),
                                       headers={"Content-Type": "application/json"})
         event = json.load(urllib.request.urlopen(call, timeout=30))["event_id"]
@@ -134,13 +151,42 @@ def test_the_demo_dances_without_an_upload(page):
 
 
 def test_a_generator_that_reads_no_temperature_dances_whatever_the_slider_says(page):
-    """The page shows its temperature slider for every generator; `nearest` reads none, which the
-    Python API refuses when given, so the page gives it none."""
+    """The page shows its sampling settings for every generator; `nearest` reads none, which the
+    Python API refuses when given, so the page gives it none, and says which it left out."""
     from gradio_client import Client
 
     video, gif, words, said, files = Client(page, verbose=False).predict(None, 1, "nearest", 0.5, 0, "continue", None,
-                                                                  api_name="/demo")
+                                                                         top_k=5, api_name="/demo")
     assert _seconds(video) > 1.0 and "by `nearest`" in said
+    assert said.endswith(" `nearest` does not read temperature or top-k: they were left out."), said
+
+
+def test_the_more_settings_reach_the_dance(page):
+    """`bopbot dance`'s top-k, top-p and echo, on the page beside the temperature: top-k 1 writes
+    the likeliest word each time, so one dance whatever the seed, where the default draws another
+    dance for each seed (a setting the page dropped would leave the two pairs alike)."""
+    from gradio_client import Client
+
+    client = Client(page, verbose=False)
+
+    def words(seed: int, **settings) -> str:
+        return client.predict(None, 1, "gpt2", 1.0, seed, "continue", None, api_name="/demo", **settings)[2]
+
+    drawn, likeliest = [words(seed) for seed in (0, 1)], [words(seed, top_k=1) for seed in (0, 1)]
+    assert drawn[0] != drawn[1] and likeliest[0] == likeliest[1] != drawn[0]
+    assert words(0, top_k=0, top_p=1.0, echo=2.0) == drawn[0]  # a seed's dance is the same again: the setting did it
+
+
+def test_the_more_settings_are_closed_with_the_command_lines_defaults(page):
+    import json
+
+    from bopbot.models.sampling import Sampling
+
+    config = json.load(urllib.request.urlopen(f"{page}config", timeout=30))
+    props = {component["props"].get("label"): component["props"] for component in config["components"]}
+    assert props["More settings"]["open"] is False
+    assert {name: props[name]["value"] for name in ("temperature", "top-k", "top-p", "echo")} == {
+        "temperature": Sampling.temperature, "top-k": Sampling.top_k, "top-p": Sampling.top_p, "echo": Sampling.echo}
 
 
 def test_the_song_checkbox_says_which_layouts_it_changes(page):
@@ -307,6 +353,8 @@ def test_in_a_browser_a_skeleton_dance_comes_with_its_export(page):
     try:
         browser.get(page)
         wait = WebDriverWait(browser, 120)
+        more = wait.until(lambda b: b.find_element(By.ID, "more-settings"))
+        assert more.text.startswith("More settings") and "top-k" not in more.text  # shown closed
         layout = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#layout input[role=combobox]"))
         layout.click()
         layout.send_keys(Keys.CONTROL, "a")

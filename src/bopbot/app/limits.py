@@ -1,5 +1,6 @@
-"""The ranges every numeric option and keyword is held to, the command line's (`cli`) and the
-Python API's (`api`) alike, in one place: no infinite, NaN, huge or negative value gets past them."""
+"""The ranges every numeric option and keyword is held to, the command line's (`cli`), the Python
+API's (`api`) and the web page's sampling settings (`serve`) alike, in one place: no infinite, NaN,
+huge or negative value gets past them."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from ..errors import BopBotError
 #: The longest new dance `--seconds` asks for (10 minutes: 12,000 words, a few minutes' work here).
 MAX_SECONDS = 600.0
 #: Every numeric option, by its name in `args`: (lowest, highest, whether the lowest itself is
-#: allowed). `check_numbers` holds every verb of `cli` to it, and `api.Dancer.dance` its keywords of these
-#: names, so no infinite, NaN, huge or negative value gets past the command line or the API.
+#: allowed). `check_numbers` holds every verb of `cli` to it, `api.Dancer.dance` its keywords of these
+#: names and `serve.Dancer.dance` the page's sampling settings, so no infinite, NaN, huge or negative
+#: value gets past the command line, the API or the page.
 LIMITS = {
     "seconds": (0.0, MAX_SECONDS, False), "context_seconds": (0.0, 3600.0, False),
     "min_context_seconds": (0.0, 3600.0, False), "temperature": (0.0, 100.0, False), "top_k": (0, 10**6, True),

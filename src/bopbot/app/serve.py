@@ -4,8 +4,13 @@ the bopbot dancer carry on.
 It is a Gradio app over the same pipeline as `bopbot dance`, the Python API's `Dancer` (`api.py`),
 with a model folder loaded once per generator and kept. It offers what the command line does: the
 four layouts (the skeleton too), a song from the start or after the clip, the new dance's poses as
-`.npz`, and the OpenPose JSON and skeleton PNG exports as one zip. Gradio's queue runs one
-dance at a time per worker and shows the others their place in line. Limits: uploads up to
+`.npz`, the OpenPose JSON and skeleton PNG exports as one zip, and `bopbot dance`'s sampling
+settings (temperature, top-k, top-p, echo) with its defaults, in a closed "More settings". The
+page shows them whatever the generator, so it gives `Dancer.dance` only those the chosen generator
+reads (`generators.READS`): a value the generator does not read is not refused, as the command
+line refuses it, but left out, and the line after the dance says so where it is not the default.
+Every value is held to the command line's ranges (`limits.LIMITS`) all the same. Gradio's queue
+runs one dance at a time per worker and shows the others their place in line. Limits: uploads up to
 `--max-upload-mb`, clips up to `--max-clip-seconds` (measured from the frames as they are decoded,
 never from the header), new dances up to `MAX_NEW_SECONDS`, songs heard for their first
 `beats.MAX_TRACK_SECONDS`. Bad input is a message on the page (BopBot's one line, naming the file as
@@ -24,6 +29,7 @@ whether or not requests come; the whole of it goes when the server stops
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -41,6 +47,9 @@ from .results import KEEP_RESULTS_SECONDS, Results
 MAX_UPLOAD_MB = 200
 MAX_CLIP_SECONDS = 120.0
 MAX_NEW_SECONDS = 60
+#: The sampling settings of `bopbot dance` the page offers, by their keywords in `api.Dancer.dance`:
+#: their fields' labels, which the page's messages name them by.
+SETTINGS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "echo": "echo"}
 
 
 class Dancer:
@@ -74,26 +83,35 @@ class Dancer:
                 self.loaded[generator] = Choreographer.load(self.folder, generator)
             return self.loaded[generator]
 
-    def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float,
+    def dance(self, video: str | None, primer: bool, seconds: float, generator: str, temperature: float | None,
               seed: float | None, layout: str, music: str | None, max_clip_seconds: float, progress,
-              music_from_start: bool = False, exports: list[str] | None = None) -> tuple:
+              music_from_start: bool = False, exports: list[str] | None = None, top_k: int | None = None,
+              top_p: float | None = None, echo: float | None = None) -> tuple:
         """(MP4, the new dance's words, what happened, [its poses as .npz, and the `exports` as a zip
         if any were asked for]): `bopbot dance` on the upload, or `demo`'s primer. Its GIF is `gif`'s
-        work, a step of its own after the video shows."""
+        work, a step of its own after the video shows. The sampling settings (None: the default) are
+        held to the command line's ranges, and given to the dance where `generator` reads them; the
+        others are left out, said in the line where they are not the default (module docs)."""
         from ..choreography.export import EXPORTS
         from ..choreography.render import LAYOUTS, gif_start
         from ..ingest.extract import kind_of
         from ..models.generators import READS
         from ..models.sampling import Sampling
         from .api import Dancer
+        from .limits import check_number
 
         started = time.monotonic()
         if layout not in LAYOUTS:
             raise BopBotError(None, f"the layout must be one of {', '.join(LAYOUTS)}")
         if not 1 <= seconds <= MAX_NEW_SECONDS:
             raise BopBotError(None, f"the new dance lasts 1 to {MAX_NEW_SECONDS} s, not {seconds:g}")
-        sampling = Sampling(temperature, seed=None if seed is None or seed < 0 else int(seed))
-        sampling.check()
+        settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "echo": echo}
+        for name, value in settings.items():
+            check_number(name, value, SETTINGS[name])
+        reads = READS.get(generator, ())
+        given = {name: value for name, value in settings.items() if value is not None and name in reads}
+        left_out = [SETTINGS[name] for name, value in settings.items()
+                    if value is not None and name not in given and value != getattr(Sampling(), name)]
         if not primer and not video:
             raise BopBotError(None, "drop a dance video first (or record one, or dance the demo)")
         if not primer and kind_of(Path(video)) != "video":  # a pose file may name files on this server
@@ -109,10 +127,9 @@ class Dancer:
         video_file = folder / "bopbot-dance.mp4"
         try:  # the clip's part of the video is encoded while the clip is read
             new = Dancer(self.model(generator), progress=True).dance(
-                None if primer else video, seconds, music, sampling.seed, layout=layout,
-                music_from_start=bool(music_from_start and music),  # the page's slider is there for every generator
-                temperature=temperature if "temperature" in READS.get(generator, ()) else Sampling().temperature,
-                max_seconds=max_clip_seconds, save_to=video_file)
+                None if primer else video, seconds, music, None if seed is None or seed < 0 else int(seed),
+                layout=layout, max_seconds=max_clip_seconds, save_to=video_file, **given,
+                music_from_start=bool(music_from_start and music))  # ticked without a song: the API refuses that
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -130,6 +147,9 @@ class Dancer:
                  "without a dancer)")
         said = (f"{found}, {len(new.keypoints) / 20:g} s of new dance by `{generator}`, "
                 f"{len(set(new.words))} different pose words; {time.monotonic() - started:.1f} s.")
+        if left_out:
+            said += (f" `{generator}` does not read {' or '.join(left_out)}: "
+                     f"{'it was' if len(left_out) == 1 else 'they were'} left out.")
         if new.music is not None:
             said += f" Danced to the music: {new.beats} beats at {new.tempo:.0f} a minute, {new.phrasing}."
             if new.unheard_seconds >= 0.5:
@@ -180,23 +200,25 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
     from ..choreography.render import LAYOUTS
     from ..models.generators import MUSIC_FOLDER, NAMES
     from ..models.model_folder import DEFAULT_MODEL
+    from ..models.sampling import Sampling
+    from .limits import LIMITS
 
     dancer = Dancer(model_folder, results)
     folder = Path(model_folder) if model_folder is not None else DEFAULT_MODEL
     generators = [g for g in NAMES if g != "gpt2-music" or (folder / MUSIC_FOLDER).is_dir()]
 
     def run(video, seconds, generator, temperature, seed, layout, music, music_from_start=False, exports=None,
-            primer=False, progress=gr.Progress(track_tqdm=True)):
+            top_k=None, top_p=None, echo=None, primer=False, progress=gr.Progress(track_tqdm=True)):
         """The dance's outputs, the GIF's place emptied, and its video kept in the session for `run_gif`."""
         try:
             video_file, *shown = dancer.dance(video, primer, seconds, generator, temperature, seed, layout, music,
-                                              max_clip_seconds, progress, music_from_start, exports)
+                                              max_clip_seconds, progress, music_from_start, exports, top_k, top_p,
+                                              echo)
         except Exception as exc:
             raise gr.Error(_said_on_the_page(exc, results.root), print_exception=False) from None
         return video_file, None, *shown, video_file
 
-    def run_demo(*values, progress=gr.Progress(track_tqdm=True)):
-        return run(*values, primer=True, progress=progress)
+    run_demo = functools.partial(run, primer=True)  # of `run`'s signature: a script names its values as for /dance
 
     def run_gif(video_file, progress=gr.Progress(track_tqdm=True)):
         try:
@@ -212,9 +234,7 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
             with gr.Column():
                 video = gr.Video(label="your dance", sources=["upload", "webcam"])
                 music = gr.Audio(label="a song to dance to (optional)", type="filepath", sources=["upload"])
-                with gr.Row():
-                    seconds = gr.Slider(1, MAX_NEW_SECONDS, value=10, step=1, label="seconds of new dance")
-                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="temperature")
+                seconds = gr.Slider(1, MAX_NEW_SECONDS, value=10, step=1, label="seconds of new dance")
                 with gr.Row():
                     generator = gr.Dropdown(generators, value="gpt2", label="generator")
                     layout = gr.Dropdown(list(LAYOUTS), value="continue", label="layout", elem_id="layout")
@@ -226,6 +246,24 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                                                         "the song from the start")
                     exports = gr.CheckboxGroup(list(EXPORTS), value=[], label="also export, as a zip",
                                                elem_id="exports")
+                defaults = Sampling()  # the command line's, `bopbot dance`'s
+                with gr.Accordion("More settings", open=False, elem_id="more-settings"):
+                    gr.Markdown("How the model draws each next pose word. Those a generator does not read are "
+                                "left out (the line after the dance says so).")
+                    with gr.Row():
+                        temperature = gr.Slider(0.1, 2.0, value=defaults.temperature, step=0.05,
+                                                label=SETTINGS["temperature"],
+                                                info="below 1: the likelier words more often; above 1: the rarer ones")
+                        top_k = gr.Number(defaults.top_k, precision=0, minimum=0, maximum=LIMITS["top_k"][1],
+                                          label=SETTINGS["top_k"],
+                                          info="GPT-2s: draw from the K likeliest words (0: all)")
+                    with gr.Row():
+                        top_p = gr.Slider(0.01, 1.0, value=defaults.top_p, step=0.01, label=SETTINGS["top_p"],
+                                          info="GPT-2s: draw from the likeliest words that hold this much of the "
+                                               "chance (1: all)")
+                        echo = gr.Slider(0.0, 10.0, value=defaults.echo, step=0.5, label=SETTINGS["echo"],
+                                         info="GPT-2s: favour your own pose words by this many nats, fading over the "
+                                              "first seconds (0: off)")
                 with gr.Row():
                     go = gr.Button("Dance", variant="primary")
                     demo = gr.Button("Dance the demo")
@@ -237,9 +275,10 @@ def build_app(model_folder: str | os.PathLike | None = None, max_clip_seconds: f
                 files = gr.File(label="the new dance's poses (.npz) and exports (.zip)", file_count="multiple",
                                 elem_id="result-files")
         danced = gr.State(None)  # the session's last video, kept on the server: the GIF is made from it
-        for field in (seconds, temperature, generator, layout, seed, exports):
+        for field in (seconds, temperature, generator, layout, seed, exports, top_k, top_p, echo):
             _checked_on_the_page(field)
-        inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports]
+        inputs = [video, seconds, generator, temperature, seed, layout, music, music_from_start, exports, top_k, top_p,
+                  echo]
         outputs = [out_video, out_gif, words, summary, files, danced]
         go.click(run, inputs, outputs, api_name="dance").success(run_gif, danced, out_gif, api_name="gif")
         demo.click(run_demo, inputs, outputs, api_name="demo").success(run_gif, danced, out_gif, api_name="demo_gif")

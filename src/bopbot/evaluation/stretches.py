@@ -22,7 +22,7 @@ from ..data.corpus import Corpus
 from ..data.normalise import denormalise, normalise
 from ..data.pose_sequence import CORPUS_FPS
 from ..errors import BopBotError
-from ..ingest.extract import ExtractOptions, expand_inputs, extract
+from ..ingest.extract import ExtractOptions, expand_inputs, extract, kind_of
 from ..models.training import is_validation
 from ..vocabulary.vocabulary import PoseVocabulary
 from .settings import EvalSettings
@@ -100,9 +100,15 @@ def cut_stretches(views: list[View], settings: EvalSettings) -> TestSet:
 
 
 def held_out_views(inputs: list[str], settings: EvalSettings) -> list[View]:
-    """The held-out inputs, 3D ones filmed by the settings' cameras."""
+    """The held-out inputs, 3D ones filmed by the settings' cameras. Each is checked to be an input
+    before any is read: one that is missing or unreadable is said at once (with the list and line
+    it came from, where it was read from a list), not after minutes of the others."""
+    listed: dict[Path, str] = {}
+    paths = expand_inputs(inputs, listed)
+    for path in paths:
+        kind_of(path, listed.get(path))
     views = []
-    for path in expand_inputs(inputs):
+    for path in paths:
         for sequence in extract(path, ExtractOptions(yaws=settings.yaws, follow=settings.follow)):
             poses, placement = normalise(sequence.keypoints)
             camera = camera_name(sequence.meta)

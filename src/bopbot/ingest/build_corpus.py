@@ -55,12 +55,14 @@ def failure_key(path: Path) -> str:
     return hashlib.sha1(os.fsencode(os.path.realpath(path))).hexdigest()[:16]
 
 
-def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: ExtractOptions) -> dict:
-    """Worker job: extract one input into its shard, or record why it failed. Never raises."""
+def extract_to_shard(input_path: Path, shard: Path, failure: Path, options: ExtractOptions,
+                     listed_at: str | None = None) -> dict:
+    """Worker job: extract one input into its shard, or record why it failed. Never raises. An input
+    read from a list that is none (missing, unreadable) is said with the list and line, `listed_at`."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            kind = kind_of(input_path)
+            kind = kind_of(input_path, listed_at)
             try:
                 sequences = extract(input_path, options)
             except NothingKept as exc:
@@ -119,7 +121,7 @@ LOCAL_RAY = "local"
 
 def build_corpus(
     inputs: list[Path], folder: str | os.PathLike, options: ExtractOptions = ExtractOptions(),
-    jobs: int | None = None, progress: bool = True, ray: str | None = None,
+    jobs: int | None = None, progress: bool = True, ray: str | None = None, listed: dict[Path, str] | None = None,
 ) -> BatchReport:
     """Extract every input into the corpus at `folder`, a job per input, skipping finished ones.
 
@@ -127,7 +129,9 @@ def build_corpus(
     run starts on this machine with `jobs` workers (`LOCAL_RAY`), or on the running cluster at
     that address ("auto" or "ray://host:10001"), whose workers must see the inputs and `folder` at
     the same paths (shared storage) and have bopbot installed. Either way each job is the same
-    `extract_to_shard`, so the corpus is the same.
+    `extract_to_shard`, so the corpus is the same. `listed` (from `expand_inputs`) gives the list
+    and line of each input read from a list, which its failure names where it is no input (missing,
+    unreadable).
     """
     folder = Path(folder).resolve()
     if folder.is_dir() and not (folder / SHARDS).is_dir() and any(folder.iterdir()):
@@ -135,11 +139,11 @@ def build_corpus(
                                   "corpus to add to")
     with held_folder(folder, "adding to this corpus"):  # two runs at once could mix their options
         _check_same_options(folder, options)
-        return _build(inputs, folder, options, jobs, progress, ray)
+        return _build(inputs, folder, options, jobs, progress, ray, listed or {})
 
 
 def _build(inputs: list[Path], folder: Path, options: ExtractOptions, jobs: int | None, progress: bool,
-           ray: str | None) -> BatchReport:
+           ray: str | None, listed: dict[Path, str]) -> BatchReport:
     """`build_corpus` in the corpus `folder`, held by this run and checked to be of these options."""
     shards, failures = folder / SHARDS, folder / FAILURES
     for sub in (shards, failures):
@@ -157,8 +161,8 @@ def _build(inputs: list[Path], folder: Path, options: ExtractOptions, jobs: int 
             else:
                 shard.unlink(missing_ok=True)
             todo.append(path)
-    jobs_of = {path: (path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options)
-               for path in todo}
+    jobs_of = {path: (path, shards / f"{keys[path]}.npz", failures / f"{failure_key(path)}.json", options,
+                      listed.get(path)) for path in todo}
     # a missing input is said here at once, not in a process of its own (20,000 took minutes)
     failed = [extract_to_shard(*jobs_of.pop(path))["reason"] for path in todo if not os.path.lexists(path)]
     if jobs_of:

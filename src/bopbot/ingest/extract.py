@@ -66,9 +66,24 @@ class NothingKept(BopBotError):
     Extracted alone, an error; in a corpus, an input with no dances, not a failure to retry."""
 
 
-def kind_of(path: Path) -> str:
+def kind_of(path: Path, listed_at: str | None = None) -> str:
     """Which importer reads `path` (see the module docs). A path that is missing, unreadable, a loop
-    of links or not a regular file or folder (a pipe would wait forever) is an error naming it."""
+    of links or not a regular file or folder (a pipe would wait forever) is an error naming it, after
+    `listed_at`, the list and line it was read from (`expand_inputs`), where it was read from one."""
+    try:
+        return _kind_of(path)
+    except BopBotError as exc:
+        raise said_where_listed(exc, listed_at) from None
+
+
+def said_where_listed(exc: BopBotError, listed_at: str | None) -> BopBotError:
+    """`exc`, said of a path read from an input list, after the list and line it is on
+    ("inputs.txt line 3: clips/a.mp4: no such file or folder"); `exc` itself where `listed_at` is None."""
+    return exc if listed_at is None else BopBotError(None, f"{listed_at}: {exc}")
+
+
+def _kind_of(path: Path) -> str:
+    """`kind_of`, said of `path` alone."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -198,11 +213,16 @@ def _walk(folder: Path, seen: set[str]) -> list[Path]:
     return found
 
 
-def expand_inputs(items: list[str], _lists: tuple[str, ...] = ()) -> list[Path]:
-    """Folders, globs, list files (.txt/.lst, one path a line) and files -> the input paths.
+def expand_inputs(items: list[str], listed: dict[Path, str] | None = None,
+                  _lists: tuple[str, ...] = ()) -> list[Path]:
+    """Folders, globs, list files (.txt/.lst, one path a line, relative to the list's folder; `#`
+    starts a comment) and files -> the input paths.
 
     A path that does not exist (or cannot be read) is kept, so the batch reports it as a failure
-    rather than losing it. A list that names itself, directly or through other lists, is an error.
+    rather than losing it. Where `listed` is given, each path read from a list is noted in it with
+    the list and line it came from ("inputs.txt line 3", the innermost list's), which `kind_of`
+    names with the path's problems. A list that names itself, directly or through other lists, is
+    an error.
     """
     found: list[Path] = []
     walked: set[str] = set()
@@ -210,28 +230,42 @@ def expand_inputs(items: list[str], _lists: tuple[str, ...] = ()) -> list[Path]:
         path = Path(item)
         if any(ch in item for ch in "*?[") and not path.exists():
             matches = sorted(glob.glob(item, recursive=True))
-            found.extend(expand_inputs(matches, _lists) if matches else [path])
+            found.extend(expand_inputs(matches, listed, _lists) if matches else [path])
         elif path.is_dir():  # a folder with no input in it is kept, for the batch to say what it lacks
             again = os.path.realpath(path) in walked
             found.extend(_walk(path, walked) or ([] if again else [path]))
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
-            real = os.path.realpath(path)
-            if real in _lists:
-                raise BopBotError(path, "an input list that names itself (directly or through another list)")
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except UnicodeDecodeError as exc:
-                raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
-            except OSError as exc:
-                raise os_error(exc, path, doing="read") from None
-            listed = [str(path.parent / line.strip()) for line in lines if line.strip() and not line.startswith("#")]
-            found.extend(expand_inputs(listed, _lists + (real,)))
+            found.extend(_read_list(path, listed, _lists))
         else:
             found.append(path)
     unique: dict[str, Path] = {}
     for path in found:
         unique.setdefault(os.path.realpath(path), path)
     return list(unique.values())
+
+
+def _read_list(path: Path, listed: dict[Path, str] | None, lists: tuple[str, ...]) -> list[Path]:
+    """The inputs the list file `path` names (`expand_inputs`), each noted in `listed` with its line;
+    `lists` are the lists being read that led here."""
+    real = os.path.realpath(path)
+    if real in lists:
+        raise BopBotError(path, "an input list that names itself (directly or through another list)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BopBotError(path, f"an input list must be UTF-8 text (byte {exc.start} is not)") from None
+    except OSError as exc:
+        raise os_error(exc, path, doing="read") from None
+    found: list[Path] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        named = expand_inputs([str(path.parent / line.strip())], listed, lists + (real,))
+        if listed is not None:
+            for each in named:
+                listed.setdefault(each, f"{path} line {number}")
+        found.extend(named)
+    return found
 
 
 def describe(sequence: PoseSequence) -> str:

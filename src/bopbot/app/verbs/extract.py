@@ -46,11 +46,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...ingest.extract import ExtractOptions, describe, expand_inputs, extract
+    from ...ingest.extract import ExtractOptions, describe, expand_inputs, extract, kind_of, said_where_listed
 
     options = ExtractOptions(yaws=args.yaws or (0.0,), mirror=args.mirror, source_fps=args.source_fps,
                              facing=args.facing, follow=args.follow)
-    inputs = expand_inputs(args.inputs)
+    listed: dict[Path, str] = {}  # the list and line of each input read from a list
+    inputs = expand_inputs(args.inputs, listed)
     output = Path(args.output)
     if output.suffix.lower() == ".npz":
         check_apart(inputs, files=[output])
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             raise BopBotError(output, "--ray builds a corpus: give a folder, not a .npz")
         if len(inputs) != 1:
             raise BopBotError(output, f"a .npz output takes one input, got {len(inputs)}; give a folder for a corpus")
-        _warn_of_cameras_for_2d(inputs[0], args)
+        _warn_of_cameras_for_2d(kind_of(inputs[0], listed.get(inputs[0])), inputs[0], args)
         sequences = extract(inputs[0], options, progress=show_progress(args))
         sequences[0].save(output)
         views = f" (first of {len(sequences)} camera views; give a folder to keep them all)" if len(sequences) > 1 else ""
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(None, "no inputs found")
     missing = [path for path in inputs if not os.path.lexists(path)]
     if len(missing) == len(inputs) > 1:  # nothing to extract: a wrong folder in a list, say
-        raise BopBotError(missing[0], f"no such file or folder, nor any of the other {len(missing) - 1:,} inputs")
+        raise said_where_listed(BopBotError(missing[0], f"no such file or folder, nor any of the other "
+                                                        f"{len(missing) - 1:,} inputs"), listed.get(missing[0]))
     walked = [item for item in args.inputs if Path(item).is_dir()]  # a corpus inside one is read back next time
     check_apart([*inputs, *walked], folders=[output])
     inside = next((path for path in inputs if os.path.realpath(output) in map(str, Path(os.path.realpath(path)).parents)),
@@ -77,21 +79,21 @@ def run(args: argparse.Namespace) -> int:
         raise BopBotError(inside, f"lies inside the output corpus {output}: a corpus is not extracted from itself")
     from ...ingest.build_corpus import build_corpus
 
-    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=show_progress(args), ray=args.ray)
+    report = build_corpus(inputs, output, options, jobs=args.jobs, progress=show_progress(args), ray=args.ray,
+                          listed=listed)
     _print_summary(output, report)
     return EXIT_PARTIAL if report.failed else 0
 
 
-def _warn_of_cameras_for_2d(path: Path, args: argparse.Namespace) -> None:
-    """The camera options film 3D motion capture: given for one 2D input, they are said to do nothing.
-    (In a corpus of mixed inputs they apply to the 3D ones, as they should.)"""
+def _warn_of_cameras_for_2d(kind: str, path: Path, args: argparse.Namespace) -> None:
+    """The camera options film 3D motion capture: given for one 2D input (`path`, of the `kind`
+    `kind_of` says), they are said to do nothing. (In a corpus of mixed inputs they apply to the 3D
+    ones, as they should.)"""
     import warnings
-
-    from ...ingest.extract import kind_of
 
     given = [name for name, value in (("--yaws", args.yaws != (0.0,)), ("--mirror", args.mirror),
                                       ("--follow", args.follow), ("--facing", args.facing is not None)) if value]
-    if given and kind_of(path) in ("video", "openpose", "openpose-frame"):
+    if given and kind in ("video", "openpose", "openpose-frame"):
         warnings.warn(f"{path}: a 2D dance, read as filmed: {', '.join(given)} film 3D motion capture only")
 
 

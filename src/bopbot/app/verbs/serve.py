@@ -13,9 +13,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
         "serve", help=SUMMARY,
         description=("Start BopBot's web page (Gradio): drop or record a dance video, pick the seconds, "
-                     "generator, temperature, seed, layout, a song and exports, and watch the bopbot dancer carry "
-                     "on; the MP4, the GIF, the pose words, the new dance's poses (.npz) and the exports (a zip) "
-                     "to download. One dance at a time, the rest queued."),
+                     "generator, seed, layout, a song, exports and (under More settings) bopbot dance's sampling "
+                     "settings, and watch the bopbot dancer carry on; the MP4, the GIF, the pose words, the new "
+                     "dance's poses (.npz) and the exports (a zip) to download. One dance at a time, the rest "
+                     "queued."),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
                                                               "machine only; 0.0.0.0 for every network)")
