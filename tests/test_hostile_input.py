@@ -1445,3 +1445,35 @@ def test_an_interrupted_evaluation_leaves_no_empty_folder(tmp_path, fixtures, ti
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=60) == 130, run.stderr.read()
     assert run.stderr.read().strip().endswith("bopbot: interrupted") and not output.exists()
+
+
+# -- round seven ----------------------------------------------------------------------------------
+
+def test_every_step_count_trains(tmp_path, capsys, small_corpus):
+    """The learning rate of every training is a finite positive number at every step of 1 to 60: the
+    decoder's one cycle ended its warm-up at step 0 of 20 and divided by it (ZeroDivisionError)."""
+    import math
+
+    import torch
+
+    from bopbot.models import train, train_lstm
+    from bopbot.models.train_decoder import DecoderSettings, one_cycle
+
+    for steps in range(1, 61):
+        weight = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.AdamW([weight], lr=DecoderSettings.learning_rate)
+        schedule = one_cycle(optimizer, DecoderSettings(steps=steps))
+        rates = []
+        for _ in range(steps):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        rates += [train._learning_rate(step, train.TrainSettings(steps=steps)) for step in range(steps)]
+        rates += [train_lstm._learning_rate(step, train_lstm.LSTMSettings(steps=steps)) for step in range(steps)]
+        assert all(math.isfinite(rate) and rate > 0 for rate in rates), steps
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    for training in ("--decoder", "--travel"):
+        assert _run(["train", str(small_corpus), "--model", str(model), training, "--steps", "20", "--batch-size", "2",
+                     "-q"]) == 0, _said(capsys)
+
