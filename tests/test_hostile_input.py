@@ -1477,3 +1477,66 @@ def test_every_step_count_trains(tmp_path, capsys, small_corpus):
         assert _run(["train", str(small_corpus), "--model", str(model), training, "--steps", "20", "--batch-size", "2",
                      "-q"]) == 0, _said(capsys)
 
+
+#: The console script as pyproject.toml names it, run as pip's script runs it.
+def _console_script() -> str:
+    import tomllib
+
+    with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
+        module, function = tomllib.load(file)["project"]["scripts"]["bopbot"].split(":")
+    return f"import sys\nfrom {module} import {function}\nsys.exit({function}())\n"
+
+
+#: Python to run before the program: a Ctrl-C the moment the module AT starts to be imported.
+_CTRL_C_AT_IMPORT = """
+import os, signal, sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == AT:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+"""
+
+
+@pytest.mark.parametrize("at", ["bopbot.app.cli", "numpy", "cv2", "bopbot.choreography.dance"])
+def test_a_ctrl_c_while_the_program_starts_is_said_in_one_line(tmp_path, at):
+    """A Ctrl-C as BopBot's modules are imported, before `main` catches it, as the user may press it in
+    the first half second: a traceback, or exit 1 with `ImportError: numpy._core.multiarray failed to
+    import` (OpenCV's loading of NumPy's C interface turns it into that); in the console script and
+    in `python -m bopbot` alike. The last is after `main` took over."""
+    take = _dancer(tmp_path / "take.npy")
+    for program in (_console_script(), "import runpy\nrunpy.run_module('bopbot', run_name='__main__', alter_sys=True)\n"):
+        run = subprocess.run([sys.executable, "-c", f"AT = {at!r}\n{_CTRL_C_AT_IMPORT}\n{program}", "dance", str(take),
+                              "-o", str(tmp_path / "new.mp4")], capture_output=True, text=True, timeout=120)
+        assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), (program, run.stderr)
+        assert not (tmp_path / "new.mp4").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_ctrl_c_as_the_model_process_starts_python_is_the_runs_alone(tmp_path):
+    """The terminal sends a Ctrl-C to the model's process too: one that came while Python started in
+    it, before its code ignores Ctrl-C, printed a traceback under `bopbot: interrupted`. Here it is
+    sent to them all once Python in the new process handles Ctrl-C, and the run goes on once that
+    process has ended for it or holds it back."""
+    take = _dancer(tmp_path / "take.npy")
+    ctrl_c = """
+import os, signal, time
+from multiprocessing import util
+spawn = util.spawnv_passfds
+def spawn_then_ctrl_c(*args):
+    pid = spawn(*args)
+    if "--multiprocessing-fork" in args[1]:  # the model's process
+        def status(field):
+            return open(f"/proc/{pid}/status").read().split(f"{field}:")[1].split()[0]
+        while not int(status("SigCgt"), 16) & 2:  # Python there catches Ctrl-C
+            time.sleep(0.001)
+        os.killpg(0, signal.SIGINT)
+        while status("State") != "Z" and not int(status("ShdPnd"), 16) & int(status("SigBlk"), 16) & 2:
+            time.sleep(0.001)  # until it has ended for it, or holds it back
+    return pid
+util.spawnv_passfds = spawn_then_ctrl_c
+"""
+    run = subprocess.run([sys.executable, "-c", f"{ctrl_c}\n{_console_script()}", "dance", str(take), "-o",
+                          str(tmp_path / "new.mp4")], capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), run.stderr
