@@ -1540,3 +1540,32 @@ util.spawnv_passfds = spawn_then_ctrl_c
     run = subprocess.run([sys.executable, "-c", f"{ctrl_c}\n{_console_script()}", "dance", str(take), "-o",
                           str(tmp_path / "new.mp4")], capture_output=True, text=True, timeout=120, start_new_session=True)
     assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), run.stderr
+
+
+def test_a_loop_of_links_named_as_a_song_a_corpus_or_a_model_is_named_as_one(tmp_path, capsys, small_corpus):
+    """`--music`, a corpus and `train`'s, `evaluate`'s and `tokens`' `--model` said a loop of links
+    was missing ("no such music file", "not a BopBot corpus", "vocabulary.safetensors: missing"),
+    as `dance`'s input and `--model` did not; a link to nothing is said as one too."""
+    take = _dancer(tmp_path / "take.npy")
+    os.symlink(tmp_path / "loopb", tmp_path / "loopa")
+    os.symlink(tmp_path / "loopa", tmp_path / "loopb")
+    os.symlink(tmp_path / "nothing", tmp_path / "dangling")
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    for name, problem in (("loopa", "a loop of symbolic links"), ("dangling", "a symbolic link to nothing")):
+        link = str(tmp_path / name)
+        evaluate = ["evaluate", str(take), "--generators", "ngram", "--seeds", "1", "-o", str(tmp_path / "report")]
+        for argv, what in ((["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--music", link], "music file"),
+                           (["demo", "-o", str(tmp_path / "o.mp4"), "--music", link], "music file"),
+                           (["vocab", link, "-o", str(tmp_path / "v"), "-q"], "corpus folder"),
+                           ([*evaluate, "--corpus", link], "corpus folder"),
+                           (["train", link, "--model", str(model), "-q"], "corpus folder"),
+                           (["train", str(small_corpus), "--model", link, "-q"], "model folder"),
+                           ([*evaluate, "--corpus", str(small_corpus), "--model", link], "model folder"),
+                           (["tokens", str(take), "--model", link], "model folder")):
+            assert _one_line(capsys, _run(argv), 1, name).endswith(f"{name}: the {what} is {problem}"), argv
+    assert _one_line(capsys, _run(["vocab", str(tmp_path / "none"), "-o", str(tmp_path / "v")]), 1, "none").endswith(
+        "none: no such corpus folder; build one with `bopbot extract INPUTS -o FOLDER`")
+    assert _one_line(capsys, _run(["train", str(small_corpus), "--model", str(tmp_path / "none")]), 1, "none").endswith(
+        "vocabulary.safetensors: missing: make the model folder with `bopbot vocab` first")
+    assert not (tmp_path / "report").exists() and not (tmp_path / "v").exists()

@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from ...evaluation.report import CONTINUITY, REPORT_FILES, markdown_table, write_report
     from ...files import check_apart, check_writable
     from ...ingest.extract import expand_inputs
-    from ...models.model_folder import DEFAULT_MODEL
+    from ...models.model_folder import DEFAULT_MODEL, check_model_folder
 
+    if args.model is not None:  # a loop of links is named as one, not by the first file looked for in it
+        check_model_folder(args.model)
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws, follow=args.follow,
                             seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,

@@ -82,10 +82,14 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n_embd % args.n_head:
         raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    from ...models.model_folder import check_model_folder
+    from ...reading import file_problem
     from ...vocabulary.vocabulary import FILENAME
 
     check_apart([args.corpus], folders=[args.model])  # a model inside the corpus would be read as part of it
-    if not (Path(args.model) / FILENAME).is_file():
+    if os.path.lexists(args.model):  # a loop of links is one, not a folder without a vocabulary
+        check_model_folder(args.model)
+    if file_problem(Path(args.model) / FILENAME) == "missing":  # anything else wrong with it is said as it loads
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if args.travel and args.decoder:
         raise BopBotError(None, "--decoder and --travel are two trainings: run one, then the other")
