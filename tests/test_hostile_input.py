@@ -80,6 +80,8 @@ def _bvh(path: Path, frame_time: str = "0.05", depth: int = 0) -> Path:
 
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: A committed CMU take.
+FIXTURES_BVH = Path(__file__).resolve().parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
 
 
 def _real_bvh(path: Path, frame_time: str) -> Path:
@@ -1569,3 +1571,17 @@ def test_a_loop_of_links_named_as_a_song_a_corpus_or_a_model_is_named_as_one(tmp
     assert _one_line(capsys, _run(["train", str(small_corpus), "--model", str(tmp_path / "none")]), 1, "none").endswith(
         "vocabulary.safetensors: missing: make the model folder with `bopbot vocab` first")
     assert not (tmp_path / "report").exists() and not (tmp_path / "v").exists()
+
+
+def test_an_output_folder_named_as_an_input_file_is_said_to_be_the_input(tmp_path, capsys, small_corpus):
+    """`extract me.bvh -o me.bvh` (a corpus folder) and `evaluate held.npz -o held.npz` called the
+    input file a folder: "is inside the input folder me.bvh"."""
+    take = tmp_path / "me.bvh"
+    shutil.copy(FIXTURES_BVH, take)
+    held = _dancer(tmp_path / "held.npy")
+    for argv, named in ((["extract", str(take), "-o", str(take)], take),
+                        (["evaluate", str(held), "--corpus", str(small_corpus), "--generators", "ngram", "-o", str(held)],
+                         held)):
+        line = _one_line(capsys, _run(argv), 1, named.name)
+        assert line.endswith(f"{named}: is also an input ({named}): writing it would destroy it; give another folder"), line
+    assert take.read_bytes() == FIXTURES_BVH.read_bytes() and np.load(held).shape == (80, 17, 3)
