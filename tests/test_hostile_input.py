@@ -1585,3 +1585,12 @@ def test_an_output_folder_named_as_an_input_file_is_said_to_be_the_input(tmp_pat
         line = _one_line(capsys, _run(argv), 1, named.name)
         assert line.endswith(f"{named}: is also an input ({named}): writing it would destroy it; give another folder"), line
     assert take.read_bytes() == FIXTURES_BVH.read_bytes() and np.load(held).shape == (80, 17, 3)
+
+
+def test_too_few_frames_for_a_part_wise_vocabulary_is_said_of_parts(tmp_path, capsys, small_corpus):
+    """`vocab --parts 1000x1000` on too little dance said to lower -k, which --parts ignores."""
+    code = _run(["vocab", str(small_corpus), "--parts", "1000x1000", "-o", str(tmp_path / "v"), "-q"])
+    assert _one_line(capsys, code, 1, str(small_corpus)).endswith("cannot make 1000000 words; lower --parts or add data")
+    assert _run(["vocab", str(small_corpus), "--parts", "150x2", "-o", str(tmp_path / "w"), "-q"]) == 0
+    assert "give more dance or a smaller --parts" in capsys.readouterr().err
+    assert not (tmp_path / "v").exists()
