@@ -1594,3 +1594,23 @@ def test_too_few_frames_for_a_part_wise_vocabulary_is_said_of_parts(tmp_path, ca
     assert _run(["vocab", str(small_corpus), "--parts", "150x2", "-o", str(tmp_path / "w"), "-q"]) == 0
     assert "give more dance or a smaller --parts" in capsys.readouterr().err
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("name, generator", [("decoder.json", "gpt2"), ("travel.json", "gpt2"), ("lstm.json", "lstm"),
+                                             ("config.json", "gpt2"), ("tokenizer.json", "gpt2")])
+def test_a_cut_or_missing_model_description_is_said_as_the_other_files_are(name, generator, tmp_path, capsys):
+    """A description cut off inside a string said "Unterminated string starting at at line 26"; a
+    missing decoder.json or travel.json, its weights there, "unreadable word decoder description
+    ([Errno 2] No such file or directory: ...)", where a missing config.json says the folder is
+    incomplete."""
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    text = (folder / name).read_text()
+    (folder / name).write_text(text[: 100 + re.search(r'"\w\w\w', text[100:]).start() + 2])  # inside a string
+    demo = ["demo", "--model", str(folder), "--generator", generator, "--seconds", "1", "-o", str(tmp_path / "demo")]
+    line = _one_line(capsys, _run(demo), 1, name)
+    assert "Unterminated string starting at line " in line and "at at" not in line, line
+    (folder / name).unlink()
+    line = _one_line(capsys, _run(demo), 1, name)
+    missing = "missing: no trained LSTM here" if name == "lstm.json" else "missing: the model folder is incomplete"
+    assert line.endswith(f"{folder / name}: {missing}") or name == "lstm.json" and missing in line, line
