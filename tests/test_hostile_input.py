@@ -1614,3 +1614,51 @@ def test_a_cut_or_missing_model_description_is_said_as_the_other_files_are(name,
     line = _one_line(capsys, _run(demo), 1, name)
     missing = "missing: no trained LSTM here" if name == "lstm.json" else "missing: the model folder is incomplete"
     assert line.endswith(f"{folder / name}: {missing}") or name == "lstm.json" and missing in line, line
+
+
+@pytest.mark.parametrize("training, options, named", [
+    (["--generator", "lstm"], ["--n-layer", "2"], "--n-layer: training the LSTM does not read it; leave it out"),
+    (["--travel"], ["--context", "64"], "--context: training the travel model does not read it; leave it out"),
+    (["--decoder"], ["--generator", "gpt2", "--dropout", "0"],
+     "--generator, --dropout: training the word decoder does not read them; leave them out"),
+    (["--generator", "ngram"], ["--n-embd", "64", "--steps", "5"],
+     "--steps, --n-embd: training the ngram baseline does not read them; leave them out"),
+    (["--generator", "random"], ["--seed", "3"], "--seed: training the random baseline does not read it; leave it out")])
+def test_an_option_the_training_would_not_read_is_refused(tmp_path, capsys, small_corpus, training, options, named):
+    """`train --generator lstm --n-layer 2` and `train --travel --context 64` trained as without them,
+    without a word, though --help says those options size the GPT-2 only."""
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    before = sorted(model.iterdir())
+    line = _one_line(capsys, _run(["train", str(small_corpus), "--model", str(model), *training, *options, "-q"]), 1, "")
+    assert line == f"bopbot: error: {named}"
+    assert sorted(model.iterdir()) == before
+
+
+def test_every_option_of_train_is_read_by_some_training():
+    from bopbot.app.cli import build_parser
+    from bopbot.app.verbs import train
+
+    args = build_parser("train").parse_args(["train", "corpus", "--model", "m"])
+    assert {name for reads in train.READS.values() for name in reads} == set(train.OPTIONS)
+    assert all(getattr(args, name) is None for name in train.OPTIONS)  # given or not is told apart
+    assert set(train.READS) == set(train.GENERATOR_NAMES) | {"decoder", "travel"}
+
+
+def test_a_sampling_setting_no_generator_evaluated_reads_is_refused(tmp_path, capsys, small_corpus):
+    """`evaluate --generators nearest --temperature 3` scored the nearest dances as without it, without a
+    word, where `dance --generator nearest --temperature 3` refuses; one that some of them read is theirs."""
+    from bopbot.models.generators import check_read_by_any
+
+    take = _dancer(tmp_path / "take.npy")
+    evaluate = ["evaluate", str(take), "--corpus", str(small_corpus), "-o", str(tmp_path / "report"), "-q"]
+    for generators, options, named in (
+            ("nearest", ["--temperature", "3"], "--temperature: the nearest generator does not read it; leave it out"),
+            ("nearest,ngram+beats", ["--temperature", "2", "--top-k", "3", "--echo", "1"],
+             "--top-k, --echo: none of the generators nearest, ngram reads them; leave them out")):
+        line = _one_line(capsys, _run([*evaluate, "--generators", generators, *options]), 1, "")
+        assert line == f"bopbot: error: {named}"
+    check_read_by_any(["nearest", "ngram", "lstm"], {"temperature": 2.0}, str)
+    check_read_by_any(["nearest", "gpt2"], {"top_k": 5, "echo": 1.0}, str)
+    assert not (tmp_path / "report").exists()

@@ -48,36 +48,44 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"shortest context for a short take (default {settings.min_context_seconds:g})")
     parser.add_argument("--seconds", type=positive, default=settings.seconds,
                         help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
-    parser.add_argument("--temperature", type=positive, default=settings.temperature,
+    # the sampling settings: None where not given, so that one none of the generators reads is refused
+    parser.add_argument("--temperature", type=positive, default=None,
                         help=f"sampling temperature (default {settings.temperature:g})")
-    parser.add_argument("--top-k", type=int, default=settings.top_k,
-                        help=f"sample from the K likeliest words, 0: all (default {settings.top_k})")
-    parser.add_argument("--top-p", type=float, default=settings.top_p, help=f"nucleus sampling mass (default {settings.top_p:g})")
-    parser.add_argument("--echo", type=float, default=settings.echo, help=f"favour the context's words, in nats, fading (default {settings.echo:g})")
+    parser.add_argument("--top-k", type=int, default=None,
+                        help=f"GPT-2s: sample from the K likeliest words, 0: all (default {settings.top_k})")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help=f"GPT-2s: nucleus sampling mass (default {settings.top_p:g})")
+    parser.add_argument("--echo", type=float, default=None,
+                        help=f"GPT-2s: favour the context's words, in nats, fading (default {settings.echo:g})")
     parser.add_argument("--resamples", type=int, default=settings.resamples,
                         help=f"bootstrap resamples for the intervals (default {settings.resamples})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...evaluation.evaluate import EvalSettings, evaluate
+    from ...evaluation.evaluate import ON_THE_BEAT, EvalSettings, evaluate
     from ...evaluation.report import CONTINUITY, REPORT_FILES, markdown_table, write_report
     from ...files import check_apart, check_writable
     from ...ingest.extract import expand_inputs
+    from ...models.generators import check_read_by_any
     from ...models.model_folder import DEFAULT_MODEL, check_model_folder
 
     if args.model is not None:  # a loop of links is named as one, not by the first file looked for in it
         check_model_folder(args.model)
+    sampling = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "echo")
+                if getattr(args, name) is not None}
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws, follow=args.follow,
-                            seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                            echo=args.echo, resamples=args.resamples)
+                            seeds=args.seeds, resamples=args.resamples, **sampling)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
     if generators is None:  # every generator the folder has (the README's model has no LSTM, n-gram or nearest)
         from ...models.generators import trained_generators
 
         generators = trained_generators(args.model or DEFAULT_MODEL)
         generators += [f"{g}+beats" for g in ("gpt2", "gpt2-music") if g in generators]
+    # a setting none of them reads is refused, as `bopbot dance` refuses one its generator does not read
+    check_read_by_any([name.removesuffix(ON_THE_BEAT) for name in generators], sampling,
+                      lambda name: f"--{name.replace('_', '-')}")
     walked = [item for item in args.heldout if Path(item).is_dir()]
     check_apart([*expand_inputs(args.heldout), *walked, args.corpus, args.model or DEFAULT_MODEL],
                 files=[Path(args.output) / name for name in REPORT_FILES], folders=[args.output])
