@@ -1662,3 +1662,26 @@ def test_a_sampling_setting_no_generator_evaluated_reads_is_refused(tmp_path, ca
     check_read_by_any(["nearest", "ngram", "lstm"], {"temperature": 2.0}, str)
     check_read_by_any(["nearest", "gpt2"], {"top_k": 5, "echo": 1.0}, str)
     assert not (tmp_path / "report").exists()
+
+
+def test_a_report_is_written_only_into_a_new_or_empty_folder_or_an_evaluations(tmp_path, capsys, small_corpus):
+    """`evaluate -o rep` into a folder of the user's replaced their own rep/report.md without a word.
+    As `extract` writes a corpus only into a new or empty folder or a corpus, a report goes only into
+    a new or empty folder or an earlier evaluation's, whose report it writes again."""
+    take = _dancer(tmp_path / "take.npy", frames=200)
+    evaluate = ["evaluate", str(take), "--corpus", str(small_corpus), "--generators", "ngram", "--seeds", "1",
+                "--context-seconds", "2", "--seconds", "2", "--resamples", "10", "-q", "-o"]
+    report = tmp_path / "report"
+    report.mkdir()
+    for name in ("report.md", "notes.txt"):
+        (report / name).write_text("# mine\n")
+        line = _one_line(capsys, _run([*evaluate, str(report)]), 1, str(report))
+        assert line.endswith(f"{report}: holds files but no evaluation (e.g. {name}): give a new or empty folder, "
+                             "or an evaluation's folder to write it again"), line
+        assert sorted(report.iterdir()) == [report / name] and (report / name).read_text() == "# mine\n"
+        (report / name).unlink()
+    assert _run([*evaluate, str(report)]) == 0, _said(capsys)  # empty
+    (report / "notes.txt").write_text("# mine\n")
+    written = (report / "results.json").stat().st_mtime_ns
+    assert _run([*evaluate, str(report)]) == 0  # an evaluation's, with a note of the user's beside it
+    assert (report / "results.json").stat().st_mtime_ns != written and (report / "notes.txt").read_text() == "# mine\n"

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ...errors import BopBotError
 from ...models.generators import NAMES as GENERATOR_NAMES
 from .options import positive, show_progress, yaws
 
@@ -35,7 +36,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"comma-separated, from {', '.join(GENERATOR_NAMES)}, each also with +beats (its "
                              "dances played on the beat of the take's music; default: all the model folder has, "
                              "and gpt2+beats and gpt2-music+beats)")
-    parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
+    parser.add_argument("-o", "--output", default="evaluation",
+                        help="report folder: new, empty, or an earlier evaluation's (default ./evaluation)")
     parser.add_argument("--yaws", type=yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
     parser.add_argument("--follow", action="store_true",
                         help="film the 3D dances with cameras that turn with the dancer, --yaws measured from where "
@@ -90,9 +92,36 @@ def run(args: argparse.Namespace) -> int:
     check_apart([*expand_inputs(args.heldout), *walked, args.corpus, args.model or DEFAULT_MODEL],
                 files=[Path(args.output) / name for name in REPORT_FILES], folders=[args.output])
     check_writable(Path(args.output) / "report.md")  # said before the minutes of work, not after
+    _check_report_folder(Path(args.output))
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, show_progress(args))
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))
     print(markdown_table(result["table"], CONTINUITY))
     print(f"wrote {report}")
     return 0
+
+
+def _check_report_folder(output: Path) -> None:
+    """Refuse a folder that holds files but no earlier evaluation: the report's files (`report.md`,
+    `results.json`, the plots, `features.npz`) would replace a user's own of those names there, and
+    mix among the others. A new or empty folder, or an evaluation's (its `results.json` says so),
+    is written, as `extract` writes only into a new or empty folder or a corpus, and `vocab` into
+    one or a model folder."""
+    from ...evaluation.report import REPORT_FILES
+    from ...files import TMP_PREFIX
+    from ...reading import file_problem, read_json
+
+    if not output.is_dir():
+        return
+    held = sorted(item.name for item in output.iterdir() if not item.name.startswith(TMP_PREFIX))
+    results = output / "results.json"
+    if not held or file_problem(results) != "missing" and _is_evaluation(read_json(results, "evaluation results")):
+        return
+    example = next((name for name in REPORT_FILES if name in held), held[0])
+    raise BopBotError(output, f"holds files but no evaluation (e.g. {example}): give a new or empty folder, or an "
+                              "evaluation's folder to write it again")
+
+
+def _is_evaluation(results) -> bool:
+    """Whether `results` (a results.json read) is what `bopbot evaluate` writes."""
+    return isinstance(results, dict) and {"settings", "table"} <= results.keys()
