@@ -1515,6 +1515,26 @@ def test_a_ctrl_c_while_the_program_starts_is_said_in_one_line(tmp_path, at):
         assert not (tmp_path / "new.mp4").exists()
 
 
+def test_a_second_ctrl_c_while_the_first_is_said_is_ignored(tmp_path):
+    """`timeout -s INT` sends two (to the process and to its group), and a user may press twice: the
+    second, landing while `main` said the first, was a KeyboardInterrupt there, a traceback under the
+    line. Here the second is sent as `main` starts saying the first."""
+    take = _dancer(tmp_path / "take.npy")
+    second = """
+import bopbot.app.cli as cli
+close_bars = cli._close_bars
+def close_bars_after_a_ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    close_bars()
+cli._close_bars = close_bars_after_a_ctrl_c
+"""
+    at = "bopbot.choreography.dance"  # the first, once `main` catches it
+    run = subprocess.run([sys.executable, "-c", f"AT = {at!r}\n{_CTRL_C_AT_IMPORT}\n{second}\n{_console_script()}",
+                          "dance", str(take), "-o", str(tmp_path / "new.mp4")], capture_output=True, text=True,
+                         timeout=120)
+    assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), run.stderr
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 def test_a_ctrl_c_as_the_model_process_starts_python_is_the_runs_alone(tmp_path):
     """The terminal sends a Ctrl-C to the model's process too: one that came while Python started in
