@@ -1480,8 +1480,8 @@ def test_every_step_count_trains(tmp_path, capsys, small_corpus):
                      "-q"]) == 0, _said(capsys)
 
 
-#: The console script as pyproject.toml names it, run as pip's script runs it.
 def _console_script() -> str:
+    """The console script as pyproject.toml names it, run as pip's script runs it."""
     import tomllib
 
     with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
