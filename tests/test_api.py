@@ -129,6 +129,15 @@ def test_a_dance_is_written_only_under_a_name_of_its_kind(dancer, tmp_path, monk
     assert not list(tmp_path.iterdir())
 
 
+def test_every_name_the_api_takes_must_be_a_str_or_a_path():
+    """`Dancer.load(5)` raised a bare TypeError from pathlib, where `dance(5)` and `extract(5)` named the keyword."""
+    for model in (5, b"model", ["model"]):
+        with pytest.raises(BopBotError, match=re.escape(f"model= must name a file (a str or a Path), got {model!r}")):
+            bopbot.Dancer.load(model)
+    with pytest.raises(BopBotError, match=re.escape("path= must name a file (a str or a Path), got 5")):
+        bopbot.extract(5)
+
+
 def test_a_setting_the_generator_does_not_read_is_refused_not_ignored():
     """`Dancer.load(generator="nearest").dance(..., temperature=0.5)` danced as with 1, without a word;
     `bopbot dance` refuses such an option (docs/command-line.md, Sampling), and so does Python now."""

@@ -169,11 +169,11 @@ def test_the_learning_rate_given_reaches_the_decoder_and_the_travel_model(small_
     folder = tmp_path / "untouched"
     shutil.copytree(tiny_model, folder)
     assert main(["train", str(small_corpus), "--model", str(folder), "--travel", "--eval-every", "5"]) == 1
-    assert capsys.readouterr().err.strip() == ("bopbot: error: --eval-every: not used in training the travel model; "
-                                               "leave it out")
+    assert capsys.readouterr().err.strip() == ("bopbot: error: --eval-every: training the travel model does not "
+                                               "read it; leave it out")
     assert main(["train", str(small_corpus), "--model", str(folder), "--decoder", "--device", "cuda"]) == 1
-    assert capsys.readouterr().err.strip() == ("bopbot: error: --device: not used in training the word decoder; "
-                                               "leave it out")  # it trains on the CPU: cuda was silently not used
+    assert capsys.readouterr().err.strip() == ("bopbot: error: --device: training the word decoder does not read "
+                                               "it; leave it out")  # it trains on the CPU: cuda was silently not used
     assert sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in tiny_model.iterdir())
 
 

@@ -80,6 +80,8 @@ def _bvh(path: Path, frame_time: str = "0.05", depth: int = 0) -> Path:
 
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: A committed CMU take.
+FIXTURES_BVH = Path(__file__).resolve().parent / "data" / "cmu_salsa" / "60_01_excerpt.bvh"
 
 
 def _real_bvh(path: Path, frame_time: str) -> Path:
@@ -1445,3 +1447,261 @@ def test_an_interrupted_evaluation_leaves_no_empty_folder(tmp_path, fixtures, ti
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=60) == 130, run.stderr.read()
     assert run.stderr.read().strip().endswith("bopbot: interrupted") and not output.exists()
+
+
+# -- round seven ----------------------------------------------------------------------------------
+
+def test_every_step_count_trains(tmp_path, capsys, small_corpus):
+    """The learning rate of every training is a finite positive number at every step of 1 to 60: the
+    decoder's one cycle ended its warm-up at step 0 of 20 and divided by it (ZeroDivisionError)."""
+    import math
+
+    import torch
+
+    from bopbot.models import train, train_lstm
+    from bopbot.models.train_decoder import DecoderSettings, one_cycle
+
+    for steps in range(1, 61):
+        weight = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.AdamW([weight], lr=DecoderSettings.learning_rate)
+        schedule = one_cycle(optimizer, DecoderSettings(steps=steps))
+        rates = []
+        for _ in range(steps):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        rates += [train._learning_rate(step, train.TrainSettings(steps=steps)) for step in range(steps)]
+        rates += [train_lstm._learning_rate(step, train_lstm.LSTMSettings(steps=steps)) for step in range(steps)]
+        assert all(math.isfinite(rate) and rate > 0 for rate in rates), steps
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    for training in ("--decoder", "--travel"):
+        assert _run(["train", str(small_corpus), "--model", str(model), training, "--steps", "20", "--batch-size", "2",
+                     "-q"]) == 0, _said(capsys)
+
+
+def _console_script() -> str:
+    """The console script as pyproject.toml names it, run as pip's script runs it."""
+    import tomllib
+
+    with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
+        module, function = tomllib.load(file)["project"]["scripts"]["bopbot"].split(":")
+    return f"import sys\nfrom {module} import {function}\nsys.exit({function}())\n"
+
+
+#: Python to run before the program: a Ctrl-C the moment the module AT starts to be imported.
+_CTRL_C_AT_IMPORT = """
+import os, signal, sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == AT:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+"""
+
+
+@pytest.mark.parametrize("at", ["bopbot.app.cli", "numpy", "cv2", "bopbot.choreography.dance"])
+def test_a_ctrl_c_while_the_program_starts_is_said_in_one_line(tmp_path, at):
+    """A Ctrl-C as BopBot's modules are imported, before `main` catches it, as the user may press it in
+    the first half second: a traceback, or exit 1 with `ImportError: numpy._core.multiarray failed to
+    import` (OpenCV's loading of NumPy's C interface turns it into that); in the console script and
+    in `python -m bopbot` alike. The last is after `main` took over."""
+    take = _dancer(tmp_path / "take.npy")
+    for program in (_console_script(), "import runpy\nrunpy.run_module('bopbot', run_name='__main__', alter_sys=True)\n"):
+        run = subprocess.run([sys.executable, "-c", f"AT = {at!r}\n{_CTRL_C_AT_IMPORT}\n{program}", "dance", str(take),
+                              "-o", str(tmp_path / "new.mp4")], capture_output=True, text=True, timeout=120)
+        assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), (program, run.stderr)
+        assert not (tmp_path / "new.mp4").exists()
+
+
+def test_a_second_ctrl_c_while_the_first_is_said_is_ignored(tmp_path):
+    """`timeout -s INT` sends two (to the process and to its group), and a user may press twice: the
+    second, landing while `main` said the first, was a KeyboardInterrupt there, a traceback under the
+    line. Here the second is sent as `main` starts saying the first."""
+    take = _dancer(tmp_path / "take.npy")
+    second = """
+import bopbot.app.cli as cli
+close_bars = cli._close_bars
+def close_bars_after_a_ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    close_bars()
+cli._close_bars = close_bars_after_a_ctrl_c
+"""
+    at = "bopbot.choreography.dance"  # the first, once `main` catches it
+    run = subprocess.run([sys.executable, "-c", f"AT = {at!r}\n{_CTRL_C_AT_IMPORT}\n{second}\n{_console_script()}",
+                          "dance", str(take), "-o", str(tmp_path / "new.mp4")], capture_output=True, text=True,
+                         timeout=120)
+    assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), run.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_ctrl_c_as_the_model_process_starts_python_is_the_runs_alone(tmp_path):
+    """The terminal sends a Ctrl-C to the model's process too: one that came while Python started in
+    it, before its code ignores Ctrl-C, printed a traceback under `bopbot: interrupted`. Here it is
+    sent to them all once Python in the new process handles Ctrl-C, and the run goes on once that
+    process has ended for it or holds it back."""
+    take = _dancer(tmp_path / "take.npy")
+    ctrl_c = """
+import os, signal, time
+from multiprocessing import util
+spawn = util.spawnv_passfds
+def spawn_then_ctrl_c(*args):
+    pid = spawn(*args)
+    if "--multiprocessing-fork" in args[1]:  # the model's process
+        def status(field):
+            return open(f"/proc/{pid}/status").read().split(f"{field}:")[1].split()[0]
+        while not int(status("SigCgt"), 16) & 2:  # Python there catches Ctrl-C
+            time.sleep(0.001)
+        os.killpg(0, signal.SIGINT)
+        while status("State") != "Z" and not int(status("ShdPnd"), 16) & int(status("SigBlk"), 16) & 2:
+            time.sleep(0.001)  # until it has ended for it, or holds it back
+    return pid
+util.spawnv_passfds = spawn_then_ctrl_c
+"""
+    run = subprocess.run([sys.executable, "-c", f"{ctrl_c}\n{_console_script()}", "dance", str(take), "-o",
+                          str(tmp_path / "new.mp4")], capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert (run.returncode, run.stderr) == (130, "bopbot: interrupted\n"), run.stderr
+
+
+def test_a_loop_of_links_named_as_a_song_a_corpus_or_a_model_is_named_as_one(tmp_path, capsys, small_corpus):
+    """`--music`, a corpus and `train`'s, `evaluate`'s and `tokens`' `--model` said a loop of links
+    was missing ("no such music file", "not a BopBot corpus", "vocabulary.safetensors: missing"),
+    as `dance`'s input and `--model` did not; a link to nothing is said as one too."""
+    take = _dancer(tmp_path / "take.npy")
+    os.symlink(tmp_path / "loopb", tmp_path / "loopa")
+    os.symlink(tmp_path / "loopa", tmp_path / "loopb")
+    os.symlink(tmp_path / "nothing", tmp_path / "dangling")
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    for name, problem in (("loopa", "a loop of symbolic links"), ("dangling", "a symbolic link to nothing")):
+        link = str(tmp_path / name)
+        evaluate = ["evaluate", str(take), "--generators", "ngram", "--seeds", "1", "-o", str(tmp_path / "report")]
+        for argv, what in ((["dance", str(take), "-o", str(tmp_path / "o.mp4"), "--music", link], "music file"),
+                           (["demo", "-o", str(tmp_path / "o.mp4"), "--music", link], "music file"),
+                           (["vocab", link, "-o", str(tmp_path / "v"), "-q"], "corpus folder"),
+                           ([*evaluate, "--corpus", link], "corpus folder"),
+                           (["train", link, "--model", str(model), "-q"], "corpus folder"),
+                           (["train", str(small_corpus), "--model", link, "-q"], "model folder"),
+                           ([*evaluate, "--corpus", str(small_corpus), "--model", link], "model folder"),
+                           (["tokens", str(take), "--model", link], "model folder")):
+            assert _one_line(capsys, _run(argv), 1, name).endswith(f"{name}: the {what} is {problem}"), argv
+    assert _one_line(capsys, _run(["vocab", str(tmp_path / "none"), "-o", str(tmp_path / "v")]), 1, "none").endswith(
+        "none: no such corpus folder; build one with `bopbot extract INPUTS -o FOLDER`")
+    assert _one_line(capsys, _run(["train", str(small_corpus), "--model", str(tmp_path / "none")]), 1, "none").endswith(
+        "vocabulary.safetensors: missing: make the model folder with `bopbot vocab` first")
+    assert not (tmp_path / "report").exists() and not (tmp_path / "v").exists()
+
+
+def test_an_output_folder_named_as_an_input_file_is_said_to_be_the_input(tmp_path, capsys, small_corpus):
+    """`extract me.bvh -o me.bvh` (a corpus folder) and `evaluate held.npz -o held.npz` called the
+    input file a folder: "is inside the input folder me.bvh"."""
+    take = tmp_path / "me.bvh"
+    shutil.copy(FIXTURES_BVH, take)
+    held = _dancer(tmp_path / "held.npy")
+    for argv, named in ((["extract", str(take), "-o", str(take)], take),
+                        (["evaluate", str(held), "--corpus", str(small_corpus), "--generators", "ngram", "-o", str(held)],
+                         held)):
+        line = _one_line(capsys, _run(argv), 1, named.name)
+        assert line.endswith(f"{named}: is also an input ({named}): writing it would destroy it; give another folder"), line
+    assert take.read_bytes() == FIXTURES_BVH.read_bytes() and np.load(held).shape == (80, 17, 3)
+
+
+def test_too_few_frames_for_a_part_wise_vocabulary_is_said_of_parts(tmp_path, capsys, small_corpus):
+    """`vocab --parts 1000x1000` on too little dance said to lower -k, which --parts ignores."""
+    code = _run(["vocab", str(small_corpus), "--parts", "1000x1000", "-o", str(tmp_path / "v"), "-q"])
+    assert _one_line(capsys, code, 1, str(small_corpus)).endswith("cannot make 1000000 words; lower --parts or add data")
+    assert _run(["vocab", str(small_corpus), "--parts", "150x2", "-o", str(tmp_path / "w"), "-q"]) == 0
+    assert "give more dance or a smaller --parts" in capsys.readouterr().err
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("name, generator", [("decoder.json", "gpt2"), ("travel.json", "gpt2"), ("lstm.json", "lstm"),
+                                             ("config.json", "gpt2"), ("tokenizer.json", "gpt2")])
+def test_a_cut_or_missing_model_description_is_said_as_the_other_files_are(name, generator, tmp_path, capsys):
+    """A description cut off inside a string said "Unterminated string starting at at line 26"; a
+    missing decoder.json or travel.json, its weights there, "unreadable word decoder description
+    ([Errno 2] No such file or directory: ...)", where a missing config.json says the folder is
+    incomplete."""
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("music", "checkpoint*"))
+    text = (folder / name).read_text()
+    (folder / name).write_text(text[: 100 + re.search(r'"\w\w\w', text[100:]).start() + 2])  # inside a string
+    demo = ["demo", "--model", str(folder), "--generator", generator, "--seconds", "1", "-o", str(tmp_path / "demo")]
+    line = _one_line(capsys, _run(demo), 1, name)
+    assert "Unterminated string starting at line " in line and "at at" not in line, line
+    (folder / name).unlink()
+    line = _one_line(capsys, _run(demo), 1, name)
+    missing = "missing: no trained LSTM here" if name == "lstm.json" else "missing: the model folder is incomplete"
+    assert line.endswith(f"{folder / name}: {missing}") or name == "lstm.json" and missing in line, line
+
+
+@pytest.mark.parametrize("training, options, named", [
+    (["--generator", "lstm"], ["--n-layer", "2"], "--n-layer: training the LSTM does not read it; leave it out"),
+    (["--travel"], ["--context", "64"], "--context: training the travel model does not read it; leave it out"),
+    (["--decoder"], ["--generator", "gpt2", "--dropout", "0"],
+     "--generator, --dropout: training the word decoder does not read them; leave them out"),
+    (["--generator", "ngram"], ["--n-embd", "64", "--steps", "5"],
+     "--steps, --n-embd: training the ngram baseline does not read them; leave them out"),
+    (["--generator", "random"], ["--seed", "3"], "--seed: training the random baseline does not read it; leave it out")])
+def test_an_option_the_training_would_not_read_is_refused(tmp_path, capsys, small_corpus, training, options, named):
+    """`train --generator lstm --n-layer 2` and `train --travel --context 64` trained as without them,
+    without a word, though --help says those options size the GPT-2 only."""
+    model = tmp_path / "model"
+    assert _run(["vocab", str(small_corpus), "-k", "8", "-o", str(model), "-q"]) == 0
+    capsys.readouterr()
+    before = sorted(model.iterdir())
+    line = _one_line(capsys, _run(["train", str(small_corpus), "--model", str(model), *training, *options, "-q"]), 1, "")
+    assert line == f"bopbot: error: {named}"
+    assert sorted(model.iterdir()) == before
+
+
+def test_every_option_of_train_is_read_by_some_training():
+    from bopbot.app.cli import build_parser
+    from bopbot.app.verbs import train
+
+    args = build_parser("train").parse_args(["train", "corpus", "--model", "m"])
+    assert {name for reads in train.READS.values() for name in reads} == set(train.OPTIONS)
+    assert all(getattr(args, name) is None for name in train.OPTIONS)  # given or not is told apart
+    assert set(train.READS) == set(train.GENERATOR_NAMES) | {"decoder", "travel"}
+
+
+def test_a_sampling_setting_no_generator_evaluated_reads_is_refused(tmp_path, capsys, small_corpus):
+    """`evaluate --generators nearest --temperature 3` scored the nearest dances as without it, without a
+    word, where `dance --generator nearest --temperature 3` refuses; one that some of them read is theirs."""
+    from bopbot.models.generators import check_read_by_any
+
+    take = _dancer(tmp_path / "take.npy")
+    evaluate = ["evaluate", str(take), "--corpus", str(small_corpus), "-o", str(tmp_path / "report"), "-q"]
+    for generators, options, named in (
+            ("nearest", ["--temperature", "3"], "--temperature: the nearest generator does not read it; leave it out"),
+            ("nearest,ngram+beats", ["--temperature", "2", "--top-k", "3", "--echo", "1"],
+             "--top-k, --echo: none of the generators nearest, ngram reads them; leave them out")):
+        line = _one_line(capsys, _run([*evaluate, "--generators", generators, *options]), 1, "")
+        assert line == f"bopbot: error: {named}"
+    check_read_by_any(["nearest", "ngram", "lstm"], {"temperature": 2.0}, str)
+    check_read_by_any(["nearest", "gpt2"], {"top_k": 5, "echo": 1.0}, str)
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_report_is_written_only_into_a_new_or_empty_folder_or_an_evaluations(tmp_path, capsys, small_corpus):
+    """`evaluate -o rep` into a folder of the user's replaced their own rep/report.md without a word.
+    As `extract` writes a corpus only into a new or empty folder or a corpus, a report goes only into
+    a new or empty folder or an earlier evaluation's, whose report it writes again."""
+    take = _dancer(tmp_path / "take.npy", frames=200)
+    evaluate = ["evaluate", str(take), "--corpus", str(small_corpus), "--generators", "ngram", "--seeds", "1",
+                "--context-seconds", "2", "--seconds", "2", "--resamples", "10", "-q", "-o"]
+    report = tmp_path / "report"
+    report.mkdir()
+    for name in ("report.md", "notes.txt"):
+        (report / name).write_text("# mine\n")
+        line = _one_line(capsys, _run([*evaluate, str(report)]), 1, str(report))
+        assert line.endswith(f"{report}: holds files but no evaluation (e.g. {name}): give a new or empty folder, "
+                             "or an evaluation's folder to write it again"), line
+        assert sorted(report.iterdir()) == [report / name] and (report / name).read_text() == "# mine\n"
+        (report / name).unlink()
+    assert _run([*evaluate, str(report)]) == 0, _said(capsys)  # empty
+    (report / "notes.txt").write_text("# mine\n")
+    written = (report / "results.json").stat().st_mtime_ns
+    assert _run([*evaluate, str(report)]) == 0  # an evaluation's, with a note of the user's beside it
+    assert (report / "results.json").stat().st_mtime_ns != written and (report / "notes.txt").read_text() == "# mine\n"

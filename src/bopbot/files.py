@@ -214,8 +214,8 @@ def check_apart(inputs: Iterable[str | os.PathLike | None], files: Iterable[str 
                 folders: Iterable[str | os.PathLike | None] = ()) -> None:
     """Raise a BopBotError, before any work, where a run would write over what it reads: one of
     the output `files` is one of the `inputs` (by identity: the same file however it is reached), or
-    one of the output `folders` is an input folder or lies inside one, or an output file. None
-    entries are skipped."""
+    one of the output `folders` is an input (a file or a folder), lies inside an input folder, or is
+    an output file. None entries are skipped."""
     from .errors import BopBotError
 
     inputs = [Path(p) for p in inputs if p is not None]
@@ -229,6 +229,9 @@ def check_apart(inputs: Iterable[str | os.PathLike | None], files: Iterable[str 
         if any(same_place(output, file) for file in files):
             raise BopBotError(output, "is also an output file: give the folder another name")
         for source in inputs:
+            if same_place(output, source) and not source.is_dir():  # an input file, where a folder would go
+                raise BopBotError(output, f"is also an input ({source}): writing it would destroy it; "
+                                          "give another folder")
             if same_place(output, source) or (source.is_dir() and inside(output, source)):
                 raise BopBotError(output, f"is inside the input folder {source}: writing there would mix "
                                           "the output into the input; give another folder")

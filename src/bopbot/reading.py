@@ -82,7 +82,9 @@ def read_json(path: str | os.PathLike, what: str = "JSON"):
     except UnicodeDecodeError:
         raise BopBotError(path, f"corrupt {what}: the file is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise BopBotError(path, f"corrupt {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        # some of json's messages end in "at" ("Unterminated string starting at"): said once
+        raise BopBotError(path, f"corrupt {what}: {exc.msg.removesuffix(' at')} at line {exc.lineno} column "
+                                f"{exc.colno}") from None
     except RecursionError:
         raise BopBotError(path, f"corrupt {what}: nested too deeply to read") from None
     except ValueError as exc:  # a number of thousands of digits

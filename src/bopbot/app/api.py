@@ -194,6 +194,8 @@ class Dancer:
         gpt2-music, lstm, ngram, nearest, random)."""
         from ..models.model_folder import Choreographer
 
+        if model is not None and not isinstance(model, str):  # an empty name is the folder's to say
+            _check_file("model", model)
         return cls(Choreographer.load(model, generator), progress)
 
     def dance(self, source: str | os.PathLike | PoseSequence | None, seconds: float | None = 10.0,

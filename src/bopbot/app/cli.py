@@ -18,6 +18,7 @@ import warnings
 
 from ..errors import BopBotError, os_error, shown
 from ..files import made_folders, remove_made_folders
+from . import startup
 from .limits import check_numbers
 from .verbs import dance, demo, evaluate, extract, serve, tokens, train, vocab
 from .verbs.options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NO_READER
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     made_folders.clear()
     try:
+        startup.ready()  # a Ctrl-C from here on is a KeyboardInterrupt (one), said below
         check_numbers(args)
         code = VERBS[args.verb].run(args)
         sys.stdout.flush()  # a reader gone before the last line is found here, not at Python's exit

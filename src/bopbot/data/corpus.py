@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import BopBotError
-from ..files import TMP_PREFIX, write_npz
+from ..files import TMP_PREFIX, folder_problem, write_npz
 from ..reading import read_json
 from .normalise import denormalise, normalise
 from .pose_sequence import CORPUS_FPS, PoseSequence
@@ -118,6 +118,11 @@ class Corpus:
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
+        problem = folder_problem(self.folder)
+        if problem == "missing":
+            raise BopBotError(self.folder, "no such corpus folder; build one with `bopbot extract INPUTS -o FOLDER`")
+        if problem is not None:  # a loop of symbolic links, a link to nothing, a file: said as such
+            raise BopBotError(self.folder, f"the corpus folder is {problem}")
         if not (self.folder / SHARDS).is_dir():
             raise BopBotError(self.folder, "not a BopBot corpus (no shards/ folder); build one with `bopbot extract INPUTS -o FOLDER`")
 

@@ -36,11 +36,11 @@ from ..data.filters import gaussian_filter1d
 from ..data.motion import SMOOTHING_SECONDS, smooth
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import NUM_JOINTS
-from ..errors import BopBotError
+from ..errors import BopBotError, os_error
 from ..reading import read_json
 from ..vocabulary.vocabulary import PoseVocabulary
 from ..vocabulary.word_motion import word_motion
-from .training import optional_model_file
+from .training import optional_model_file, required_model_file
 
 WEIGHTS = "decoder.safetensors"
 DESCRIPTION = "decoder.json"
@@ -174,13 +174,16 @@ def load_decoder(model_folder: str | os.PathLike, vocabulary: PoseVocabulary) ->
     if not optional_model_file(path, "the word decoder"):
         return None
     description = Path(model_folder) / DESCRIPTION
+    required_model_file(description)  # beside the weights
     try:
         shape = read_json(description, "word decoder description")
         size = DecoderSize(**{**shape["size"], "dilations": tuple(shape["size"]["dilations"])})
         words = shape["words"]
         sensible = (all(isinstance(v, int) and 1 <= v <= 4096 for v in (size.hidden, size.embedding, size.kernel))
                     and 1 <= len(size.dilations) <= 64 and all(isinstance(d, int) and 1 <= d <= 1024 for d in size.dilations))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:  # no permission, say
+        raise os_error(exc, description, "read") from None
+    except (ValueError, KeyError, TypeError) as exc:
         raise BopBotError(description, f"unreadable word decoder description ({exc})") from None
     if not sensible:
         raise BopBotError(description, "a word decoder of an impossible size")

@@ -50,6 +50,20 @@ def check_reads(generator: str | None, given, named) -> None:
         raise BopBotError(None, f"{', '.join(unread)}: the {generator} generator does not read {them}; leave {them} out")
 
 
+def check_read_by_any(generators: list[str], given, named) -> None:
+    """`check_reads` for a run of several `generators` (`bopbot evaluate`): a setting that one of them
+    reads is theirs, and one that none reads is refused; a name not in READS is passed over (its
+    run says it is unknown)."""
+    known = list(dict.fromkeys(name for name in generators if name in READS))
+    if len(known) == 1:
+        check_reads(known[0], given, named)
+    unread = [named(name) for name in given if known and not any(name in READS[generator] for generator in known)]
+    if unread:
+        them = "it" if len(unread) == 1 else "them"
+        raise BopBotError(None, f"{', '.join(unread)}: none of the generators {', '.join(known)} reads {them}; "
+                                f"leave {them} out")
+
+
 #: Where in a model folder the music-aware GPT-2 lives.
 MUSIC_FOLDER = "music"
 #: What `bopbot train --generator NAME` leaves in a model folder for the generators a folder may go without

@@ -194,11 +194,10 @@ def check_gpt2_folder(folder: str | os.PathLike):
     the tokenizer has the model's tokens."""
     from .runtime import gpt2_weight_shapes
 
+    from .training import required_model_file
+
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
-        problem = file_problem(os.path.join(folder, name))
-        if problem:
-            said = "missing: the model folder is incomplete" if problem == "missing" else f"is {problem}"
-            raise BopBotError(os.path.join(folder, name), said)
+        required_model_file(os.path.join(folder, name))
     weights = os.path.join(folder, "model.safetensors")
     try:
         tensor_shapes(weights)

@@ -196,6 +196,15 @@ def _measure(network: WordDecoder, vocabulary: PoseVocabulary, sentences: list) 
                    "speed_ratio": float(np.concatenate(speeds[name]).mean() / real_speed)} for name in errors}
 
 
+def one_cycle(optimizer, settings: DecoderSettings):
+    """The learning rate's one cycle: up over the first 5% of the steps, then down. A warm-up of one
+    step or less is none: OneCycleLR ends it at step `share * steps - 1` and divides by that, which
+    at 20 steps is 0 (a ZeroDivisionError), and under 20 steps the rise would end before step 0."""
+    share = 0.05 if 0.05 * settings.steps > 1 else 0.0
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=settings.steps,
+                                               pct_start=share)
+
+
 def train_decoder(corpus_folder: str | os.PathLike, model_folder: str | os.PathLike,
                   settings: DecoderSettings = DecoderSettings(), size: DecoderSize = DecoderSize(),
                   progress: bool = True) -> DecoderReport:
@@ -208,8 +217,7 @@ def train_decoder(corpus_folder: str | os.PathLike, model_folder: str | os.PathL
     torch.manual_seed(settings.seed)
     decoder = WordDecoder(vocabulary.centroids_, size)
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=settings.learning_rate, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=settings.steps,
-                                                   pct_start=0.05)
+    schedule = one_cycle(optimizer, settings)
     rng = np.random.default_rng(settings.seed)
     started = time.monotonic()
     decoder.train()

@@ -136,6 +136,16 @@ def finite_loss(loss: float, step: int) -> float:
     return loss
 
 
+def required_model_file(path: str | os.PathLike) -> None:
+    """A BopBotError where the file `path`, which the model folder must have beside the others it
+    has, is missing (the folder is incomplete) or something else is in its place."""
+    from ..reading import file_problem
+
+    problem = file_problem(path)
+    if problem:
+        raise BopBotError(path, "missing: the model folder is incomplete" if problem == "missing" else f"is {problem}")
+
+
 def optional_model_file(path: Path, what: str) -> bool:
     """Whether the optional model file `path` (`what` it holds) is there: False where it is missing,
     a BopBotError where something else is in its place or it cannot be read."""

@@ -51,9 +51,9 @@ import numpy as np
 from ..data import filters
 from ..data.pose_sequence import CORPUS_FPS
 from ..data.skeleton import INDEX, NUM_JOINTS
-from ..errors import BopBotError
+from ..errors import BopBotError, os_error
 from ..reading import read_json
-from .training import optional_model_file
+from .training import optional_model_file, required_model_file
 
 WEIGHTS = "travel.safetensors"
 DESCRIPTION = "travel.json"
@@ -125,10 +125,13 @@ def load_travel(model_folder: str | os.PathLike) -> Travel | None:
     if not optional_model_file(path, "the travel model"):
         return None
     description = Path(model_folder) / DESCRIPTION
+    required_model_file(description)  # beside the weights
     try:
         shape = read_json(description, "travel model description")
         matches = (shape["window"], shape["hidden"], shape["outputs"]) == (WINDOW, HIDDEN, list(OUTPUTS))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:  # no permission, say
+        raise os_error(exc, description, "read") from None
+    except (ValueError, KeyError, TypeError) as exc:
         raise BopBotError(description, f"unreadable travel model description ({exc})") from None
     if not matches:
         raise BopBotError(description, f"a travel model of another shape (window {shape['window']}, hidden "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BopBotError
-from ..reading import open_media
+from ..reading import file_problem, open_media
 
 #: Sample rates music may have, in Hz: below, no beat can be heard; above, it is no sound file's.
 MIN_RATE, MAX_RATE = 4000, 768000
@@ -56,10 +56,13 @@ def audio_rate(path: str | os.PathLike) -> int | None:
 def check_music(path: str | os.PathLike) -> None:
     """Raise a BopBotError naming `path` unless it is a readable file PyAV opens with an audio
     stream at a rate music may have (MIN_RATE to MAX_RATE)."""
-    if not os.path.exists(path):
+    problem = file_problem(path)
+    if problem == "missing":
         raise BopBotError(path, "no such music file")
-    if not os.path.isfile(path):
+    if problem in ("a folder, not a file", "not a regular file (a pipe or a device)"):
         raise BopBotError(path, "is not a music file (a folder, a pipe or a device)")
+    if problem is not None:  # a loop of symbolic links, a link to nothing: said as such, not as missing
+        raise BopBotError(path, f"the music file is {problem}")
     if not os.access(path, os.R_OK):
         raise BopBotError(path, "cannot read it: Permission denied")
     rate = audio_rate(path)

@@ -101,7 +101,8 @@ class PoseVocabulary:
 
         sample, seen = self._reservoir(chunks(), progress)
         if len(sample) < self.k:
-            raise BopBotError(None, f"{len(sample)} complete frames cannot make {self.k} words; lower -k or add data")
+            raise BopBotError(None, f"{len(sample)} complete frames cannot make {self.k} words; lower {self._words_option} "
+                                    "or add data")
         started = time.perf_counter()
         self.centroids_ = self._part_centroids(sample) if self.parts else self._kmeans(sample, self.k)
         kmeans_seconds = time.perf_counter() - started
@@ -136,13 +137,18 @@ class PoseVocabulary:
         return FitReport(int(counts.sum()), len(sample), error_sum / max(joints, 1), int((counts == 0).sum()),
                          kmeans_seconds, time.perf_counter() - started)
 
+    @property
+    def _words_option(self) -> str:
+        """The option of `bopbot vocab` that asked for the words: -k, or --parts for a part-wise vocabulary."""
+        return "--parts" if self.parts else "-k"
+
     def _kmeans(self, sample: np.ndarray, k: int) -> np.ndarray:
         """(k, dims) faiss k-means centroids of the (N, dims) sample, on every GPU faiss sees (a
         faiss-gpu install), else on the CPU: the same code path either way."""
         if len(sample) < FAISS_FRAMES_PER_WORD * k:  # said in BopBot's words, in place of faiss's own line
             warnings.warn(f"{len(sample):,} frames for {k:,} words: k-means places its words better with "
                           f"{FAISS_FRAMES_PER_WORD} frames a word or more ({FAISS_FRAMES_PER_WORD * k:,}); "
-                          "give more dance or a smaller -k")
+                          f"give more dance or a smaller {self._words_option}")
         kmeans = faiss.Kmeans(sample.shape[1], k, niter=self.niter, seed=self.seed, max_points_per_centroid=10**9,
                               min_points_per_centroid=1, verbose=False, gpu=gpu_count() > 0)
         kmeans.train(np.ascontiguousarray(sample))

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ...errors import BopBotError
 from ...models.generators import NAMES as GENERATOR_NAMES
 from .options import positive, show_progress, yaws
 
@@ -35,7 +36,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"comma-separated, from {', '.join(GENERATOR_NAMES)}, each also with +beats (its "
                              "dances played on the beat of the take's music; default: all the model folder has, "
                              "and gpt2+beats and gpt2-music+beats)")
-    parser.add_argument("-o", "--output", default="evaluation", help="report folder (default ./evaluation)")
+    parser.add_argument("-o", "--output", default="evaluation",
+                        help="report folder: new, empty, or an earlier evaluation's (default ./evaluation)")
     parser.add_argument("--yaws", type=yaws, default=settings.yaws, help="cameras for 3D dances (default 0,90,180,270)")
     parser.add_argument("--follow", action="store_true",
                         help="film the 3D dances with cameras that turn with the dancer, --yaws measured from where "
@@ -48,41 +50,78 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help=f"shortest context for a short take (default {settings.min_context_seconds:g})")
     parser.add_argument("--seconds", type=positive, default=settings.seconds,
                         help=f"seconds to continue, and the stride between stretches (default {settings.seconds:g})")
-    parser.add_argument("--temperature", type=positive, default=settings.temperature,
+    # the sampling settings: None where not given, so that one none of the generators reads is refused
+    parser.add_argument("--temperature", type=positive, default=None,
                         help=f"sampling temperature (default {settings.temperature:g})")
-    parser.add_argument("--top-k", type=int, default=settings.top_k,
-                        help=f"sample from the K likeliest words, 0: all (default {settings.top_k})")
-    parser.add_argument("--top-p", type=float, default=settings.top_p, help=f"nucleus sampling mass (default {settings.top_p:g})")
-    parser.add_argument("--echo", type=float, default=settings.echo, help=f"favour the context's words, in nats, fading (default {settings.echo:g})")
+    parser.add_argument("--top-k", type=int, default=None,
+                        help=f"GPT-2s: sample from the K likeliest words, 0: all (default {settings.top_k})")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help=f"GPT-2s: nucleus sampling mass (default {settings.top_p:g})")
+    parser.add_argument("--echo", type=float, default=None,
+                        help=f"GPT-2s: favour the context's words, in nats, fading (default {settings.echo:g})")
     parser.add_argument("--resamples", type=int, default=settings.resamples,
                         help=f"bootstrap resamples for the intervals (default {settings.resamples})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...evaluation.evaluate import EvalSettings, evaluate
+    from ...evaluation.evaluate import ON_THE_BEAT, EvalSettings, evaluate
     from ...evaluation.report import CONTINUITY, REPORT_FILES, markdown_table, write_report
     from ...files import check_apart, check_writable
     from ...ingest.extract import expand_inputs
-    from ...models.model_folder import DEFAULT_MODEL
+    from ...models.generators import check_read_by_any
+    from ...models.model_folder import DEFAULT_MODEL, check_model_folder
 
+    if args.model is not None:  # a loop of links is named as one, not by the first file looked for in it
+        check_model_folder(args.model)
+    sampling = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "echo")
+                if getattr(args, name) is not None}
     settings = EvalSettings(context_seconds=args.context_seconds, min_context_seconds=min(args.min_context_seconds,
                             args.context_seconds), seconds=args.seconds, yaws=args.yaws, follow=args.follow,
-                            seeds=args.seeds, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                            echo=args.echo, resamples=args.resamples)
+                            seeds=args.seeds, resamples=args.resamples, **sampling)
     generators = [g.strip() for g in args.generators.split(",") if g.strip()] if args.generators else None
     if generators is None:  # every generator the folder has (the README's model has no LSTM, n-gram or nearest)
         from ...models.generators import trained_generators
 
         generators = trained_generators(args.model or DEFAULT_MODEL)
         generators += [f"{g}+beats" for g in ("gpt2", "gpt2-music") if g in generators]
+    # a setting none of them reads is refused, as `bopbot dance` refuses one its generator does not read
+    check_read_by_any([name.removesuffix(ON_THE_BEAT) for name in generators], sampling,
+                      lambda name: f"--{name.replace('_', '-')}")
     walked = [item for item in args.heldout if Path(item).is_dir()]
     check_apart([*expand_inputs(args.heldout), *walked, args.corpus, args.model or DEFAULT_MODEL],
                 files=[Path(args.output) / name for name in REPORT_FILES], folders=[args.output])
     check_writable(Path(args.output) / "report.md")  # said before the minutes of work, not after
+    _check_report_folder(Path(args.output))
     result = evaluate(args.model or DEFAULT_MODEL, args.corpus, args.heldout, generators, settings, show_progress(args))
     report = write_report(result, args.output, "bopbot " + " ".join(sys.argv[1:]))
     print(markdown_table(result["table"]))
     print(markdown_table(result["table"], CONTINUITY))
     print(f"wrote {report}")
     return 0
+
+
+def _check_report_folder(output: Path) -> None:
+    """Refuse a folder that holds files but no earlier evaluation: the report's files (`report.md`,
+    `results.json`, the plots, `features.npz`) would replace a user's own of those names there, and
+    mix among the others. A new or empty folder, or an evaluation's (its `results.json` says so),
+    is written, as `extract` writes only into a new or empty folder or a corpus, and `vocab` into
+    one or a model folder."""
+    from ...evaluation.report import REPORT_FILES
+    from ...files import TMP_PREFIX
+    from ...reading import file_problem, read_json
+
+    if not output.is_dir():
+        return
+    held = sorted(item.name for item in output.iterdir() if not item.name.startswith(TMP_PREFIX))
+    results = output / "results.json"
+    if not held or file_problem(results) != "missing" and _is_evaluation(read_json(results, "evaluation results")):
+        return
+    example = next((name for name in REPORT_FILES if name in held), held[0])
+    raise BopBotError(output, f"holds files but no evaluation (e.g. {example}): give a new or empty folder, or an "
+                              "evaluation's folder to write it again")
+
+
+def _is_evaluation(results) -> bool:
+    """Whether `results` (a results.json read) is what `bopbot evaluate` writes."""
+    return isinstance(results, dict) and {"settings", "table"} <= results.keys()

@@ -27,11 +27,13 @@ def run(args: argparse.Namespace) -> int:
     from ...data.normalise import normalise
     from ...data.pose_sequence import CORPUS_FPS
     from ...ingest.extract import extract
-    from ...models.model_folder import DEFAULT_MODEL, update_pipeline_info
+    from ...models.model_folder import DEFAULT_MODEL, check_model_folder, update_pipeline_info
     from ...vocabulary.vocabulary import PoseVocabulary
 
     if args.set_primer and not args.model:  # the embedded model is BopBot's own, not changed by a run
         raise BopBotError(None, "--set-primer changes a model folder: name it with --model DIR")
+    if args.model:  # a loop of links is named as one, not by the first file looked for in it
+        check_model_folder(args.model)
     folder = Path(args.model) if args.model else DEFAULT_MODEL
     vocabulary = PoseVocabulary.load(folder)
     sequence = extract(args.input)[0]

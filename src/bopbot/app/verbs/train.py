@@ -47,7 +47,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("corpus", help="corpus folder made by `bopbot extract`")
     parser.add_argument("--model", required=True, help="model folder holding the vocabulary; the generator is written there")
-    parser.add_argument("--generator", choices=GENERATOR_NAMES, default="gpt2",
+    # the options without a default here (None: not given) are refused where the training does not read them
+    parser.add_argument("--generator", choices=GENERATOR_NAMES, default=None,
                         help="gpt2 (default); gpt2-music (the GPT-2 that hears the music, into MODEL_DIR/music); "
                              "lstm (mixture density over poses); random, ngram, nearest (baselines)")
     parser.add_argument("--decoder", action="store_true",
@@ -65,31 +66,36 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=float, default=None,
                         help=f"AdamW's peak learning rate ({defaults('learning_rate')})")
     parser.add_argument("--eval-every", type=int, default=None, help=f"steps between validation and checkpoint (default: GPT-2 {settings.eval_every})")
-    parser.add_argument("--n-layer", type=int, default=size.n_layer, help=f"GPT-2 layers (default {size.n_layer})")
-    parser.add_argument("--n-head", type=int, default=size.n_head, help=f"GPT-2 attention heads (default {size.n_head})")
-    parser.add_argument("--n-embd", type=int, default=size.n_embd, help=f"GPT-2 width (default {size.n_embd})")
-    parser.add_argument("--context", type=int, default=size.n_positions,
-                        help=f"context window in words, 20 a second (default {size.n_positions})")
-    parser.add_argument("--dropout", type=float, default=size.dropout, help=f"GPT-2 dropout (default {size.dropout:g})")
-    parser.add_argument("--validation-fraction", type=float, default=settings.validation_fraction,
+    parser.add_argument("--n-layer", type=int, default=None, help=f"GPT-2 layers (default {size.n_layer})")
+    parser.add_argument("--n-head", type=int, default=None, help=f"GPT-2 attention heads (default {size.n_head})")
+    parser.add_argument("--n-embd", type=int, default=None, help=f"GPT-2 width (default {size.n_embd})")
+    parser.add_argument("--context", type=int, default=None,
+                        help=f"GPT-2 context window in words, 20 a second (default {size.n_positions})")
+    parser.add_argument("--dropout", type=float, default=None, help=f"GPT-2 dropout (default {size.dropout:g})")
+    parser.add_argument("--validation-fraction", type=float, default=None,
                         help=f"share of the inputs held out for validation (default {settings.validation_fraction:g})")
     parser.add_argument("--device", default=None,
                         help="where the GPT-2 or the LSTM trains: auto (CUDA when present; the default), cpu or cuda")
-    parser.add_argument("--seed", type=int, default=settings.seed, help=f"random seed (default {settings.seed})")
+    parser.add_argument("--seed", type=int, default=None, help=f"random seed (default {settings.seed})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.n_embd % args.n_head:
-        raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
+    from ...models.model_folder import check_model_folder
+    from ...reading import file_problem
     from ...vocabulary.vocabulary import FILENAME
 
     check_apart([args.corpus], folders=[args.model])  # a model inside the corpus would be read as part of it
-    if not (Path(args.model) / FILENAME).is_file():
+    if os.path.lexists(args.model):  # a loop of links is one, not a folder without a vocabulary
+        check_model_folder(args.model)
+    if file_problem(Path(args.model) / FILENAME) == "missing":  # anything else wrong with it is said as it loads
         raise BopBotError(Path(args.model) / FILENAME, "missing: make the model folder with `bopbot vocab` first")
     if args.travel and args.decoder:
         raise BopBotError(None, "--decoder and --travel are two trainings: run one, then the other")
     _refuse_unused_options(args)
+    _fill_defaults(args)
+    if args.n_embd % args.n_head:
+        raise BopBotError(None, f"--n-embd ({args.n_embd}) must be a multiple of --n-head ({args.n_head})")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (args.travel or args.decoder or args.generator not in ("gpt2", "gpt2-music")):
         raise BopBotError(None, "only the GPT-2 trains in many processes (torchrun); train the others in one")
     # one run at a time in a model folder (under torchrun, the main process holds it for all)
@@ -117,22 +123,51 @@ def run(args: argparse.Namespace) -> int:
 OUT_OF_MEMORY = ("can't allocate memory", "DefaultCPUAllocator", "out of memory")
 
 
-#: The options, without a default of their own here, that a training does not read: given, they are
-#: refused rather than silently ignored.
-UNUSED = {"decoder": ("eval_every", "device"), "travel": ("eval_every", "device"),
-          "baseline": ("steps", "batch_size", "learning_rate", "eval_every", "device")}
+#: The GPT-2's size, which only the GPT-2s read.
+GPT2_SIZE = ("n_layer", "n_head", "n_embd", "context", "dropout")
+#: The options each training reads (by their names in `args`); one it does not read, given, is
+#: refused rather than silently ignored, as `bopbot dance` refuses a sampling option its generator
+#: does not read. Not given, each is None until `_fill_defaults`.
+READS = {
+    "gpt2": ("generator", "steps", "batch_size", "learning_rate", "eval_every", "device", "validation_fraction",
+             "seed", *GPT2_SIZE),
+    "lstm": ("generator", "steps", "batch_size", "learning_rate", "eval_every", "device", "validation_fraction", "seed"),
+    "decoder": ("steps", "batch_size", "learning_rate", "validation_fraction", "seed"),
+    "travel": ("steps", "batch_size", "learning_rate", "validation_fraction", "seed"),
+    "ngram": ("generator", "validation_fraction", "seed"), "nearest": ("generator", "validation_fraction", "seed"),
+    "random": ("generator",),  # it needs no training
+}
+READS["gpt2-music"] = READS["gpt2"]
+#: Every option some training reads, in the order --help lists them.
+OPTIONS = ("generator", "steps", "batch_size", "learning_rate", "eval_every", *GPT2_SIZE, "validation_fraction",
+           "device", "seed")
 
 
 def _refuse_unused_options(args: argparse.Namespace) -> None:
-    if args.decoder or args.travel:
-        training, what = ("decoder", "the word decoder") if args.decoder else ("travel", "the travel model")
-    elif args.generator not in ("gpt2", "gpt2-music", "lstm"):
-        training, what = "baseline", f"the {args.generator} baseline"
-    else:
-        return
-    given = [f"--{name.replace('_', '-')}" for name in UNUSED[training] if getattr(args, name) is not None]
+    generator = args.generator or "gpt2"
+    training = "decoder" if args.decoder else "travel" if args.travel else generator
+    what = {"decoder": "the word decoder", "travel": "the travel model", "lstm": "the LSTM", "gpt2": "the GPT-2",
+            "gpt2-music": "the music-aware GPT-2"}.get(training, f"the {training} baseline")
+    given = [f"--{name.replace('_', '-')}" for name in OPTIONS
+             if getattr(args, name) is not None and name not in READS[training]]
     if given:
-        raise BopBotError(None, f"{', '.join(given)}: not used in training {what}; leave {'it' if len(given) == 1 else 'them'} out")
+        them = "it" if len(given) == 1 else "them"
+        raise BopBotError(None, f"{', '.join(given)}: training {what} does not read {them}; leave {them} out")
+
+
+def _fill_defaults(args: argparse.Namespace) -> None:
+    """The defaults of the options not given that have one whatever is trained (the GPT-2's size, the
+    split, the seed, the generator); the others' depend on the training (`OTHER_DEFAULTS`)."""
+    from ...models.language_model import GPT2Size
+    from ...models.train import TrainSettings
+
+    size, settings = GPT2Size(), TrainSettings()
+    defaults = {"generator": "gpt2", "n_layer": size.n_layer, "n_head": size.n_head, "n_embd": size.n_embd,
+                "context": size.n_positions, "dropout": size.dropout,
+                "validation_fraction": settings.validation_fraction, "seed": settings.seed}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def _train_gpt2(args: argparse.Namespace) -> int:
