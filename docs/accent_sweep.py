@@ -30,18 +30,15 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from beat_lock_trial import DANCE_SECONDS, HOLDOUT, SONG_SECONDS, TEMPOS, beat_grid, clicks, span, write_wav
+from beat_lock_trial import DANCE_SECONDS, SONG_SECONDS, TEMPOS, beat_grid, clicks, held_out_users, span, write_wav
 from speed_spike_trial import CLIPS, interval, spikes
 
 from bopbot.choreography.choreograph import choreograph
 from bopbot.choreography.dance import Dance
-from bopbot.choreography.user_dance import Music, UserDance, read_user_dance
+from bopbot.choreography.user_dance import Music, read_user_dance
 from bopbot.data.normalise import normalise
-from bopbot.data.pose_sequence import CORPUS_FPS, PoseSequence
+from bopbot.data.pose_sequence import CORPUS_FPS
 from bopbot.evaluation.rhythm import READINGS, pooled_vector_strength, vector_strength
-from bopbot.evaluation.settings import EvalSettings
-from bopbot.evaluation.stretches import cut_stretches, held_out_views
-from bopbot.ingest.extract import expand_inputs, kind_of
 from bopbot.models.model_folder import Choreographer
 from bopbot.models.sampling import Sampling
 from bopbot.music import retime
@@ -86,15 +83,7 @@ def checked(accents: tuple[float, ...], write, replay: Replay) -> None:
 
 def beat_lock(model: Choreographer, accents: tuple[float, ...], replay: Replay) -> dict[str, dict]:
     """Per reading and accent: each dance's R, and the pooled Rayleigh p."""
-    settings = EvalSettings(yaws=(0.0,), follow=True)
-    clips = [str(path) for path in expand_inputs([str(HOLDOUT)]) if kind_of(path) == "video"]
-    tests = [t for t in cut_stretches(held_out_views(clips, settings), settings).tests if t.camera == "video"]
-    firsts = {}
-    for test in tests:  # each clip's first stretch with a full context
-        if len(test.context) == round(settings.context_seconds * CORPUS_FPS):
-            firsts.setdefault(test.name.split(" ")[0], test)
-    users = {name: UserDance(PoseSequence(t.context_keypoints(), CORPUS_FPS, t.size, t.name), t.context,
-                             t.context_placement, None, None) for name, t in firsts.items()}
+    users = held_out_users()
     events = {accent: {reading: [] for reading in READINGS} for accent in accents}
     periods, origins = [], []
     with tempfile.TemporaryDirectory() as folder:

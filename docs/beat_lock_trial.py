@@ -104,22 +104,29 @@ def span(values: list[float]) -> str:
     return f"{np.nanmedian(values):.2f} ({np.nanmin(values):.2f} to {np.nanmax(values):.2f})"
 
 
+def held_out_users() -> dict[str, UserDance]:
+    """Each held-out phone clip's first stretch with a full 8 s of context, cut as `bopbot evaluate`
+    cuts them, as the user's dance the trial continues: by clip name."""
+    settings = EvalSettings(yaws=(0.0,), follow=True)
+    clips = [str(path) for path in expand_inputs([str(HOLDOUT)]) if kind_of(path) == "video"]
+    tests = [t for t in cut_stretches(held_out_views(clips, settings), settings).tests if t.camera == "video"]
+    firsts = {}
+    for test in tests:
+        if len(test.context) == round(settings.context_seconds * CORPUS_FPS):
+            firsts.setdefault(test.name.split(" ")[0], test)
+    return {name: UserDance(PoseSequence(t.context_keypoints(), CORPUS_FPS, t.size, t.name), t.context,
+                            t.context_placement, None, None) for name, t in firsts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--generator", default="gpt2")
     args = parser.parse_args()
-    settings = EvalSettings(yaws=(0.0,), follow=True)
-    clips = [str(path) for path in expand_inputs([str(HOLDOUT)]) if kind_of(path) == "video"]
-    tests = [t for t in cut_stretches(held_out_views(clips, settings), settings).tests if t.camera == "video"]
-    firsts = {}
-    for test in tests:  # each clip's first stretch with a full context
-        if len(test.context) == round(settings.context_seconds * CORPUS_FPS):
-            firsts.setdefault(test.name.split(" ")[0], test)
     model = Choreographer.load(args.model, args.generator)
-    print(f"{len(firsts)} clips: {', '.join(t.name for t in firsts.values())}; generator {args.generator}", flush=True)
-    users = {name: UserDance(PoseSequence(t.context_keypoints(), CORPUS_FPS, t.size, t.name), t.context,
-                             t.context_placement, None, None) for name, t in firsts.items()}
+    users = held_out_users()
+    print(f"{len(users)} clips: {', '.join(u.sequence.source for u in users.values())}; generator {args.generator}",
+          flush=True)
 
     with tempfile.TemporaryDirectory() as folder:
         songs = {bpm: write_wav(Path(folder) / f"clicks_{bpm}.wav", clicks(bpm, SONG_SECONDS) * 0.8) for bpm in TEMPOS}
