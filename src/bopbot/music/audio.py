@@ -59,9 +59,7 @@ def check_music(path: str | os.PathLike) -> None:
     problem = file_problem(path)
     if problem == "missing":
         raise BopBotError(path, "no such music file")
-    if problem in ("a folder, not a file", "not a regular file (a pipe or a device)"):
-        raise BopBotError(path, "is not a music file (a folder, a pipe or a device)")
-    if problem is not None:  # a loop of symbolic links, a link to nothing: said as such, not as missing
+    if problem is not None:  # a folder, a pipe, a loop of symbolic links, a link to nothing: said as such
         raise BopBotError(path, f"the music file is {problem}")
     if not os.access(path, os.R_OK):
         raise BopBotError(path, "cannot read it: Permission denied")
